@@ -1,0 +1,38 @@
+"""Command-line entry. Each subsystem contributes subcommands through a ``register(subparsers)``
+function in its own ``cli`` module; this file only assembles them."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# Modules that define `register(subparsers)`; each adds its own subcommands.
+_SUBCOMMAND_MODULES = (
+    "core.metrics.cli",
+    "core.models.cli",
+    "core.gan.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="GAN Lens engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in _SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:  # user errors: one clear line, no traceback
+        parser.exit(2, f"error: {exc}\n")
+    return 0
