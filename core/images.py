@@ -65,8 +65,8 @@ class _Entry:
     """One image of a set: where its bytes (or pixels) come from."""
 
     name: str
-    kind: Literal["file", "zip", "bytes", "array"]
-    ref: object = None  # Path | (zip_path, member) | bytes | (ArraySource, index)
+    kind: Literal["file", "zip", "bytes", "array", "decoded"]
+    ref: object = None  # Path | (zip_path, member) | bytes | (ArraySource, index) | ndarray
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,6 +236,7 @@ class ImageSet:
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
+        self.notes: list[SkippedFile] = []  # informational (e.g. downscaled on upload)
         self._lock = threading.Lock()
         self._zips: dict[Path, zipfile.ZipFile] = {}
 
@@ -266,6 +267,8 @@ class ImageSet:
     def read(self, i: int) -> np.ndarray:
         """Decode entry ``i`` as HxWx3 uint8; :class:`ImageError` naming the file if bad."""
         entry = self.entries[i]
+        if entry.kind == "decoded":
+            return entry.ref  # type: ignore[return-value]
         if entry.kind == "array":
             src, idx = entry.ref  # type: ignore[misc]
             return src.get(idx)
@@ -304,8 +307,8 @@ class ImageSet:
         n = len(self.entries) if limit is None else min(limit, len(self.entries))
         for i in range(n):
             e = self.entries[i]
-            if e.kind == "array":
-                h, w = e.ref[0].get(e.ref[1]).shape[:2]  # type: ignore[index]
+            if e.kind in ("array", "decoded"):
+                h, w = self.read(i).shape[:2]
                 sizes[(w, h)] += 1
                 continue
             try:
@@ -457,11 +460,10 @@ class ImageSet:
     def content_hash(self) -> str:
         """SHA-256 over every entry's name and encoded bytes (or pixels): the feature-cache key."""
         h = hashlib.sha256()
-        for e in self.entries:
+        for i, e in enumerate(self.entries):
             h.update(e.name.encode("utf-8", "surrogateescape") + b"\0")
-            if e.kind == "array":
-                src, idx = e.ref  # type: ignore[misc]
-                a = src.get(idx)
+            if e.kind in ("array", "decoded"):
+                a = self.read(i)
                 h.update(str(a.shape).encode())
                 h.update(a.tobytes())
             else:
@@ -470,6 +472,36 @@ class ImageSet:
                 except (OSError, KeyError, zipfile.BadZipFile):
                     h.update(b"<unreadable>")
         return h.hexdigest()
+
+
+def decode_uploads(items: Sequence[tuple[str, bytes]], name: str = "upload", *,
+                   max_side: int | None = 1024, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageSet:
+    """Decode uploaded ``(filename, bytes)`` pairs (zips expanded) at once into an in-memory set,
+    so the raw upload bytes need not be kept. Images whose longer side exceeds ``max_side`` are
+    downscaled (PIL bicubic, aspect kept) and listed in the returned set's ``notes``; bad files
+    are recorded in ``skipped``."""
+    raw = open_image_set(items, name=name, max_pixels=max_pixels)
+    entries: list[_Entry] = []
+    notes: list[SkippedFile] = []
+    for i, e in enumerate(raw.entries):
+        try:
+            arr = raw.read(i)
+        except ImageError as exc:
+            raw._skip(e.name, str(exc).removeprefix(f"{e.name}: "))
+            continue
+        h, w = arr.shape[:2]
+        if max_side and max(h, w) > max_side:
+            scale = max_side / max(h, w)
+            new = (max(1, round(h * scale)), max(1, round(w * scale)))
+            arr = resize_uint8(arr, new)
+            notes.append(SkippedFile(e.name, f"downscaled from {w}x{h} to {new[1]}x{new[0]} on upload"))
+        entries.append(_Entry(e.name, "decoded", arr))
+    if not entries:
+        reasons = "; ".join(f"{s.name}: {s.reason}" for s in raw.skipped[:5])
+        raise ImageError(f"{name}: none of the uploaded files is a readable image ({reasons})")
+    out = ImageSet(name, entries, list(raw.skipped), max_pixels)
+    out.notes = notes
+    return out
 
 
 def _stack(arrays: list[np.ndarray]) -> torch.Tensor:

@@ -229,3 +229,18 @@ def test_subset_halves_and_hash(tmp_path):
     Image.fromarray(_rgb(8, 8, 99)).save(tmp_path / "03.png")
     assert open_image_set(tmp_path).content_hash() != h1
     assert isinstance(s, ImageSet)
+
+
+def test_decode_uploads_decodes_on_arrival_and_downscales():
+    from core.images import decode_uploads
+
+    big = _rgb(60, 120, 1)
+    s = decode_uploads([("big.png", _png_bytes(big)), ("small.png", _png_bytes(_rgb(10, 10, 2))),
+                        ("bad.png", b"garbage")], name="up", max_side=40)
+    assert s.names == ["big.png", "small.png"]
+    assert all(e.kind == "decoded" for e in s.entries)  # no raw bytes kept
+    assert [k.name for k in s.skipped] == ["bad.png"]
+    assert s.notes[0].reason == "downscaled from 120x60 to 40x20 on upload"
+    assert s.read(0).shape == (20, 40, 3)
+    with pytest.raises(ImageError, match="none of the uploaded files is a readable image"):
+        decode_uploads([("x.png", b"nope")])
