@@ -10,6 +10,7 @@ import importlib
 _SUBCOMMAND_MODULES = (
     "core.metrics.cli",
     "core.models.cli",
+    "core.models.colorize_cli",
     "core.gan.cli",
 )
 

@@ -1,0 +1,152 @@
+"""Command-line subcommands for the pretrained generators (registered by ``core/cli.py``):
+
+* ``translate --model NAME|PATH IMAGES... --out DIR [--arch ARCH --resolution 256
+  --bn-stats image|running --device auto --cache-dir DIR --no-download]`` - runs a zoo model
+  (downloaded on first use) or a ``.pth`` file on images or folders and writes
+  ``<stem>_<model>.png`` files (:mod:`core.models.translate`);
+* ``models list [--family F] [--cache-dir DIR]`` - the catalog with the cached state;
+* ``models download NAME... [--cache-dir DIR] [--url URL]`` - fetch weights into the cache;
+* ``models detect PATH`` - the architecture of a weights file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.images import IMAGE_EXTENSIONS, ImageError, load_image
+from core.models.checkpoints import TRANSLATION_ARCHITECTURES, CheckpointError, load_model_info
+from core.models.download import DownloadError, cache_path, cached_path, ensure_model
+from core.models.translate import DEFAULT_RESOLUTION, MAX_RESOLUTION, save_results, translate_named
+from core.models.zoo import CATALOG, FAMILIES, get_spec, list_models
+from core.progress import TqdmProgress
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``translate`` and ``models`` (``list``/``download``/``detect``) to ``subparsers``."""
+    t = subparsers.add_parser(
+        "translate",
+        help="translate images with a CycleGAN / pix2pix generator",
+        description="Run a pretrained CycleGAN or pix2pix generator (zoo name or .pth file) on images, "
+        "keeping each image's size and aspect ratio.",
+    )
+    t.add_argument("--model", required=True, help="zoo name (see `models list`) or a .pth weights file")
+    t.add_argument("images", nargs="+", help="image files or folders")
+    t.add_argument("--out", required=True, help="folder for the translated PNGs")
+    t.add_argument("--arch", choices=TRANSLATION_ARCHITECTURES, default=None,
+                   help="architecture of a .pth file (default: detected from its keys)")
+    t.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION,
+                   help=f"processing size of the longer side (default {DEFAULT_RESOLUTION}, max {MAX_RESOLUTION})")
+    t.add_argument("--bn-stats", choices=("image", "running"), default="image",
+                   help="BatchNorm (pix2pix) statistics: of each image (official test.py default) or stored")
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    t.add_argument("--cache-dir", default=None, help="GAN Lens cache folder (models in <cache>/models)")
+    t.add_argument("--no-download", action="store_true", help="fail instead of downloading weights")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=_translate)
+
+    m = subparsers.add_parser("models", help="list, download or inspect pretrained models")
+    msub = m.add_subparsers(dest="models_command", required=True)
+    ml = msub.add_parser("list", help="the model catalog and which models are cached")
+    ml.add_argument("--family", choices=FAMILIES, default=None, help="only this family")
+    ml.add_argument("--cache-dir", default=None, help="GAN Lens cache folder")
+    ml.set_defaults(func=_list)
+    md = msub.add_parser("download", help="download models into the cache")
+    md.add_argument("names", nargs="+", help="catalog names")
+    md.add_argument("--cache-dir", default=None, help="GAN Lens cache folder")
+    md.add_argument("--url", default=None, help="download from this URL instead (one name only)")
+    md.add_argument("--quiet", action="store_true", help="no progress bars")
+    md.set_defaults(func=_download)
+    mt = msub.add_parser("detect", help="print the architecture of a weights file")
+    mt.add_argument("path", help=".pth / .pt file")
+    mt.set_defaults(func=_detect)
+
+
+def _collect_images(items: list[str]) -> list[Path]:
+    paths: list[Path] = []
+    for item in items:
+        p = Path(item).expanduser()
+        if p.is_dir():
+            paths += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
+        else:
+            paths.append(p)
+    return paths
+
+
+def _translate(args: argparse.Namespace) -> int:
+    bar = TqdmProgress(disable=args.quiet)
+    try:
+        if args.model in CATALOG or args.model.lower() in CATALOG:
+            spec = get_spec(args.model)
+            if spec.family == "colorization":
+                raise ValueError(f"{spec.name} is a colorizer; use `python -m core colorize --model {spec.name}`")
+            if args.no_download:
+                weights = cached_path(spec, args.cache_dir)
+                if weights is None:
+                    raise FileNotFoundError(f"{spec.name} is not in the model cache ({cache_path(spec, args.cache_dir)})")
+            else:
+                weights = ensure_model(spec, cache_dir=args.cache_dir, progress=bar)
+            name, arch = spec.name, args.arch or spec.arch
+        else:
+            weights = Path(args.model).expanduser()
+            if not weights.is_file():
+                raise FileNotFoundError(f"{args.model}: neither a zoo model name nor an existing file")
+            name, arch = weights.stem, args.arch
+        info = load_model_info(weights, arch, name=str(weights))
+        if info.family == "colorization":
+            raise ValueError(f"{weights} holds a {info.arch} colorizer; use `python -m core colorize`")
+        named = []
+        for p in _collect_images(args.images):
+            try:
+                named.append((p.name, load_image(p)))
+            except ImageError as exc:
+                print(f"skipped: {exc}", file=sys.stderr)
+        if not named:
+            raise ValueError("no readable images given")
+        results = translate_named(info.module, named, model_name=name, resolution=args.resolution,
+                                  device=args.device, progress=bar, bn_stats=args.bn_stats)
+    except (DownloadError, CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+    for path in save_results(results, args.out):
+        print(path)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    specs = list_models(args.family)
+    width = max(len(s.name) for s in specs)
+    for s in specs:
+        cached = cached_path(s, args.cache_dir)
+        state = "cached" if cached else "-"
+        print(f"{s.name:<{width}}  {s.family:<12}  {s.arch:<24}  {state:<6}  {s.description}")
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    if args.url and len(args.names) != 1:
+        raise ValueError("--url works with exactly one model name")
+    bar = TqdmProgress(disable=args.quiet)
+    try:
+        for name in args.names:
+            print(ensure_model(name, cache_dir=args.cache_dir, url=args.url, progress=bar))
+    except DownloadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    try:
+        info = load_model_info(args.path)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{info.arch}  {info.config}")
+    return 0
+

@@ -1,0 +1,450 @@
+"""Running colorizers on images: the reference pre/post-processing, user colour hints, batches,
+loading colorizer checkpoints, and packing results.
+
+Pipeline (richzhang/colorization ``colorizers/util.py`` ``preprocess_img`` / ``postprocess_tens``
+and ``demo_release.py``):
+
+1. resize the RGB image to ``size x size`` (256 for the official models) with PIL bicubic
+   (``resample=3``), ignoring the aspect ratio, as the reference does;
+2. L channel of the resized image (Lab as :mod:`core.models.lab`) -> the network -> ab at
+   ``size x size``;
+3. ab upsampled bilinearly (``align_corners=False``) to the original height and width;
+4. concatenated with the L channel of the *original, full-resolution* image and converted back to
+   sRGB, clipped to [0, 1], and stored as uint8 with ``round(255 x)``.
+
+The output therefore always has the input's size and aspect ratio and keeps its full-resolution
+luminance.
+
+Hints (SIGGRAPH17 only): a hint is ``(x, y, colour)`` in original-image pixel coordinates.
+It is mapped to the network grid as ``gx = floor(x * size / W)``, ``gy = floor(y * size / H)``
+(clamped to the grid) and written as a square patch of ``(2 r + 1)^2`` cells, ``r = hint_radius``
+(default 1, i.e. 3x3, like the patches of the reference's interactive demo): the ab hint
+channels hold the colour's a, b (its Lab L is ignored) and the mask channel holds 1. Without
+hints both are zero, which is the reference's default.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from core.device import resolve_device
+from core.models.colorization import SIGGRAPH17Colorizer, upsample_ab
+from core.models.image_quality import QualityScores, compare_images
+from core.models.lab import lab_to_rgb, lab_to_xyz, linear_to_srgb, rgb2lab, rgb_to_lab
+from core.progress import Progress, null_progress
+
+#: Network resolution of the official models.
+REFERENCE_SIZE = 256
+#: Names of the official colorizers (their weights come from ``core.models.download``).
+OFFICIAL_COLORIZERS = ("eccv16", "siggraph17")
+COLORIZER_ARCHS = ("eccv16", "siggraph17", "color_unet")
+
+
+# --------------------------------------------------------------------------------------------
+# Data classes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColorHint:
+    """A user colour hint at pixel ``(x, y)`` of the original image; ``rgb`` is 0..255."""
+
+    x: float
+    y: float
+    rgb: tuple[int, int, int]
+
+    @staticmethod
+    def from_hex(x: float, y: float, colour: str) -> "ColorHint":
+        """Build a hint from a ``#rrggbb`` colour (as ``st.color_picker`` returns)."""
+        return ColorHint(x, y, hex_to_rgb(colour))
+
+
+@dataclass
+class LoadedColorizer:
+    """A colorizer ready to run: the module (eval mode, on ``device``), its architecture name,
+    a display name and the network input size to use."""
+
+    module: nn.Module
+    arch: str
+    name: str
+    net_size: int = REFERENCE_SIZE
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def uses_hints(self) -> bool:
+        return self.arch == "siggraph17"
+
+
+@dataclass
+class ColorizeResult:
+    """One colorized image. ``input_rgb`` is what the model saw (gray when converted first);
+    ``reference_rgb`` is the colour original when known, with ``scores`` against it."""
+
+    name: str
+    model: str
+    input_rgb: np.ndarray
+    output_rgb: np.ndarray
+    seconds: float
+    reference_rgb: np.ndarray | None = None
+    scores: QualityScores | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Pre/post-processing
+# --------------------------------------------------------------------------------------------
+
+
+def hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    """``'#ff8000'`` -> ``(255, 128, 0)``; ``ValueError`` for anything else."""
+    s = colour.strip().lstrip("#")
+    if len(s) != 6:
+        raise ValueError(f"colour {colour!r} is not of the form #rrggbb")
+    try:
+        return int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16)
+    except ValueError:
+        raise ValueError(f"colour {colour!r} is not of the form #rrggbb") from None
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    arr = np.asarray(rgb)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise ValueError(f"expected an H x W x 3 uint8 RGB image, got shape {arr.shape} dtype {arr.dtype}")
+    return arr
+
+
+def resize_rgb(rgb: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """PIL bicubic resize (``resample=3``, the reference's ``resize_img``)."""
+    h, w = size_hw
+    return np.asarray(Image.fromarray(rgb).resize((w, h), resample=Image.BICUBIC))
+
+
+def l_channel(rgb: np.ndarray) -> torch.Tensor:
+    """L of an H x W x 3 uint8 image as a float32 ``1 x 1 x H x W`` tensor."""
+    t = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).to(torch.float64) / 255.0
+    return rgb_to_lab(t)[0:1].unsqueeze(0).to(torch.float32)
+
+
+def preprocess(rgb: np.ndarray, size: int = REFERENCE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(L at original size, L of the image resized to size x size)``, both ``1 x 1 x H x W``."""
+    arr = _check_rgb(rgb)
+    return l_channel(arr), l_channel(resize_rgb(arr, (size, size)))
+
+
+def postprocess(l_orig: torch.Tensor, ab: torch.Tensor) -> np.ndarray:
+    """Upsample ab to the size of ``l_orig``, recombine and convert to H x W x 3 uint8 sRGB."""
+    ab = upsample_ab(ab.to(torch.float32).cpu(), tuple(l_orig.shape[-2:]))
+    lab = torch.cat((l_orig.cpu().to(torch.float32), ab), dim=1)[0].to(torch.float64)
+    rgb = lab_to_rgb(lab).permute(1, 2, 0).numpy()
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+
+
+def to_grayscale(rgb: np.ndarray) -> np.ndarray:
+    """The image with its chroma removed: its L kept with a = b = 0, i.e. the neutral sRGB gray
+    ``R = G = B = gamma(Y)`` with ``Y`` from L (exactly equal channels), as uint8."""
+    arr = _check_rgb(rgb)
+    l_orig = l_channel(arr)[0].to(torch.float64)
+    lab = torch.cat((l_orig, torch.zeros((2,) + tuple(l_orig.shape[-2:]), dtype=torch.float64)))
+    y = lab_to_xyz(lab)[1]
+    gray = np.clip(np.rint(linear_to_srgb(y).clamp(0, 1).numpy() * 255.0), 0, 255).astype(np.uint8)
+    return np.repeat(gray[:, :, None], 3, axis=2)
+
+
+def build_hint_tensors(
+    hints: Sequence[ColorHint],
+    image_hw: tuple[int, int],
+    size: int = REFERENCE_SIZE,
+    hint_radius: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hint ab (``1 x 2 x size x size``, Lab units) and mask (``1 x 1 x size x size``) tensors."""
+    h, w = image_hw
+    ab = torch.zeros((1, 2, size, size), dtype=torch.float32)
+    mask = torch.zeros((1, 1, size, size), dtype=torch.float32)
+    if hint_radius < 0:
+        raise ValueError(f"hint_radius must be >= 0, got {hint_radius}")
+    for i, hint in enumerate(hints):
+        if not (0 <= hint.x < w and 0 <= hint.y < h):
+            raise ValueError(
+                f"hint {i + 1} at ({hint.x:g}, {hint.y:g}) is outside the {w}x{h} image "
+                f"(x must be in 0..{w - 1}, y in 0..{h - 1})"
+            )
+        rgb = tuple(int(c) for c in hint.rgb)
+        if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
+            raise ValueError(f"hint {i + 1}: colour {hint.rgb} is not three values in 0..255")
+        gx = min(size - 1, int(math.floor(hint.x * size / w)))
+        gy = min(size - 1, int(math.floor(hint.y * size / h)))
+        lab = rgb2lab(np.array(rgb, dtype=np.uint8))
+        y0, y1 = max(0, gy - hint_radius), min(size, gy + hint_radius + 1)
+        x0, x1 = max(0, gx - hint_radius), min(size, gx + hint_radius + 1)
+        ab[0, 0, y0:y1, x0:x1] = float(lab[1])
+        ab[0, 1, y0:y1, x0:x1] = float(lab[2])
+        mask[0, 0, y0:y1, x0:x1] = 1.0
+    return ab, mask
+
+
+def hints_from_rows(rows: Iterable[Mapping[str, object]]) -> list[ColorHint]:
+    """Hints from table rows ``{"x": .., "y": .., "colour": "#rrggbb"}`` (blank rows skipped);
+    ``ValueError`` naming the row for a bad value."""
+    hints: list[ColorHint] = []
+    for i, row in enumerate(rows, start=1):
+        x, y, colour = row.get("x"), row.get("y"), row.get("colour")
+        if all(v is None or (isinstance(v, float) and math.isnan(v)) or v == "" for v in (x, y, colour)):
+            continue
+        try:
+            fx, fy = float(x), float(y)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError(f"hint row {i}: x and y must be numbers, got {x!r}, {y!r}") from None
+        if math.isnan(fx) or math.isnan(fy):
+            raise ValueError(f"hint row {i}: x and y must be numbers")
+        try:
+            rgb = hex_to_rgb(str(colour))
+        except ValueError as exc:
+            raise ValueError(f"hint row {i}: {exc}") from None
+        hints.append(ColorHint(fx, fy, rgb))
+    return hints
+
+
+def fit_within(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
+    """Downscale (PIL bicubic) so the longer side is at most ``max_side``, keeping the aspect
+    ratio; images already small enough (or ``max_side`` 0/None) are returned unchanged."""
+    arr = _check_rgb(rgb)
+    if not max_side or max(arr.shape[:2]) <= max_side:
+        return arr
+    h, w = arr.shape[:2]
+    scale = max_side / max(h, w)
+    return resize_rgb(arr, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def wipe_composite(before: np.ndarray, after: np.ndarray, position: float, line: bool = True) -> np.ndarray:
+    """``before`` left of ``position`` (0..1 of the width), ``after`` right of it, with an
+    optional 1-pixel white divider; both images must have the same size."""
+    a, b = _check_rgb(before), _check_rgb(after)
+    if a.shape != b.shape:
+        raise ValueError(f"wipe needs images of one size, got {a.shape} and {b.shape}")
+    w = a.shape[1]
+    cut = int(round(min(max(position, 0.0), 1.0) * w))
+    out = b.copy()
+    out[:, :cut] = a[:, :cut]
+    if line and 0 < cut < w:
+        out[:, cut - 1] = 255
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def _net_size_ok(size: int, arch: str) -> None:
+    if size < 8 or (arch in OFFICIAL_COLORIZERS and size % 8):
+        raise ValueError(f"network size {size} is not supported by {arch} (use a multiple of 8, e.g. 256)")
+
+
+@torch.no_grad()
+def colorize_array(
+    model: nn.Module | LoadedColorizer,
+    rgb: np.ndarray,
+    *,
+    hints: Sequence[ColorHint] | None = None,
+    size: int | None = None,
+    hint_radius: int = 1,
+) -> np.ndarray:
+    """Colorize one H x W x 3 uint8 image with the reference pipeline; returns H x W x 3 uint8.
+
+    ``model`` maps raw L (``1 x 1 x size x size``) to ab; SIGGRAPH17 also takes hints.
+    """
+    if isinstance(model, LoadedColorizer):
+        net, arch, device = model.module, model.arch, model.device
+        size = size or model.net_size
+    else:
+        net = model
+        arch = getattr(model, "arch", type(model).__name__)
+        device = next(model.parameters()).device
+        size = size or REFERENCE_SIZE
+    _net_size_ok(size, arch)
+    arr = _check_rgb(rgb)
+    l_orig, l_rs = preprocess(arr, size)
+    if hints:
+        if not isinstance(net, SIGGRAPH17Colorizer):
+            raise ValueError(f"colour hints need the SIGGRAPH17 model; {arch} takes no hints")
+        ab_hint, mask = build_hint_tensors(hints, arr.shape[:2], size, hint_radius)
+        ab = net(l_rs.to(device), ab_hint.to(device), mask.to(device))
+    else:
+        ab = net(l_rs.to(device))
+    return postprocess(l_orig, ab)
+
+
+def colorize_images(
+    colorizer: LoadedColorizer,
+    images: Iterable[tuple[str, np.ndarray]],
+    *,
+    gray_first: bool = False,
+    hints: Mapping[str, Sequence[ColorHint]] | None = None,
+    size: int | None = None,
+    total: int | None = None,
+    progress: Progress = null_progress,
+) -> list[ColorizeResult]:
+    """Colorize ``(name, rgb)`` pairs. With ``gray_first`` the colour image is converted to gray
+    first and PSNR/SSIM of the result against the colour original are reported."""
+    results: list[ColorizeResult] = []
+    stage = f"Colorizing with {colorizer.name}"
+    progress(stage, 0, total)
+    for i, (name, rgb) in enumerate(images):
+        arr = _check_rgb(rgb)
+        start = time.perf_counter()
+        model_in = to_grayscale(arr) if gray_first else arr
+        out = colorize_array(colorizer, model_in, hints=(hints or {}).get(name), size=size)
+        seconds = time.perf_counter() - start
+        results.append(
+            ColorizeResult(
+                name=name,
+                model=colorizer.name,
+                input_rgb=model_in,
+                output_rgb=out,
+                seconds=seconds,
+                reference_rgb=arr if gray_first else None,
+                scores=compare_images(arr, out) if gray_first and min(arr.shape[:2]) >= 11 else None,
+            )
+        )
+        progress(stage, i + 1, total)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def load_colorizer_file(
+    path: str | Path, *, device: str | torch.device = "cpu", name: str | None = None
+) -> LoadedColorizer:
+    """Load a colorizer weights file safely (``torch.load(weights_only=True)``, through
+    :func:`core.models.checkpoints.load_model_info`, which detects the architecture and loads
+    strictly).
+
+    Accepts an official state dict (ECCV16, SIGGRAPH17) or a GAN Lens color U-Net checkpoint
+    ``{"arch": "color_unet", "config": {...}, "state_dict": {...}, "size": ...}``, whose training
+    ``size`` becomes the default network size. Other generators (CycleGAN, pix2pix) are refused
+    with a ``ValueError`` naming what the file is.
+    """
+    from core.models.checkpoints import load_model_info
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: checkpoint not found")
+    info = load_model_info(p, name=p.name)  # CheckpointError is a ValueError naming the file
+    if info.arch not in COLORIZER_ARCHS:
+        raise ValueError(f"{p.name}: holds a {info.arch} generator, not a colorizer "
+                         f"(expected one of {', '.join(COLORIZER_ARCHS)})")
+    net_size = REFERENCE_SIZE
+    if info.arch == "color_unet":
+        meta = torch.load(p, map_location="cpu", weights_only=True)
+        if isinstance(meta, Mapping) and isinstance(meta.get("size"), int) and meta["size"] >= 8:
+            net_size = int(meta["size"])
+    dev = resolve_device(device)
+    return LoadedColorizer(info.module.to(dev), info.arch, name or p.stem, net_size, dev)
+
+
+def load_colorizer(
+    spec: str | Path,
+    *,
+    cache_dir: str | Path | None = None,
+    device: str | torch.device = "auto",
+    download: bool = True,
+    progress: Progress = null_progress,
+) -> LoadedColorizer:
+    """``'eccv16'`` / ``'siggraph17'`` (weights from the model cache, downloaded if allowed) or
+    a checkpoint path."""
+    key = str(spec).strip()
+    if key.lower() in OFFICIAL_COLORIZERS:
+        from core.models.download import ensure_model  # the shared download/cache machinery
+
+        if not download:
+            path = cached_model_path(key.lower(), cache_dir)
+            if path is None:
+                raise FileNotFoundError(f"{key}: weights are not in the model cache; download them first")
+        else:
+            path = ensure_model(key.lower(), cache_dir=cache_dir, progress=progress)
+        loaded = load_colorizer_file(path, device=device, name=key.lower())
+        if loaded.arch != key.lower():
+            raise ValueError(f"{path}: holds {loaded.arch} weights, expected {key.lower()}")
+        return loaded
+    return load_colorizer_file(key, device=device)
+
+
+def cached_model_path(name: str, cache_dir: str | Path | None = None) -> Path | None:
+    """Where the model cache (``<cache>/models``) holds ``name``'s weights, or ``None`` if they
+    are not downloaded yet. Never touches the network."""
+    from core.models.download import cached_path
+
+    return cached_path(name, cache_dir)
+
+
+# --------------------------------------------------------------------------------------------
+# Saving
+# --------------------------------------------------------------------------------------------
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """Encode an H x W x 3 uint8 image as PNG."""
+    buf = io.BytesIO()
+    Image.fromarray(_check_rgb(rgb)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def result_filename(result: ColorizeResult) -> str:
+    """``<stem>_<model>.png`` with path separators and odd characters replaced."""
+    stem = Path(result.name.replace("\\", "/")).stem or "image"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{stem}_{result.model}")
+    return f"{safe}.png"
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Make names unique by appending ``-2``, ``-3``, ... before the extension."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for n in names:
+        stem, dot, ext = n.rpartition(".")
+        if not dot:
+            stem, ext = n, ""
+        candidate, k = n, 2
+        while candidate.lower() in seen:
+            candidate = f"{stem}-{k}.{ext}" if dot else f"{stem}-{k}"
+            k += 1
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def results_zip(results: Sequence[ColorizeResult]) -> bytes:
+    """All results as PNGs in one zip, with unique file names."""
+    buf = io.BytesIO()
+    names = unique_names([result_filename(r) for r in results])
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, r in zip(names, results):
+            zf.writestr(name, png_bytes(r.output_rgb))
+    return buf.getvalue()
+
+
+def save_results(results: Sequence[ColorizeResult], out_dir: str | Path) -> list[Path]:
+    """Write each result as a PNG under ``out_dir`` (unique names); returns the paths."""
+    folder = Path(out_dir).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, r in zip(unique_names([result_filename(x) for x in results]), results):
+        path = folder / name
+        path.write_bytes(png_bytes(r.output_rgb))
+        paths.append(path)
+    return paths

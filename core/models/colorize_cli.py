@@ -1,0 +1,111 @@
+"""Command-line subcommands for colorization (wired into ``python -m core`` by the lead):
+
+* ``train-colorizer FOLDER --out CKPT [--size 64 --epochs 5 --batch-size 8 --lr 1e-3
+  --base-channels 16 --depth 3 --max-steps N --resume --seed 0 --device auto]`` - trains the
+  GAN Lens color U-Net (:mod:`core.models.train_colorizer`) and writes the checkpoint and a
+  sample grid PNG next to it.
+* ``colorize --model eccv16|siggraph17|PATH IMAGES... --out DIR [--gray-first --size N
+  --cache-dir DIR --no-download --device auto]`` - colorizes images with the reference
+  pipeline (:mod:`core.models.colorize`) and writes ``<stem>_<model>.png`` files; with
+  ``--gray-first`` colour inputs are made gray first and PSNR/SSIM against them are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.progress import TqdmProgress
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train-colorizer`` and ``colorize`` to a subparsers object."""
+    p = subparsers.add_parser(
+        "train-colorizer",
+        help="train the small color U-Net (L -> ab) on an image folder",
+        description="Train the GAN Lens colorization U-Net on any image folder (L1 on ab, Adam).",
+    )
+    p.add_argument("folder", help="folder of training images (searched recursively)")
+    p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+    p.add_argument("--size", type=int, default=64, help="training crop size in pixels (default 64)")
+    p.add_argument("--epochs", type=int, default=5, help="total epochs (default 5)")
+    p.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--base-channels", type=int, default=16, help="width of the first U-Net level")
+    p.add_argument("--depth", type=int, default=3, help="number of down-sampling levels")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
+    p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.add_argument("--seed", type=int, default=0, help="random seed (init, order, crops)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.set_defaults(func=_train)
+
+    c = subparsers.add_parser(
+        "colorize",
+        help="colorize images with ECCV16, SIGGRAPH17 or a trained color U-Net",
+        description="Colorize images with the reference pre/post-processing (256x256 L -> ab, "
+        "ab upsampled and recombined with the full-resolution L).",
+    )
+    c.add_argument("--model", required=True, help="eccv16, siggraph17 or a checkpoint path")
+    c.add_argument("images", nargs="+", help="image files or folders")
+    c.add_argument("--out", required=True, help="folder for the colorized PNGs")
+    c.add_argument("--gray-first", action="store_true",
+                   help="make colour inputs gray first and report PSNR/SSIM against them")
+    c.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
+    c.add_argument("--cache-dir", default=None, help="model cache folder (default: GAN Lens cache)")
+    c.add_argument("--no-download", action="store_true", help="fail instead of downloading weights")
+    c.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    c.set_defaults(func=_colorize)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from core.models.train_colorizer import train_colorizer
+
+    bar = TqdmProgress()
+    try:
+        result = train_colorizer(
+            args.folder, args.out, size=args.size, epochs=args.epochs, batch_size=args.batch_size,
+            lr=args.lr, base_channels=args.base_channels, depth=args.depth,
+            max_steps=args.max_steps, resume=args.resume, seed=args.seed, device=args.device,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    for s in result.skipped:
+        print(f"skipped {s}", file=sys.stderr)
+    last = f", last loss {result.losses[-1]:.4f}" if result.losses else ""
+    print(f"trained steps {result.start_step}..{result.step} (epoch {result.epoch}) on "
+          f"{result.n_images} images{last}")
+    print(f"checkpoint: {result.checkpoint}")
+    print(f"samples:    {result.samples}")
+    return 0
+
+
+def _colorize(args: argparse.Namespace) -> int:
+    from core.images import open_image_set
+    from core.models.colorize import colorize_images, load_colorizer, save_results
+
+    from core.models.download import DownloadError
+
+    bar = TqdmProgress()
+    try:
+        try:
+            model = load_colorizer(args.model, cache_dir=args.cache_dir, device=args.device,
+                                   download=not args.no_download, progress=bar)
+        except DownloadError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        results = []
+        for source in args.images:
+            image_set = open_image_set(Path(source))
+            results += colorize_images(model, image_set.iter_arrays(), gray_first=args.gray_first,
+                                       size=args.size, total=len(image_set), progress=bar)
+            for s in image_set.skipped:
+                print(f"skipped {s.name}: {s.reason}", file=sys.stderr)
+    finally:
+        bar.close()
+    paths = save_results(results, args.out)
+    for r, path in zip(results, paths):
+        extra = f"  PSNR {r.scores.psnr:.2f} dB  SSIM {r.scores.ssim:.4f}" if r.scores else ""
+        print(f"{r.name} -> {path}{extra}")
+    return 0

@@ -1,0 +1,153 @@
+"""The pix2pix U-Net generator, with the official nested module layout so the released weights
+load with ``load_state_dict(strict=True)``.
+
+Reference: junyanz/pytorch-CycleGAN-and-pix2pix, ``models/networks.py`` (``UnetGenerator``,
+``UnetSkipConnectionBlock``). ``unet_256`` has ``num_downs = 8`` (a 256 x 256 input reaches 1 x 1
+at the bottleneck), ``unet_128`` has 7. The pix2pix model sets ``norm='batch'`` (BatchNorm2d with
+affine parameters) and, unless ``--no_dropout``, Dropout(0.5) in the ``num_downs - 5`` innermost
+non-innermost blocks. Keys nest as ``model.model.<i>.model.<j>...``: each block is
+``Sequential(down..., submodule, up...)``; the outermost block is ``[downconv, sub, ReLU,
+upconvT, Tanh]``, the innermost ``[LeakyReLU, downconv, ReLU, upconvT, upnorm]`` and the others
+``[LeakyReLU, downconv, downnorm, sub, ReLU, upconvT, upnorm, (Dropout)]``; every non-outermost
+block returns ``cat([x, block(x)], 1)``. All convs are 4x4, stride 2, padding 1; a conv before a
+norm has a bias exactly when the norm is InstanceNorm.
+
+Height and width must be multiples of ``2 ** num_downs`` (256 for ``unet_256``).
+
+Test-time normalisation: the official ``test.py`` calls ``model.eval()`` only with ``--eval``;
+by default it runs the generator in *train* mode with batch size 1, so BatchNorm normalises with
+the statistics of the image being translated and Dropout is active. :func:`per_image_batchnorm`
+reproduces the BatchNorm part of that default deterministically (Dropout stays off); plain
+``eval()`` corresponds to ``test.py --eval`` (stored running statistics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import torch
+from torch import nn
+
+NormName = Literal["batch", "instance"]
+
+
+def _norm(norm: NormName, channels: int) -> nn.Module:
+    if norm == "batch":
+        return nn.BatchNorm2d(channels, affine=True)
+    if norm == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    raise ValueError(f"unknown norm {norm!r}; expected 'batch' or 'instance'")
+
+
+class UnetSkipConnectionBlock(nn.Module):
+    """One U-Net level: ``x -> cat([x, up(sub(down(x)))])`` (outermost: no concatenation)."""
+
+    def __init__(
+        self,
+        outer_nc: int,
+        inner_nc: int,
+        input_nc: int | None = None,
+        submodule: nn.Module | None = None,
+        outermost: bool = False,
+        innermost: bool = False,
+        norm: NormName = "batch",
+        use_dropout: bool = False,
+    ) -> None:
+        super().__init__()
+        self.outermost = outermost
+        use_bias = norm == "instance"
+        if input_nc is None:
+            input_nc = outer_nc
+        downconv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
+        if outermost:
+            if submodule is None:
+                raise ValueError("the outermost block needs a submodule")
+            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
+            layers: list[nn.Module] = [downconv, submodule, nn.ReLU(True), upconv, nn.Tanh()]
+        elif innermost:
+            upconv = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
+            layers = [nn.LeakyReLU(0.2, True), downconv, nn.ReLU(True), upconv, _norm(norm, outer_nc)]
+        else:
+            if submodule is None:
+                raise ValueError("an intermediate block needs a submodule")
+            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
+            layers = [nn.LeakyReLU(0.2, True), downconv, _norm(norm, inner_nc), submodule,
+                      nn.ReLU(True), upconv, _norm(norm, outer_nc)]
+            if use_dropout:
+                layers.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.outermost:
+            return self.model(x)
+        return torch.cat([x, self.model(x)], 1)
+
+
+class UnetGenerator(nn.Module):
+    """pix2pix U-Net generator: N x input_nc x H x W in [-1, 1] -> N x output_nc x H x W in (-1, 1)."""
+
+    def __init__(
+        self,
+        input_nc: int = 3,
+        output_nc: int = 3,
+        num_downs: int = 8,
+        ngf: int = 64,
+        norm: NormName = "batch",
+        use_dropout: bool = True,
+    ) -> None:
+        super().__init__()
+        if num_downs < 5:
+            raise ValueError(f"num_downs must be >= 5 (the official layout), got {num_downs}")
+        if min(input_nc, output_nc, ngf) < 1:
+            raise ValueError("input_nc, output_nc and ngf must be positive")
+        self.input_nc = input_nc
+        self.output_nc = output_nc
+        self.num_downs = num_downs
+        self.ngf = ngf
+        self.norm = norm
+        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
+        for _ in range(num_downs - 5):
+            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout)
+        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
+        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
+        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
+        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
+                                             outermost=True, norm=norm)
+
+    @property
+    def size_multiple(self) -> int:
+        """Height and width must be multiples of this."""
+        return 2**self.num_downs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.input_nc:
+            raise ValueError(f"UnetGenerator expects N x {self.input_nc} x H x W input, got {tuple(x.shape)}")
+        m = self.size_multiple
+        if x.shape[2] % m or x.shape[3] % m:
+            raise ValueError(
+                f"UnetGenerator with {self.num_downs} downsamplings needs height and width that are "
+                f"multiples of {m}, got {x.shape[2]}x{x.shape[3]}"
+            )
+        return self.model(x)
+
+
+@contextmanager
+def per_image_batchnorm(model: nn.Module) -> Iterator[nn.Module]:
+    """Within the block, every BatchNorm of ``model`` normalises with the statistics of the
+    current batch (as the official ``test.py`` does without ``--eval``) and leaves its running
+    statistics untouched; everything else (Dropout included) keeps its current mode. Run one
+    image per batch to get the official per-image behaviour."""
+    saved: list[tuple[nn.modules.batchnorm._BatchNorm, bool, bool]] = []
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            saved.append((m, m.training, m.track_running_stats))
+            m.training = True
+            m.track_running_stats = False  # batch statistics, no update of the stored ones
+    try:
+        yield model
+    finally:
+        for m, training, track in saved:
+            m.training = training
+            m.track_running_stats = track

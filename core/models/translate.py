@@ -1,0 +1,284 @@
+"""Running an image-to-image generator (CycleGAN ResNet, pix2pix U-Net) on RGB images while
+keeping their aspect ratio, plus the pure helpers the Translate page shows and saves results with.
+
+Reference pre/post-processing: the official ``test.py`` of junyanz/pytorch-CycleGAN-and-pix2pix
+resizes to 256 x 256 with PIL bicubic (``data/base_dataset.py get_transform``), applies
+``ToTensor`` and ``Normalize((0.5,)*3, (0.5,)*3)`` (so ``x / 255`` mapped to [-1, 1]), runs the
+generator and converts back with ``util/util.py tensor2im``: ``(y + 1) / 2 * 255`` cast to uint8
+(truncation; a one-channel output is repeated to three channels). Single-channel generators get
+the image as PIL ``"L"`` (the official ``Grayscale(1)``).
+
+Differences, by design: instead of squashing every image to 256 x 256, the image is resized
+(PIL bicubic) so that its longer side is ``resolution`` and both sides are multiples of the
+generator's stride (4 for the ResNet, ``2 ** num_downs`` for the U-Net; each side at least one
+multiple), translated, converted with ``tensor2im`` and resized back (PIL bicubic) to its
+original height and width. ``resolution`` is rounded to the nearest multiple and capped at
+:data:`MAX_RESOLUTION` to protect memory.
+
+BatchNorm generators (pix2pix): ``bn_stats="image"`` (default) normalises with the statistics of
+the image being translated, as the official ``test.py`` does by default (it only calls
+``eval()`` with ``--eval``, and runs one image per batch); ``bn_stats="running"`` uses the stored
+running statistics (``--eval``). Dropout is always off (the official default leaves it on, which
+makes its output random).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from core.device import resolve_device
+from core.models.pix2pix import per_image_batchnorm
+from core.progress import Progress, null_progress
+
+#: Largest processing size (longer side, pixels) accepted.
+MAX_RESOLUTION = 1024
+DEFAULT_RESOLUTION = 256
+BnStats = Literal["image", "running"]
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One translated image: the input and output (same size, H x W x 3 uint8), the model
+    name, the size the generator ran at, and the time it took."""
+
+    name: str
+    model: str
+    input: np.ndarray
+    output: np.ndarray
+    processing_hw: tuple[int, int]
+    seconds: float
+
+
+# --------------------------------------------------------------------------------------------
+# Sizes and conversions
+# --------------------------------------------------------------------------------------------
+
+
+def size_multiple(model: nn.Module) -> int:
+    """What height and width must be multiples of for ``model`` (its ``size_multiple``
+    attribute, 4 for the CycleGAN ResNet, 256 for ``unet_256``; 4 when it has none)."""
+    m = getattr(model, "size_multiple", 4)
+    return int(m) if isinstance(m, int) and m > 0 else 4
+
+
+def processing_size(
+    height: int, width: int, resolution: int = DEFAULT_RESOLUTION, multiple: int = 4,
+    max_resolution: int = MAX_RESOLUTION,
+) -> tuple[int, int]:
+    """``(h, w)`` the generator runs at: the longer side ``resolution`` (nearest multiple of
+    ``multiple``, capped at ``max_resolution``), the shorter side keeping the aspect ratio, both
+    multiples of ``multiple`` and at least ``multiple``."""
+    if height < 1 or width < 1:
+        raise ValueError(f"image size must be positive, got {height}x{width}")
+    if multiple < 1:
+        raise ValueError(f"multiple must be positive, got {multiple}")
+    if resolution < 1:
+        raise ValueError(f"resolution must be positive, got {resolution}")
+    cap = max(multiple, (max_resolution // multiple) * multiple)
+    long_side = min(cap, max(multiple, int(round(resolution / multiple)) * multiple))
+    long_orig, short_orig = max(height, width), min(height, width)
+    short_side = max(multiple, int(round(short_orig * long_side / long_orig / multiple)) * multiple)
+    return (long_side, short_side) if height >= width else (short_side, long_side)
+
+
+def _check_rgb(image: np.ndarray, what: str = "image") -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ValueError(f"{what}: expected an H x W x 3 uint8 RGB array, got {got}")
+    return image
+
+
+def resize_rgb(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """PIL bicubic resize of an H x W x 3 uint8 image to ``(h, w)`` (no-op if already that size)."""
+    h, w = size_hw
+    if image.shape[:2] == (h, w):
+        return image
+    return np.asarray(Image.fromarray(image).resize((w, h), resample=Image.BICUBIC))
+
+
+def image_to_tensor(image: np.ndarray, channels: int = 3) -> torch.Tensor:
+    """``ToTensor`` + ``Normalize(0.5, 0.5)``: uint8 H x W x 3 -> 1 x C x H x W float in [-1, 1]
+    (``channels == 1``: PIL ``"L"`` grayscale first, as the official ``Grayscale(1)``)."""
+    if channels == 1:
+        arr = np.asarray(Image.fromarray(image).convert("L"))[..., None]
+    elif channels == 3:
+        arr = image
+    else:
+        raise ValueError(f"only 1- or 3-channel generators are supported, got {channels} input channels")
+    t = torch.from_numpy(np.array(arr, dtype=np.uint8, copy=True)).permute(2, 0, 1).float().div(255.0)
+    return ((t - 0.5) / 0.5).unsqueeze(0)
+
+
+def tensor_to_image(t: torch.Tensor) -> np.ndarray:
+    """The official ``tensor2im``: first image of a C x H x W / N x C x H x W tensor in [-1, 1]
+    -> H x W x 3 uint8 by ``(y + 1) / 2 * 255`` and truncation (clipped to [0, 255] first)."""
+    if t.dim() == 4:
+        t = t[0]
+    arr = t.detach().cpu().float().numpy()
+    if arr.shape[0] == 1:
+        arr = np.tile(arr, (3, 1, 1))
+    if arr.shape[0] != 3:
+        raise ValueError(f"expected a 1- or 3-channel output, got {arr.shape[0]} channels")
+    out = (np.transpose(arr, (1, 2, 0)) + 1.0) / 2.0 * 255.0
+    return np.clip(out, 0.0, 255.0).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def _run_one(model: nn.Module, image: np.ndarray, resolution: int, device: torch.device,
+             max_resolution: int) -> tuple[np.ndarray, tuple[int, int]]:
+    h, w = image.shape[:2]
+    ph, pw = processing_size(h, w, resolution, size_multiple(model), max_resolution)
+    x = image_to_tensor(resize_rgb(image, (ph, pw)), int(getattr(model, "input_nc", 3))).to(device)
+    y = model(x)
+    if y.shape[-2:] != x.shape[-2:]:
+        raise ValueError(f"the generator returned {tuple(y.shape[-2:])} for a {ph}x{pw} input")
+    return resize_rgb(tensor_to_image(y), (h, w)), (ph, pw)
+
+
+def translate_images(
+    model: nn.Module,
+    images: Sequence[np.ndarray],
+    *,
+    resolution: int = DEFAULT_RESOLUTION,
+    device: str | torch.device = "auto",
+    progress: Progress = null_progress,
+    bn_stats: BnStats = "image",
+    stage: str = "Translating",
+    max_resolution: int = MAX_RESOLUTION,
+) -> list[np.ndarray]:
+    """Translate each H x W x 3 uint8 image with ``model``; every output has its input's size.
+
+    Images are run one at a time (sizes differ, and per-image BatchNorm statistics need batches
+    of one). The model is moved to ``device`` and left in eval mode.
+    """
+    return [t.output for t in translate_named(
+        model, [(f"image {i}", im) for i, im in enumerate(images)], resolution=resolution,
+        device=device, progress=progress, bn_stats=bn_stats, stage=stage, max_resolution=max_resolution,
+    )]
+
+
+def translate_named(
+    model: nn.Module,
+    images: Sequence[tuple[str, np.ndarray]],
+    *,
+    model_name: str = "model",
+    resolution: int = DEFAULT_RESOLUTION,
+    device: str | torch.device = "auto",
+    progress: Progress = null_progress,
+    bn_stats: BnStats = "image",
+    stage: str = "Translating",
+    max_resolution: int = MAX_RESOLUTION,
+) -> list[Translation]:
+    """Like :func:`translate_images` for ``(name, image)`` pairs, returning :class:`Translation`
+    records (with the processing size and the time per image)."""
+    if bn_stats not in ("image", "running"):
+        raise ValueError(f"bn_stats must be 'image' or 'running', got {bn_stats!r}")
+    for name, image in images:
+        _check_rgb(image, name)
+    dev = resolve_device(device)
+    model = model.to(dev).eval()
+    results: list[Translation] = []
+    total = len(images)
+    progress(stage, 0, total)
+    with torch.inference_mode():
+        for i, (name, image) in enumerate(images):
+            t0 = time.perf_counter()
+            if bn_stats == "image":
+                with per_image_batchnorm(model):
+                    out, phw = _run_one(model, image, resolution, dev, max_resolution)
+            else:
+                out, phw = _run_one(model, image, resolution, dev, max_resolution)
+            results.append(Translation(name, model_name, image, out, phw, time.perf_counter() - t0))
+            progress(stage, i + 1, total)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# Showing and saving
+# --------------------------------------------------------------------------------------------
+
+
+def wipe_composite(before: np.ndarray, after: np.ndarray, position: float, line: bool = True) -> np.ndarray:
+    """Before|after split view: columns left of ``round(position * W)`` from ``before``, the rest
+    from ``after`` (``position`` in [0, 1]); with ``line`` a 1-pixel white divider at the split."""
+    _check_rgb(before, "before")
+    _check_rgb(after, "after")
+    if before.shape != after.shape:
+        raise ValueError(f"before and after must have the same size, got {before.shape} and {after.shape}")
+    if not 0.0 <= float(position) <= 1.0:
+        raise ValueError(f"position must be in [0, 1], got {position}")
+    w = before.shape[1]
+    split = int(round(float(position) * w))
+    out = after.copy()
+    out[:, :split] = before[:, :split]
+    if line and 0 < split < w:
+        out[:, split] = 255
+    return out
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """PNG encoding of an H x W x 3 uint8 image."""
+    buf = io.BytesIO()
+    Image.fromarray(_check_rgb(image)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def result_filename(name: str, model: str) -> str:
+    """``<image stem>_<model>.png`` with anything but letters, digits, ``-_.`` replaced by ``_``."""
+    stem = Path(str(name).replace("\\", "/")).stem or "image"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{stem}_{model}")
+    return f"{safe}.png"
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Names made unique (case-insensitively) by inserting ``-2``, ``-3``, ... before the extension."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for n in names:
+        stem, dot, ext = n.rpartition(".")
+        if not dot:
+            stem, ext = n, ""
+        candidate, k = n, 2
+        while candidate.lower() in seen:
+            candidate = f"{stem}-{k}.{ext}" if dot else f"{stem}-{k}"
+            k += 1
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def results_zip(results: Sequence[Translation]) -> bytes:
+    """All outputs as PNGs in one zip, ``<stem>_<model>.png`` made unique."""
+    buf = io.BytesIO()
+    names = unique_names([result_filename(r.name, r.model) for r in results])
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for fname, r in zip(names, results):
+            zf.writestr(fname, png_bytes(r.output))
+    return buf.getvalue()
+
+
+def save_results(results: Sequence[Translation], out_dir: str | Path) -> list[Path]:
+    """Write each output as a PNG under ``out_dir`` (unique names); returns the paths written."""
+    folder = Path(out_dir).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for fname, r in zip(unique_names([result_filename(r.name, r.model) for r in results]), results):
+        path = folder / fname
+        path.write_bytes(png_bytes(r.output))
+        paths.append(path)
+    return paths

@@ -1,0 +1,180 @@
+"""The Colorize page under Streamlit's AppTest: offline with an empty cache, and colorizing an
+uploaded image with a tiny trained color U-Net checkpoint (PSNR/SSIM shown and correct)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.models.colorize import colorize_images, load_colorizer_file
+from core.models.train_colorizer import train_colorizer
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "colorize.py")
+
+
+def _png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _photo(h: int = 30, w: int = 40) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.stack([xx * 6 % 256, yy * 8 % 256, np.full_like(xx, 120)], -1).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("colorize_page")
+    data = root / "data"
+    data.mkdir()
+    for i in range(4):
+        Image.fromarray(np.roll(_photo(36, 36), 5 * i, axis=1)).save(data / f"{i}.png")
+    out = root / "tiny.pt"
+    train_colorizer(data, out, size=32, epochs=1, batch_size=4, base_channels=8, depth=2, device="cpu")
+    return out
+
+
+def _app(cache: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("GANLENS_CACHE", str(cache))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["cache_dir"] = str(cache)
+    at.session_state["device"] = "cpu"
+    return at
+
+
+def test_renders_offline_without_models(tmp_path, monkeypatch):
+    at = _app(tmp_path / "cache", monkeypatch)
+    at.run()
+    assert not at.exception
+    assert any("not in the model cache" in i.value for i in at.info)
+    assert any(b.label == "Download ECCV16 weights" for b in at.button)
+    run = at.button(key="cz_run")
+    assert run.disabled  # no model, no image: nothing to run, nothing crashes
+    at.selectbox(key="cz_a_kind").set_value("SIGGRAPH17 (official, user-guided)").run()
+    assert not at.exception
+    assert any("SIGGRAPH17" in i.value for i in at.info)
+    at.selectbox(key="cz_a_kind").set_value("My color U-Net checkpoint").run()
+    assert not at.exception
+    assert any("No checkpoint chosen yet" in i.value for i in at.info)
+
+
+def test_colorizes_upload_with_trained_unet(tmp_path, monkeypatch, tiny_checkpoint):
+    at = _app(tmp_path / "cache", monkeypatch)
+    at.run()
+    at.selectbox(key="cz_a_kind").set_value("My color U-Net checkpoint").run()
+    at.file_uploader(key="cz_a_ckpt_upload").set_value(
+        ("tiny.pt", tiny_checkpoint.read_bytes(), "application/octet-stream"))
+    photo = _photo()
+    at.file_uploader(key="cz_uploads").set_value([
+        ("photo.png", _png(photo), "image/png"),
+        ("broken.png", b"definitely not a png", "image/png"),
+    ])
+    at.checkbox(key="cz_gray_first").check()
+    at.run()
+    assert not at.exception
+    assert any("broken.png" in e.value for e in at.error)  # the bad file is named, the rest works
+    at.button(key="cz_run").click().run()
+    assert not at.exception, at.exception
+
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) == {"PSNR", "SSIM"}
+    expected = colorize_images(load_colorizer_file(tiny_checkpoint), [("photo.png", photo)], gray_first=True)[0]
+    assert metrics["PSNR"] == f"{expected.scores.psnr:.2f} dB"
+    assert metrics["SSIM"] == f"{expected.scores.ssim:.4f}"
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download this result" in labels and "Download all 1 results (zip)" in labels
+    captions = [c for im in at.image for c in im.captions]
+    assert captions[0] == "Original" and captions[1].startswith("tiny (")
+    assert captions[2] == "Wipe view (tiny)"
+
+    # results survive a rerun (kept in session state) and the wipe slider works
+    at.slider(key="cz_wipe").set_value(20).run()
+    assert not at.exception
+    assert {m.label for m in at.metric} == {"PSNR", "SSIM"}
+
+
+def test_server_side_paths_and_comparison(tmp_path, monkeypatch, tiny_checkpoint):
+    cache = tmp_path / "cache"
+    (cache / "colorizers").mkdir(parents=True)
+    (cache / "colorizers" / "mine.pt").write_bytes(tiny_checkpoint.read_bytes())
+    img = tmp_path / "pic.png"
+    img.write_bytes(_png(_photo(24, 33)))
+    at = _app(cache, monkeypatch)
+    at.run()
+    at.selectbox(key="cz_a_kind").set_value("My color U-Net checkpoint").run()
+    at.selectbox(key="cz_a_ckpt_found").set_value("mine.pt")
+    at.checkbox(key="cz_compare").check().run()
+    at.selectbox(key="cz_b_kind").set_value("My color U-Net checkpoint").run()
+    at.text_input(key="cz_b_ckpt_path").input(str(tiny_checkpoint))
+    at.text_input(key="cz_image_path").input(str(img))
+    at.run()
+    assert not at.exception
+    at.button(key="cz_run").click().run()
+    assert not at.exception, at.exception
+    captions = [c for im in at.image for c in im.captions]
+    assert captions[:3] == ["Input", captions[1], captions[2]]
+    assert captions[1].startswith("mine (") and captions[2].startswith("tiny (")
+    assert any(b.label == "Download all 2 results (zip)" for b in at.get("download_button"))
+    # a missing checkpoint path is a specific error, not a crash
+    at.text_input(key="cz_b_ckpt_path").input(str(tmp_path / "nope.pt")).run()
+    assert not at.exception
+    assert any("no such checkpoint file" in e.value for e in at.error)
+
+
+def test_download_failure_offline_is_an_error_not_a_crash(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLENS_MODEL_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    at = _app(tmp_path / "cache", monkeypatch)
+    at.run()
+    at.button(key="cz_a_download").click().run()
+    assert not at.exception
+    assert any("Could not download eccv16" in e.value for e in at.error)
+    assert not (tmp_path / "cache" / "models" / "eccv16.pth").exists()
+
+
+def test_siggraph17_from_cache_with_hints(tmp_path, monkeypatch):
+    import torch
+
+    from core.models.colorization import SIGGRAPH17Colorizer
+    from core.models.colorize import ColorHint, colorize_array
+
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    torch.manual_seed(0)
+    net = SIGGRAPH17Colorizer()
+    with torch.no_grad():  # random weights barely react to hints; amplify the hint inputs
+        net.model1[0].weight[:, 1:] *= 50
+    torch.save(net.state_dict(), cache / "models" / "siggraph17.pth")
+    photo = _photo(32, 40)
+    at = _app(cache, monkeypatch)
+    at.run()
+    at.selectbox(key="cz_a_kind").set_value("SIGGRAPH17 (official, user-guided)").run()
+    assert any("Weights cached at" in c.value for c in at.caption)
+    at.file_uploader(key="cz_uploads").set_value(("photo.png", _png(photo), "image/png"))
+    at.number_input(key="cz_net_size").set_value(64)  # the released weights use 256; 64 is faster
+    at.run()
+    at.button(key="cz_run").click().run()
+    assert not at.exception, at.exception
+    plain = at.session_state["cz_results"]["siggraph17"][0].output_rgb
+
+    at.number_input(key="cz_hint_x").set_value(5)
+    at.number_input(key="cz_hint_y").set_value(6)
+    at.color_picker(key="cz_hint_colour").pick("#00ff00")
+    at.button(key="cz_hint_add").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["cz_hints"] == [{"x": 5, "y": 6, "colour": "#00ff00"}]
+    at.button(key="cz_run").click().run()
+    assert not at.exception, at.exception
+    hinted = at.session_state["cz_results"]["siggraph17"][0].output_rgb
+
+    model = SIGGRAPH17Colorizer()
+    model.load_state_dict(torch.load(cache / "models" / "siggraph17.pth", weights_only=True))
+    model.eval()
+    assert np.array_equal(plain, colorize_array(model, photo, size=64))
+    assert np.array_equal(hinted, colorize_array(model, photo, hints=[ColorHint(5, 6, (0, 255, 0))], size=64))
+    assert not np.array_equal(plain, hinted)

@@ -1,0 +1,131 @@
+"""The Translate page under Streamlit's AppTest: offline with an empty cache, translating an
+uploaded image with a cached zoo model, bad uploads, uploaded weights and the two-model
+comparison. No network: the "cached" zoo model is a random-init 9-block generator (ngf 4)
+written under the cache name of a zoo entry; the loader reads its width from the tensors."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.models.checkpoints import load_model
+from core.models.cyclegan import ResnetGenerator
+from core.models.translate import translate_images
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "translate.py")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny forward passes; avoids OpenMP contention on a shared CPU
+    yield
+    torch.set_num_threads(before)
+
+
+def _png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _photo(h: int = 30, w: int = 44) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.stack([xx * 5 % 256, yy * 7 % 256, np.full_like(xx, 90)], -1).astype(np.uint8)
+
+
+def _cache_with(tmp_path: Path, *names: str) -> Path:
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    for seed, name in enumerate(names):
+        torch.manual_seed(seed)
+        torch.save(ResnetGenerator(ngf=4, n_blocks=9).state_dict(), cache / "models" / f"{name}.pth")
+    return cache
+
+
+def _app(cache: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("GANLENS_CACHE", str(cache))
+    monkeypatch.setenv("GANLENS_MODEL_BASE_URL", "http://127.0.0.1:9")  # never the internet
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["cache_dir"] = str(cache)
+    at.session_state["device"] = "cpu"
+    return at
+
+
+def test_renders_offline_without_models(tmp_path, monkeypatch):
+    at = _app(tmp_path / "empty", monkeypatch)
+    at.run()
+    assert not at.exception
+    assert any("No zoo model is downloaded yet" in i.value for i in at.info)
+    assert any(b.label == "Download apple2orange" for b in at.button)
+    assert at.button(key="tr_run").disabled
+    # a failing download shows the reason and the drop path, and the page keeps working
+    at.button(key="tr_a_download").click().run()
+    assert not at.exception
+    drop = tmp_path / "empty" / "models" / "apple2orange.pth"
+    assert any("Could not download apple2orange" in e.value and str(drop) in e.value for e in at.error)
+    at.radio(key="tr_a_source").set_value("Upload a .pth").run()
+    assert not at.exception
+    assert any("No weights file uploaded yet" in i.value for i in at.info)
+
+
+def test_translates_upload_with_cached_zoo_model(tmp_path, monkeypatch):
+    cache = _cache_with(tmp_path, "horse2zebra")
+    at = _app(cache, monkeypatch)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="tr_a_zoo").value.name == "horse2zebra"  # the cached one is preselected
+    photo = _photo()
+    at.file_uploader(key="tr_uploads").set_value([
+        ("photo.png", _png(photo), "image/png"),
+        ("broken.png", b"definitely not a png", "image/png"),
+    ])
+    at.slider(key="tr_resolution").set_value(64)
+    at.run()
+    assert not at.exception
+    assert any("broken.png" in e.value for e in at.error)  # specific error, page goes on
+    at.button(key="tr_run").click().run()
+    assert not at.exception
+    (result,) = at.session_state["tr_results"]["A"]
+    assert result.name == "photo.png" and result.model == "horse2zebra"
+    assert result.output.shape == photo.shape
+    model, _ = load_model(cache / "models" / "horse2zebra.pth")
+    np.testing.assert_array_equal(result.output, translate_images(model, [photo], resolution=64, device="cpu")[0])
+    assert any(b.label == "Download all 1 results (zip)" for b in at.get("download_button"))
+    assert len(at.image) >= 1
+    # results survive a rerun, and the side-by-side view works
+    at.radio(key="tr_view").set_value("Side by side").run()
+    assert not at.exception and "tr_results" in at.session_state
+    assert len(at.image) >= 2
+
+
+def test_compare_two_models_and_bad_uploaded_weights(tmp_path, monkeypatch):
+    cache = _cache_with(tmp_path, "horse2zebra", "zebra2horse")
+    at = _app(cache, monkeypatch)
+    at.run()
+    at.file_uploader(key="tr_uploads").set_value([("p.png", _png(_photo(20, 28)), "image/png")])
+    at.slider(key="tr_resolution").set_value(64)
+    at.toggle(key="tr_compare").set_value(True).run()
+    assert not at.exception
+    # the second model: first an unusable upload, then the other cached zoo model
+    at.radio(key="tr_b_source").set_value("Upload a .pth").run()
+    at.file_uploader(key="tr_b_upload").set_value([("junk.pth", b"<html>nope</html>", "application/octet-stream")])
+    at.run()
+    assert not at.exception
+    assert any("junk.pth: not a PyTorch weights file" in e.value for e in at.error)
+    assert at.button(key="tr_run").disabled
+    at.radio(key="tr_b_source").set_value("Model zoo").run()
+    zebra = next(s for s in at.selectbox(key="tr_b_zoo").options if s.startswith("✅ zebra2horse"))
+    at.selectbox(key="tr_b_zoo").select(zebra).run()
+    at.button(key="tr_run").click().run()
+    assert not at.exception
+    runs = at.session_state["tr_results"]
+    assert [r.model for r in runs["A"]] == ["horse2zebra"] and [r.model for r in runs["B"]] == ["zebra2horse"]
+    assert not np.array_equal(runs["A"][0].output, runs["B"][0].output)
+    assert any(b.label == "Download all 2 results (zip)" for b in at.get("download_button"))
