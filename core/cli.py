@@ -19,21 +19,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="GAN Lens engine")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in _SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from core.metrics.inception import InceptionModelError
+    from core.models.download import DownloadError
+
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as exc:  # user errors: one clear line, no traceback
-        parser.exit(2, f"error: {exc}\n")
+    except (ValueError, FileNotFoundError, DownloadError, InceptionModelError) as exc:
+        parser.exit(2, f"error: {exc}\n")  # user errors: one clear line, no traceback
+    except KeyboardInterrupt:
+        parser.exit(130, "interrupted\n")
     return 0

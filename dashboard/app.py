@@ -15,26 +15,19 @@ from dashboard.ui import sidebar_settings  # noqa: E402
 
 PAGES_DIR = ROOT / "pages"
 
-st.set_page_config(page_title="GAN Lens", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="GAN Lens", page_icon=":material/center_focus_weak:", layout="wide")
 
 
-def _page(filename: str, title: str, icon: str, default: bool = False):
-    path = PAGES_DIR / filename
-    if not path.exists():
-        return None
-    return st.Page(str(path), title=title, icon=icon, default=default)
+def _page(filename: str, title: str, icon: str, default: bool = False) -> st.Page:
+    return st.Page(str(PAGES_DIR / filename), title=title, icon=icon, default=default)
 
 
 pages = [
-    p
-    for p in (
-        _page("home.py", "Home", "🏠", default=True),
-        _page("metrics.py", "Compare image sets", "📏"),
-        _page("translate.py", "Translate (CycleGAN)", "🦓"),
-        _page("colorize.py", "Colorize", "🎨"),
-        _page("training.py", "Training lab", "📈"),
-    )
-    if p is not None
+    _page("home.py", "Home", ":material/home:", default=True),
+    _page("metrics.py", "Compare image sets", ":material/compare:"),
+    _page("translate.py", "Translate (CycleGAN)", ":material/swap_horiz:"),
+    _page("colorize.py", "Colorize", ":material/palette:"),
+    _page("training.py", "Training lab", ":material/show_chart:"),
 ]
 
 sidebar_settings()

@@ -6,6 +6,7 @@ Pages import from here; all computation stays in ``core``.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -17,25 +18,36 @@ DEFAULT_CACHE_DIR = Path(os.environ.get("GANLENS_CACHE", Path.home() / ".cache" 
 
 
 class StreamlitProgress:
-    """Adapter from core's Progress protocol to one ``st.progress`` bar per stage."""
+    """Adapter from core's Progress protocol to one ``st.progress`` bar per stage.
+
+    Core code may report from worker threads (e.g. a decode iterator consumed by a prefetch
+    thread); Streamlit elements can only be drawn from the script thread, so updates are recorded
+    from any thread and drawn whenever the script thread reports.
+    """
 
     def __init__(self, container=None) -> None:
         self._container = container if container is not None else st.container()
+        self._owner = threading.get_ident()
+        self._lock = threading.Lock()
+        self._state: dict[str, tuple[int, int | None, float]] = {}  # stage -> done, total, start
         self._bars: dict[str, object] = {}
-        self._start: dict[str, float] = {}
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
-        bar = self._bars.get(stage)
-        if bar is None:
-            bar = self._container.progress(0.0, text=stage)
-            self._bars[stage] = bar
-            self._start[stage] = time.perf_counter()
-        elapsed = time.perf_counter() - self._start[stage]
-        if total:
-            frac = min(max(done / total, 0.0), 1.0)
-            bar.progress(frac, text=f"{stage}: {done}/{total} ({elapsed:.1f} s)")
-        else:
-            bar.progress(0.0, text=f"{stage}: {done} ({elapsed:.1f} s)")
+        with self._lock:
+            start = self._state.get(stage, (0, None, time.perf_counter()))[2]
+            self._state[stage] = (done, total, start)
+            pending = dict(self._state)
+        if threading.get_ident() != self._owner:
+            return
+        for name, (d, t, t0) in pending.items():
+            bar = self._bars.get(name)
+            if bar is None:
+                bar = self._bars[name] = self._container.progress(0.0, text=name)
+            elapsed = time.perf_counter() - t0
+            if t:
+                bar.progress(min(max(d / t, 0.0), 1.0), text=f"{name}: {d}/{t} ({elapsed:.1f} s)")
+            else:
+                bar.progress(0.0, text=f"{name}: {d} ({elapsed:.1f} s)")
 
 
 def device_choice() -> str:

@@ -1,0 +1,113 @@
+"""CLI subcommands for the metrics: ``swd A B``, ``fid A B [--save-stats OUT]``, ``kid A B``.
+
+A and B may be a folder (recursive), a zip, a .npy/.npz image array, or (FID only) a stats .npz
+with ``mu``/``sigma`` as written by pytorch-fid, clean-fid or ``--save-stats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from core.progress import TqdmProgress
+
+DEFAULT_CACHE = Path(os.environ.get("GANLENS_CACHE", Path.home() / ".cache" / "ganlens"))
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a", help="set A: folder, zip, .npy/.npz images (or stats .npz for FID)")
+    p.add_argument("b", help="set B: same kinds as A")
+    p.add_argument("-n", "--n", type=int, default=None, help="images per set (default: all of the smaller set)")
+    p.add_argument("--seed", type=int, default=0, help="seed for subsets, patches and directions")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _fid_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=("tf1", "clean"), default="tf1",
+                   help="resize to 299: tf1 = TTUR/TF1 legacy bilinear (default), clean = clean-fid PIL bicubic")
+    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write cached features")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("swd", help="per-level Sliced Wasserstein Distance (Progressive GAN)")
+    _common(p)
+    p.add_argument("--size", type=int, default=None,
+                   help="common resolution (default: the most common size of A); mixed sizes are resized")
+    p.add_argument("--noise-floor", action="store_true", help="also SWD between two halves of A")
+    p.set_defaults(func=_run, metric="swd")
+
+    p = sub.add_parser("fid", help="Fréchet Inception Distance (TTUR reference)")
+    _common(p)
+    _fid_opts(p)
+    p.add_argument("--save-stats", type=Path, default=None,
+                   help="write A's statistics (mu, sigma) to this .npz (pytorch-fid/clean-fid layout)")
+    p.set_defaults(func=_run, metric="fid")
+
+    p = sub.add_parser("kid", help="Kernel Inception Distance (unbiased MMD, polynomial kernel)")
+    _common(p)
+    _fid_opts(p)
+    p.add_argument("--subsets", type=int, default=100)
+    p.add_argument("--subset-size", type=int, default=1000)
+    p.set_defaults(func=_run, metric="kid")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from core.metrics.compare import CompareSettings, compare, open_source
+    from core.metrics.stats import save_stats
+
+    a = open_source(args.a)
+    b = open_source(args.b)
+    settings = CompareSettings(
+        metrics=(args.metric,),
+        n=args.n,
+        seed=args.seed,
+        device=args.device,
+        batch_size=args.batch_size,
+        swd_size=getattr(args, "size", None),
+        noise_floor=getattr(args, "noise_floor", False),
+        fid_mode=getattr(args, "mode", "tf1"),
+        kid_subsets=getattr(args, "subsets", 100),
+        kid_subset_size=getattr(args, "subset_size", 1000),
+        cache_dir=None if getattr(args, "no_cache", True) else args.cache_dir,
+    )
+    progress = TqdmProgress(disable=args.quiet or args.json)
+    try:
+        result = compare(a, b, settings, progress=progress)
+    finally:
+        progress.close()
+    if getattr(args, "save_stats", None) is not None:
+        if "A" not in result.stats:
+            raise ValueError("--save-stats needs FID statistics of A")
+        mu, sigma = result.stats["A"]
+        save_stats(args.save_stats, mu, sigma, n=result.n_a)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    out = sys.stdout
+    print(f"A: {result.name_a}   B: {result.name_b}   N: {result.n_a} / {result.n_b}   seed: {args.seed}", file=out)
+    if result.swd is not None:
+        print("SWD x1e3 per level:", file=out)
+        floor = {lv.resolution: lv.value for lv in result.swd_noise_floor.levels} if result.swd_noise_floor else {}
+        for lv in result.swd.levels:
+            extra = f"   (noise floor {floor[lv.resolution]:.3f})" if lv.resolution in floor else ""
+            print(f"  {lv.resolution:>5} px  {lv.value:10.3f}{extra}", file=out)
+        print(f"  average   {result.swd.average:10.3f}", file=out)
+    if result.fid is not None:
+        print(f"FID: {result.fid.value:.4f}", file=out)
+    if result.kid is not None:
+        print(f"KID: {result.kid.mean:.6f} ± {result.kid.std:.6f}", file=out)
+    for k, hit in result.cached.items():
+        if hit:
+            print(f"{k}: cached", file=out)
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if getattr(args, "save_stats", None) is not None:
+        print(f"statistics of A written to {args.save_stats}", file=out)
+    return 0

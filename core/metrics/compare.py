@@ -1,0 +1,275 @@
+"""One comparison of two image sets: SWD, FID and KID with shared decoding, feature caching,
+an optional same-distribution noise floor, timings and warnings.
+
+This is the orchestration used by both the CLI (``python -m core swd|fid|kid|compare``) and the
+metrics page; the maths lives in ``swd.py``, ``fid.py`` and ``kid.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from core.images import ImageError, ImageSet, open_image_set
+from core.progress import Progress, null_progress
+
+METRICS = ("swd", "fid", "kid")
+#: Below this many images per set SWD's descriptor statistics get noisy.
+SWD_SMALL_N = 64
+
+
+@dataclass
+class StatsSource:
+    """Precomputed FID statistics (mu, sigma) read from a .npz (pytorch-fid / clean-fid layout)."""
+
+    name: str
+    mu: np.ndarray
+    sigma: np.ndarray
+    n: int | None = None
+
+
+Source = ImageSet | StatsSource
+
+
+def open_source(path: str | Path, name: str | None = None) -> Source:
+    """Open a CLI/page argument: a folder, zip, array file or image list, or a stats ``.npz``."""
+    from core.metrics.stats import load_stats, is_stats_file
+
+    p = Path(path).expanduser()
+    if p.suffix.lower() == ".npz" and p.is_file() and is_stats_file(p):
+        mu, sigma, n = load_stats(p)
+        return StatsSource(name or p.name, mu, sigma, n)
+    return open_image_set(p, name=name)
+
+
+@dataclass
+class CompareSettings:
+    metrics: tuple[str, ...] = ("swd",)
+    n: int | None = None  # images per set; None = as many as the smaller set has
+    seed: int = 0
+    device: str = "auto"
+    swd_size: int | None = None  # common resolution for SWD; None = most common size of set A
+    swd_resize: Literal["resize", "center-crop", "error"] = "resize"
+    fid_mode: Literal["tf1", "clean"] = "tf1"
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    noise_floor: bool = False  # also SWD between two halves of A
+    cache_dir: Path | None = None
+    batch_size: int = 64
+
+
+@dataclass
+class CompareResult:
+    name_a: str
+    name_b: str
+    n_a: int
+    n_b: int
+    settings: CompareSettings
+    swd: object | None = None  # SWDResult
+    swd_noise_floor: object | None = None  # SWDResult between halves of A
+    fid: object | None = None  # FIDResult
+    kid: object | None = None  # KIDResult
+    timings: dict[str, float] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    stats: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict:
+        def conv(r):
+            return None if r is None else (r.to_dict() if hasattr(r, "to_dict") else asdict(r))
+
+        s = asdict(self.settings)
+        s["cache_dir"] = str(s["cache_dir"]) if s["cache_dir"] else None
+        return {
+            "set_a": self.name_a,
+            "set_b": self.name_b,
+            "n_a": self.n_a,
+            "n_b": self.n_b,
+            "settings": s,
+            "swd": conv(self.swd),
+            "swd_noise_floor": conv(self.swd_noise_floor),
+            "fid": conv(self.fid),
+            "kid": conv(self.kid),
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+            "cached": self.cached,
+            "warnings": self.warnings,
+        }
+
+
+    def history_row(self) -> dict:
+        """A flat row for the history table / CSV export."""
+        st = self.settings
+        row = {
+            "set A": self.name_a, "set B": self.name_b, "N A": self.n_a, "N B": self.n_b,
+            "seed": st.seed, "metrics": "+".join(st.metrics), "FID resize": st.fid_mode,
+            "SWD avg x1e3": round(self.swd.average, 4) if self.swd else None,
+        }
+        if self.swd:
+            for lv in self.swd.levels:
+                row[f"SWD {lv.resolution}px"] = round(lv.value, 4)
+        row["FID"] = round(self.fid.value, 4) if self.fid else None
+        row["KID mean"] = round(self.kid.mean, 6) if self.kid else None
+        row["KID std"] = round(self.kid.std, 6) if self.kid else None
+        row["time s"] = round(sum(self.timings.values()), 2)
+        return row
+
+
+def history_csv(results: list[CompareResult]) -> str:
+    """The history rows of several comparisons as CSV text (union of columns, in first-seen order)."""
+    rows = [r.history_row() for r in results]
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def most_common_size(images: ImageSet, probe: int = 256) -> tuple[int, int]:
+    """(height, width) most common among the first ``probe`` images (headers only)."""
+    sizes: Counter = images.scan_sizes(limit=probe)
+    if not sizes:
+        raise ImageError(f"{images.name}: none of the first images could be read")
+    (w, h), _ = sizes.most_common(1)[0]
+    return h, w
+
+
+def _pick_n(a: Source, b: Source, n: int | None, warnings: list[str]) -> int | None:
+    sizes = [len(s) for s in (a, b) if isinstance(s, ImageSet)]
+    if not sizes:
+        return None
+    avail = min(sizes)
+    if n is None:
+        if len(sizes) == 2 and sizes[0] != sizes[1]:
+            warnings.append(
+                f"the sets have different sizes ({sizes[0]} and {sizes[1]} images); "
+                f"{avail} images of each are used so both sides have the same N"
+            )
+        return avail
+    if n > avail:
+        warnings.append(f"N = {n} requested but a set has only {avail} images; using {avail}")
+        return avail
+    if n < 2:
+        raise ValueError("N must be at least 2 images per set")
+    return n
+
+
+def compare(a: Source, b: Source, settings: CompareSettings = CompareSettings(),
+            progress: Progress = null_progress) -> CompareResult:
+    """Run the chosen metrics between ``a`` and ``b`` (image sets or, for FID, stats files)."""
+    unknown = [m for m in settings.metrics if m not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {METRICS}")
+    if not settings.metrics:
+        raise ValueError("choose at least one metric")
+    warnings: list[str] = []
+    for m in ("swd", "kid"):
+        if m in settings.metrics and (isinstance(a, StatsSource) or isinstance(b, StatsSource)):
+            raise ValueError(f"{m.upper()} needs images on both sides; a statistics file only works for FID")
+    n = _pick_n(a, b, settings.n, warnings)
+    sa = a.subset(n, settings.seed) if isinstance(a, ImageSet) and n else a
+    sb = b.subset(n, settings.seed + 1) if isinstance(b, ImageSet) and n else b
+    res = CompareResult(a.name, b.name, n or (a.n or 0), n or (b.n or 0), settings)
+
+    if "swd" in settings.metrics:
+        _run_swd(sa, sb, settings, res, progress)
+    if "fid" in settings.metrics or "kid" in settings.metrics:
+        _run_fid_kid(sa, sb, settings, res, progress)
+    for s, label in ((a, "A"), (b, "B")):
+        if isinstance(s, ImageSet) and s.skipped:
+            warnings.append(f"set {label} ({s.name}): {len(s.skipped)} file(s) skipped")
+    res.warnings = warnings + res.warnings
+    return res
+
+
+def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult,
+             progress: Progress) -> None:
+    from core.metrics.swd import swd
+
+    size = (st.swd_size, st.swd_size) if st.swd_size else most_common_size(sa)
+    kw = dict(batch_size=st.batch_size, resize=st.swd_resize, size=size)
+    if min(len(sa), len(sb)) < SWD_SMALL_N:
+        res.warnings.append(
+            f"SWD with only {min(len(sa), len(sb))} images per set is noisy; "
+            f"use at least {SWD_SMALL_N} (the paper uses 16384)"
+        )
+    t0 = time.perf_counter()
+    res.swd = swd(
+        sa.iter_batches(stage="decode A", progress=progress, **kw),
+        sb.iter_batches(stage="decode B", progress=progress, **kw),
+        seed=st.seed, device=st.device, progress=progress,
+    )
+    res.timings["swd"] = time.perf_counter() - t0
+    if st.noise_floor:
+        h1, h2 = sa.split_halves(st.seed)
+        t0 = time.perf_counter()
+        res.swd_noise_floor = swd(
+            h1.iter_batches(stage="decode A half 1", progress=progress, **kw),
+            h2.iter_batches(stage="decode A half 2", progress=progress, **kw),
+            seed=st.seed, device=st.device, progress=progress,
+        )
+        res.timings["swd noise floor"] = time.perf_counter() - t0
+        res.warnings.append(
+            f"noise floor uses two halves of A ({len(h1)} images each), so it is computed at a "
+            "smaller N than the main result and is an upper estimate of the floor at full N"
+        )
+
+
+def _features(s: ImageSet, label: str, st: CompareSettings, res: CompareResult,
+              progress: Progress) -> np.ndarray:
+    from core.metrics.feature_cache import FeatureCache, features_cached
+    from core.metrics.inception import extract_features
+
+    def compute() -> np.ndarray:
+        batches = s.iter_batches(batch_size=st.batch_size, resize="none",
+                                 stage=f"decode {label}", progress=progress)
+        return extract_features(batches, mode=st.fid_mode, device=st.device, total=len(s),
+                                progress=progress, stage=f"features {label}")
+
+    t0 = time.perf_counter()
+    if st.cache_dir is None:
+        feats, hit = compute(), False
+    else:
+        cache = FeatureCache(Path(st.cache_dir) / "features")
+        feats, hit = features_cached(cache, s.content_hash(), st.fid_mode, compute)
+    res.timings[f"features {label}"] = time.perf_counter() - t0
+    res.cached[f"features {label}"] = hit
+    return feats
+
+
+def _run_fid_kid(sa: Source, sb: Source, st: CompareSettings, res: CompareResult,
+                 progress: Progress) -> None:
+    from core.metrics.fid import fid_from_stats
+    from core.metrics.kid import kid
+    from core.metrics.stats import RunningStats
+
+    feats: dict[str, np.ndarray] = {}
+    stats: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    for s, label in ((sa, "A"), (sb, "B")):
+        if isinstance(s, StatsSource):
+            stats[label] = (s.mu, s.sigma, s.n or 0)
+            continue
+        f = _features(s, label, st, res, progress)
+        feats[label] = f
+        rs = RunningStats.from_features(f)
+        stats[label] = (rs.mean, rs.covariance, rs.n)
+    res.stats = {k: (v[0], v[1]) for k, v in stats.items()}
+    if "fid" in st.metrics:
+        t0 = time.perf_counter()
+        (mu1, s1, n1), (mu2, s2, n2) = stats["A"], stats["B"]
+        res.fid = fid_from_stats(mu1, s1, mu2, s2, n_a=n1, n_b=n2, mode=st.fid_mode)
+        res.timings["fid"] = time.perf_counter() - t0
+        res.warnings += res.fid.warnings
+    if "kid" in st.metrics:
+        t0 = time.perf_counter()
+        res.kid = kid(feats["A"], feats["B"], n_subsets=st.kid_subsets,
+                      subset_size=st.kid_subset_size, seed=st.seed)
+        res.timings["kid"] = time.perf_counter() - t0
+        res.warnings += res.kid.warnings

@@ -1,0 +1,118 @@
+"""The "give me an image set" widget group used on the metrics page (widgets only).
+
+A set can come from a built-in sample, uploaded files, an uploaded folder, an uploaded zip, a
+folder path on the server, or (FID only) an uploaded statistics ``.npz``. The opened set is kept
+in ``st.session_state`` keyed by its source so reruns and page changes do not reload it; uploads
+are decoded on arrival (``core.images.decode_uploads``) so their raw bytes are not kept.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.images import ImageError, decode_uploads, open_image_set
+from core.metrics.compare import Source, StatsSource
+from core.samples import SAMPLE_SETS, make_sample_set
+
+SOURCES = ("Built-in sample", "Upload files", "Upload a folder", "Upload a zip",
+           "Folder on the server", "FID statistics (.npz)")
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sample(name: str, n: int, size: int):
+    return make_sample_set(name, n, size)
+
+
+def _remember(key: str, source_key: tuple, build) -> Source | None:
+    """Keep the opened set in the session while its source stays the same."""
+    store = st.session_state.setdefault("_opened_sets", {})
+    cached = store.get(key)
+    if cached is not None and cached[0] == source_key:
+        return cached[1]
+    try:
+        value = build()
+    except (ImageError, ValueError, OSError) as exc:
+        st.error(str(exc))
+        store.pop(key, None)
+        return None
+    store[key] = (source_key, value)
+    return value
+
+
+def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
+    """Widgets to choose one set; returns the opened set (or None while nothing usable is given)."""
+    kind = st.selectbox(
+        f"Source of {label}", SOURCES, key=f"{key}_kind",
+        help="Where the images come from. Built-in samples work offline with no data.",
+    )
+    if kind == "Built-in sample":
+        names = list(SAMPLE_SETS)
+        name = st.selectbox(
+            "Sample set", names, index=names.index(default_sample), key=f"{key}_sample",
+            format_func=lambda n: SAMPLE_SETS[n].label,
+            help="Procedurally generated sets; pairs differ in known ways (see the captions).",
+        )
+        st.caption(SAMPLE_SETS[name].description)
+        count = st.number_input("Images to generate", 16, 4096, 256, step=16, key=f"{key}_sample_n",
+                                help="How many 64x64 images the sample set has.")
+        return _remember(key, ("sample", name, count),
+                         lambda: open_image_set(_sample(name, int(count), 64), name=SAMPLE_SETS[name].label))
+    if kind in ("Upload files", "Upload a folder", "Upload a zip"):
+        multiple = {"Upload files": True, "Upload a folder": "directory", "Upload a zip": False}[kind]
+        files = st.file_uploader(
+            f"{label}: {kind.lower()}", type=["zip"] if kind == "Upload a zip" else IMAGE_TYPES,
+            accept_multiple_files=multiple, key=f"{key}_upload_{kind}",
+            help="Images are decoded as they arrive; very large images are downscaled to 1024 px.",
+        )
+        if not files:
+            st.info(f"Drop images for {label} here.")
+            return None
+        files = files if isinstance(files, list) else [files]
+        ident = tuple((f.file_id, f.name, f.size) for f in files)
+        return _remember(key, ("upload", ident),
+                         lambda: decode_uploads([(f.name, f.getvalue()) for f in files], name=label))
+    if kind == "Folder on the server":
+        path = st.text_input(f"{label}: folder, zip or .npy path on the server", key=f"{key}_path",
+                             help="For big sets that should not travel through the browser.")
+        if not path.strip():
+            st.info("Type a path on the machine running GAN Lens.")
+            return None
+        return _remember(key, ("path", path.strip()), lambda: open_image_set(path.strip()))
+    stats_file = st.file_uploader(
+        f"{label}: statistics .npz", type=["npz"], key=f"{key}_stats",
+        help="mu/sigma as written by pytorch-fid, clean-fid or GAN Lens (FID only).",
+    )
+    if stats_file is None:
+        st.info("Upload a .npz with mu and sigma (usable for FID only).")
+        return None
+
+    def load_stats_upload() -> StatsSource:
+        from core.metrics.stats import load_stats_bytes
+
+        mu, sigma, n = load_stats_bytes(stats_file.getvalue(), name=stats_file.name)
+        return StatsSource(stats_file.name, mu, sigma, n)
+
+    return _remember(key, ("stats", stats_file.file_id), load_stats_upload)
+
+
+def show_set_summary(s: Source, key: str) -> None:
+    """Counts, sizes, skipped files (with reasons) and a thumbnail grid of the first images."""
+    if isinstance(s, StatsSource):
+        st.write(f"**{s.name}**: FID statistics, dimension {s.mu.shape[0]}"
+                 + (f", from {s.n} images" if s.n else ""))
+        return
+    sizes = s.scan_sizes(limit=2000)
+    top = ", ".join(f"{w}x{h} ({c})" for (w, h), c in sizes.most_common(3))
+    st.write(f"**{s.name}**: {len(s)} images · sizes {top}" + (" …" if len(sizes) > 3 else ""))
+    thumbs = [(n, a) for n, a in s.iter_arrays(limit=12)]
+    if thumbs:
+        st.image([a for _, a in thumbs], width=64, caption=[n[-18:] for n, _ in thumbs])
+    if s.skipped:
+        with st.expander(f"{len(s.skipped)} file(s) skipped"):
+            st.dataframe([{"file": k.name, "reason": k.reason} for k in s.skipped],
+                         hide_index=True, key=f"{key}_skipped")
+    if getattr(s, "notes", None):
+        with st.expander(f"{len(s.notes)} note(s)"):
+            for note in s.notes:
+                st.caption(f"{note.name}: {note.reason}")

@@ -1,0 +1,123 @@
+"""Compare two image sets: per-level SWD, FID and KID (widgets only; all maths in core.metrics)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.images import ImageError
+from core.metrics.compare import METRICS, CompareSettings, compare, history_csv
+from dashboard.charts import swd_figure
+from dashboard.set_input import image_set_input, show_set_summary
+from dashboard.ui import StreamlitProgress, cache_dir, device_choice
+
+st.title("Compare image sets")
+st.caption(
+    "How far apart are two image distributions? Lower numbers mean closer. "
+    "Both SWD and FID depend strongly on N, so compare numbers only at the same N."
+)
+
+col_a, col_b = st.columns(2)
+with col_a:
+    st.subheader("Set A")
+    set_a = image_set_input("set A", "A", default_sample="shapes")
+    if set_a is not None:
+        show_set_summary(set_a, "A")
+with col_b:
+    st.subheader("Set B")
+    set_b = image_set_input("set B", "B", default_sample="shapes-blurred")
+    if set_b is not None:
+        show_set_summary(set_b, "B")
+
+st.divider()
+st.subheader("Settings")
+c1, c2, c3, c4 = st.columns(4)
+with c1:
+    metrics = st.multiselect(
+        "Metrics", list(METRICS), default=["swd"], format_func=str.upper, key="metrics_choice",
+        help="SWD: per-scale patch statistics. FID: Inception-feature distance. KID: unbiased, for small sets.",
+    )
+with c2:
+    n_images = st.number_input(
+        "N (images per set)", min_value=2, max_value=100_000, value=256, step=64, key="metrics_n",
+        help="The same N is used for both sets; results at different N are not comparable.",
+    )
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="metrics_seed",
+                           help="Fixes the image subset, SWD patches and directions, and KID subsets.")
+with c3:
+    swd_size = st.selectbox(
+        "SWD resolution", ["auto", 16, 32, 64, 128, 256, 512], key="metrics_swd_size",
+        help="Images are resized to this square size for SWD; 'auto' uses set A's most common size.",
+    )
+    noise_floor = st.checkbox(
+        "Show the noise floor", key="metrics_floor",
+        help="Also compute SWD between two random halves of A: differences below it are noise.",
+    )
+with c4:
+    fid_mode = st.radio(
+        "FID resize", ["tf1", "clean"], key="metrics_fid_mode",
+        format_func={"tf1": "TF1 bilinear (TTUR reference)", "clean": "clean-fid (PIL bicubic)"}.get,
+        help="How images are resized to 299 px for Inception; published FIDs use the TF1 reference.",
+    )
+
+ready = set_a is not None and set_b is not None and bool(metrics)
+if not metrics:
+    st.info("Choose at least one metric.")
+if st.button("Run comparison", type="primary", disabled=not ready, key="metrics_run",
+             help="Decode both sets, compute the chosen metrics, and add a row to the history."):
+    settings = CompareSettings(
+        metrics=tuple(metrics), n=int(n_images), seed=int(seed), device=device_choice(),
+        swd_size=None if swd_size == "auto" else int(swd_size), noise_floor=noise_floor,
+        fid_mode=fid_mode, cache_dir=cache_dir(),
+    )
+    with st.status("Computing…", expanded=True) as status:
+        try:
+            result = compare(set_a, set_b, settings, progress=StreamlitProgress(st.container()))
+        except (ImageError, ValueError, RuntimeError, OSError) as exc:
+            status.update(label="Failed", state="error")
+            st.error(f"The comparison could not run: {exc}")
+        else:
+            status.update(label=f"Done in {sum(result.timings.values()):.1f} s", state="complete")
+            st.session_state["metrics_last"] = result
+            st.session_state.setdefault("metrics_history", []).append(result)
+
+result = st.session_state.get("metrics_last")
+if result is not None:
+    st.divider()
+    st.subheader(f"Result: {result.name_a} vs {result.name_b} (N = {result.n_a})")
+    for w in result.warnings:
+        st.warning(w)
+    if result.swd is not None:
+        st.plotly_chart(swd_figure(result.swd, result.swd_noise_floor), key="metrics_swd_chart")
+        st.caption(
+            "SWD × 1e3 per Laplacian-pyramid level: high-resolution levels reflect fine detail "
+            "and texture, the 16 px level overall colour and layout. Lower is closer."
+        )
+    m1, m2 = st.columns(2)
+    if result.fid is not None:
+        m1.metric("FID", f"{result.fid.value:.3f}",
+                  help="Fréchet distance between Inception feature distributions. 0 = identical; lower is closer.")
+    if result.kid is not None:
+        m2.metric("KID", f"{result.kid.mean:.5f} ± {result.kid.std:.5f}",
+                  help="Kernel Inception Distance: unbiased even for small N. Near 0 = same distribution.")
+    hits = [k for k, v in result.cached.items() if v]
+    if hits:
+        st.success("cached: " + ", ".join(hits) + " (re-used from the feature cache)")
+    if result.stats:
+        from core.metrics.stats import stats_to_npz_bytes
+
+        cols = st.columns(len(result.stats))
+        for col, (label, (mu, sigma)) in zip(cols, sorted(result.stats.items())):
+            col.download_button(
+                f"Download statistics of set {label} (.npz)", stats_to_npz_bytes(mu, sigma),
+                file_name=f"stats_{label}.npz", key=f"metrics_stats_{label}",
+                help="mu/sigma in the pytorch-fid / clean-fid layout.",
+            )
+
+history = st.session_state.get("metrics_history", [])
+if history:
+    st.divider()
+    st.subheader("History of this session")
+    st.dataframe([r.history_row() for r in history], hide_index=True, key="metrics_history_table")
+    st.download_button("Download history (CSV)", history_csv(history), file_name="ganlens_history.csv",
+                       mime="text/csv", key="metrics_history_csv",
+                       help="All comparisons of this session with their settings and values.")

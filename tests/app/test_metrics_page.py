@@ -1,0 +1,180 @@
+"""AppTest of the metrics page: built-in sets, uploads, SWD numbers and chart spec, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.images import open_image_set
+from core.metrics.swd import swd
+from core.samples import make_sample_set
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "metrics.py")
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLENS_CACHE", str(tmp_path / "cache"))
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["cache_dir"] = os.environ["GANLENS_CACHE"]
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _png(seed: int, size: int = 32) -> bytes:
+    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _table_with(at: AppTest, column: str):
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def _chart_spec(at: AppTest) -> dict:
+    charts = at.get("plotly_chart")
+    assert charts, "no Plotly chart shown"
+    return json.loads(charts[0].proto.spec)
+
+
+def test_builtin_sets_swd_numbers_and_chart_match_core():
+    at = _app()
+    at.number_input(key="A_sample_n").set_value(32)
+    at.number_input(key="B_sample_n").set_value(32)
+    at.number_input(key="metrics_n").set_value(32)
+    at.run()
+    at.button(key="metrics_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+    expected = swd(
+        open_image_set(make_sample_set("shapes", 32, 64)).subset(32, 0).to_tensor(),
+        open_image_set(make_sample_set("shapes-blurred", 32, 64)).subset(32, 1).to_tensor(),
+        seed=0, device="cpu",
+    )
+    spec = _chart_spec(at)
+    bars = spec["data"][0]
+    assert bars["x"] == ["64 px", "32 px", "16 px"]
+    np.testing.assert_allclose(bars["y"], [lv.value for lv in expected.levels], rtol=1e-5)
+    # the average is drawn as a horizontal line
+    assert any(abs(shape["y0"] - expected.average) < 1e-6 for shape in spec["layout"]["shapes"])
+    assert any("noisy" in w.value for w in at.warning)  # N = 32 < 64
+    history = _table_with(at, "SWD avg x1e3")
+    assert len(history) == 1
+    assert history["SWD avg x1e3"].iloc[0] == pytest.approx(expected.average, abs=1e-4)
+    assert "Result: Shapes (discs) vs Shapes (discs), blurred (N = 32)" in [s.value for s in at.subheader]
+
+
+def test_noise_floor_adds_second_series():
+    at = _app()
+    at.number_input(key="A_sample_n").set_value(32)
+    at.number_input(key="B_sample_n").set_value(32)
+    at.number_input(key="metrics_n").set_value(32)
+    at.checkbox(key="metrics_floor").check()
+    at.run()
+    at.button(key="metrics_run").click().run()
+    assert not at.exception, at.exception
+    spec = _chart_spec(at)
+    assert len(spec["data"]) == 2 and spec["data"][1]["name"].startswith("noise floor")
+    floor, main = spec["data"][1]["y"], spec["data"][0]["y"]
+    assert floor[0] < main[0]  # blur difference at 64 px is far above the same-distribution floor
+
+
+def test_uploaded_files_with_bad_ones_listed():
+    at = _app()
+    at.selectbox(key="A_kind").set_value("Upload files").run()
+    at.file_uploader(key="A_upload_Upload files").set_value(
+        [(f"g{i}.png", _png(i), "image/png") for i in range(6)]
+        + [("broken.png", b"not a png", "image/png")]
+    ).run()
+    assert not at.exception, at.exception
+    texts = " ".join(m.value for m in at.markdown)
+    assert "set A**: 6 images" in texts
+    skipped = _table_with(at, "reason")
+    assert list(skipped["file"]) == ["broken.png"]
+    assert "not a readable image" in skipped["reason"].iloc[0]
+
+
+def test_upload_with_no_images_shows_specific_error_and_page_keeps_working():
+    at = _app()
+    at.selectbox(key="A_kind").set_value("Upload files").run()
+    at.file_uploader(key="A_upload_Upload files").set_value([("a.png", b"zzz", "image/png")]).run()
+    assert not at.exception, at.exception
+    assert any("none of the uploaded files is a readable image" in e.value for e in at.error)
+    # set B and the settings still render and the run button is disabled until A is usable
+    assert at.button(key="metrics_run").disabled
+
+
+def test_zip_with_unsafe_paths_reports_them():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(4):
+            zf.writestr(f"imgs/{i}.png", _png(i))
+        zf.writestr("../escape.png", _png(9))
+    at = _app()
+    at.selectbox(key="B_kind").set_value("Upload a zip").run()
+    at.file_uploader(key="B_upload_Upload a zip").set_value(("set.zip", buf.getvalue(), "application/zip")).run()
+    assert not at.exception, at.exception
+    skipped = _table_with(at, "reason")
+    assert "unsafe path in zip ('..' component)" in list(skipped["reason"])
+
+
+def test_swd_with_statistics_file_is_refused_clearly(tmp_path):
+    at = _app()
+    at.selectbox(key="B_kind").set_value("FID statistics (.npz)").run()
+    buf = io.BytesIO()
+    np.savez(buf, mu=np.zeros(2048), sigma=np.eye(2048))
+    at.file_uploader(key="B_stats").set_value(("ref.npz", buf.getvalue(), "application/octet-stream")).run()
+    assert not at.exception, at.exception
+    at.button(key="metrics_run").click().run()
+    assert any("SWD needs images on both sides" in e.value for e in at.error)
+
+
+def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
+    from core.metrics.fid import fid_from_features
+    from core.metrics.inception import extract_features
+    from core.metrics.stats import load_stats_bytes
+
+    at = _app()
+    for side in ("A", "B"):
+        at.number_input(key=f"{side}_sample_n").set_value(16)
+    at.number_input(key="metrics_n").set_value(4)
+    at.multiselect(key="metrics_choice").set_value(["fid", "kid"])
+    at.run()
+    at.button(key="metrics_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+    sa = open_image_set(make_sample_set("shapes", 16, 64)).subset(4, 0)
+    sb = open_image_set(make_sample_set("shapes-blurred", 16, 64)).subset(4, 1)
+    fa, fb = extract_features(sa.to_tensor(), device="cpu"), extract_features(sb.to_tensor(), device="cpu")
+    expected = fid_from_features(fa, fb).value
+    fid_metric = next(m for m in at.metric if m.label == "FID")
+    assert float(fid_metric.value) == pytest.approx(expected, rel=1e-3)
+    assert any("KID" == m.label for m in at.metric)
+    assert any("2048" in w.value and "KID" in w.value for w in at.warning)  # small-N FID warning
+    assert not any("cached" in s.value for s in at.success)
+
+    at.button(key="metrics_run").click().run()  # same sets again: features come from the cache
+    assert any("cached: features A, features B" in s.value for s in at.success)
+    history = _table_with(at, "FID")
+    assert len(history) == 2 and history["FID"].iloc[0] == pytest.approx(history["FID"].iloc[1])
+
+    dl = [d for d in at.get("download_button") if "statistics of set A" in d.proto.label]
+    assert dl, "no statistics download offered"

@@ -1,0 +1,212 @@
+"""SWD (core/metrics/swd.py) against an independent NumPy/SciPy implementation of NVIDIA's
+progressive_growing_of_gans ``metrics/sliced_wasserstein.py`` (bench/_swd_numpy_reference.py):
+pyramids, descriptors, normalisation and the sliced distance on identical draws, and the whole
+metric statistically (different random draws); plus determinism, batch-size independence,
+chunking under a tiny memory budget, and input validation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bench import _swd_numpy_reference as ref
+from core.metrics.swd import (
+    SWDSettings,
+    descriptor_memory_bytes,
+    draw_patch_centres,
+    extract_descriptors,
+    gaussian_pyramid,
+    laplacian_pyramid,
+    level_sizes,
+    normalize_descriptors,
+    random_directions,
+    sliced_wasserstein,
+    swd,
+)
+
+
+def structured(n: int, h: int, w: int, seed: int, *, detail: float = 1.0, tint: float = 0.0) -> np.ndarray:
+    """uint8 N x 3 x H x W: smooth random colour fields (bilinear 4x4 noise) + a disc + fine noise."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 3, 4, 4, generator=g) * 160 + 40
+    img = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    cy = torch.rand(n, 1, 1, generator=g) * h
+    cx = torch.rand(n, 1, 1, generator=g) * w
+    r = torch.rand(n, 1, 1, generator=g) * min(h, w) / 3 + 3
+    disc = ((yy - cy) ** 2 + (xx - cx) ** 2 < r ** 2).float()[:, None]
+    img = img + disc * 60 * detail + torch.randn(n, 3, h, w, generator=g) * 12 * detail
+    img[:, 0] += tint
+    return img.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+# ------------------------------------------------------------------------------ building blocks
+
+
+@pytest.mark.parametrize("hw,n_levels", [((64, 64), 3), ((32, 64), 2), ((50, 34), 2)])
+def test_pyramids_match_scipy_reference(hw: tuple[int, int], n_levels: int) -> None:
+    x = structured(3, *hw, seed=1)
+    ours_g = gaussian_pyramid(torch.from_numpy(x), n_levels)
+    ours_l = laplacian_pyramid(torch.from_numpy(x), n_levels)
+    for o, r in zip(ours_g, ref.gaussian_pyramid(x, n_levels)):
+        assert o.dtype == torch.float32 and o.shape == r.shape
+        np.testing.assert_allclose(o.numpy(), r, rtol=0, atol=1e-4)
+    for o, r in zip(ours_l, ref.laplacian_pyramid(x, n_levels)):
+        assert o.shape == r.shape
+        np.testing.assert_allclose(o.numpy(), r, rtol=0, atol=1e-4)
+    assert np.abs(ours_l[0].numpy()).max() > 1  # the band-pass level is not trivially zero
+
+
+def test_level_sizes() -> None:
+    assert [s[0] for s in level_sizes(64, 64)] == [64, 32, 16]
+    assert level_sizes(128, 64) == [(128, 64), (64, 32), (32, 16)]
+    assert level_sizes(16, 16) == [(16, 16)]
+    assert level_sizes(100, 40) == [(100, 40), (50, 20)]
+    assert level_sizes(64, 64, n_levels=2) == [(64, 64), (32, 32)]
+    with pytest.raises(ValueError, match="only have 3 level"):
+        level_sizes(64, 64, n_levels=4)
+    res = swd(structured(4, 64, 64, 0), structured(4, 64, 64, 1), device="cpu",
+              settings=SWDSettings(n_directions=8, n_repeats=1, descriptors_per_image=16))
+    assert [lv.resolution for lv in res.levels] == [64, 32, 16]
+    assert res.average == pytest.approx(np.mean([lv.value for lv in res.levels]))
+
+
+def test_descriptors_equal_reference_for_same_positions() -> None:
+    x = structured(5, 32, 48, seed=2)
+    level = laplacian_pyramid(torch.from_numpy(x), 2)[1]  # 16 x 24
+    ys, xs = draw_patch_centres(5, 16, 24, 40, 7, torch.Generator().manual_seed(0))
+    assert int(ys.min()) >= 3 and int(ys.max()) <= 16 - 4 and int(xs.max()) <= 24 - 4
+    ours = extract_descriptors(level, ys, xs, 7)
+    theirs = ref.descriptors(level.numpy(), ys.numpy(), xs.numpy(), 7)
+    assert ours.shape == (5, 40, 147)
+    np.testing.assert_array_equal(ours.reshape(-1, 147).numpy(), theirs.reshape(-1, 147))
+
+
+def test_normalisation_and_sliced_distance_match_reference_on_same_draws() -> None:
+    rng = np.random.default_rng(3)
+    raw_a = (rng.standard_normal((3000, 3, 7, 7)) * [[[5.0]], [[2.0]], [[9.0]]] + 40).astype(np.float32)
+    raw_b = (rng.standard_normal((3000, 3, 7, 7)) * 4 + 35).astype(np.float32)
+    na = normalize_descriptors(torch.from_numpy(raw_a.reshape(3000, -1)))
+    # the reference's float32 mean of ~40 carries ~4e-5 of rounding; in float64 the match is closer
+    np.testing.assert_allclose(na.numpy(), ref.finalize(raw_a), rtol=0, atol=5e-5)
+    np.testing.assert_allclose(na.numpy(), ref.finalize(raw_a.astype(np.float64)), rtol=0, atol=2e-6)
+    ra, rb = ref.finalize(raw_a), ref.finalize(raw_b)
+    dirs = random_directions(147, 32, 3, torch.Generator().manual_seed(1))
+    assert dirs.shape == (147, 96)
+    np.testing.assert_allclose(dirs.square().sum(0).numpy(), 1.0, rtol=1e-5)  # unit length, not std
+    split = [dirs[:, 32 * r:32 * (r + 1)].numpy() for r in range(3)]
+    expected = ref.sliced_wasserstein(ra, rb, 3, 32, directions=split)
+    assert expected > 1e-3
+    # same normalised descriptors and directions: the default path and a tiny budget (one
+    # direction per chunk, descriptors streamed) both give the reference's value
+    got = sliced_wasserstein(torch.from_numpy(ra), torch.from_numpy(rb), directions=dirs)
+    got_small = sliced_wasserstein(torch.from_numpy(ra), torch.from_numpy(rb), directions=dirs, memory_budget_mb=0.01)
+    assert got == pytest.approx(expected, rel=1e-5)
+    assert got_small == pytest.approx(expected, rel=1e-5)
+    # normalising inside: matches the reference computed in float64 closely; the float32
+    # reference's rounded channel means shift the value by ~6e-5 relative here
+    got_norm = sliced_wasserstein(torch.from_numpy(raw_a.reshape(3000, -1)), torch.from_numpy(raw_b.reshape(3000, -1)),
+                                  directions=dirs, normalize=True)
+    expected64 = ref.sliced_wasserstein(ref.finalize(raw_a.astype(np.float64)), ref.finalize(raw_b.astype(np.float64)),
+                                        3, 32, directions=split)
+    assert got_norm == pytest.approx(expected64, rel=1e-5)
+    assert got_norm == pytest.approx(expected, rel=3e-4)
+    # the same descriptors on both sides give exactly zero
+    assert sliced_wasserstein(torch.from_numpy(ra), torch.from_numpy(ra), directions=dirs) == 0.0
+
+
+# ------------------------------------------------------------------------------ the whole metric
+
+
+def test_swd_agrees_with_numpy_reference_within_seed_spread() -> None:
+    a = structured(64, 32, 32, seed=10)
+    b = structured(64, 32, 32, seed=11, detail=0.6, tint=25)
+    ours = np.array([[lv.value for lv in swd(a, b, seed=s, device="cpu").levels] for s in range(3)])
+    theirs = np.array([ref.swd_reference(a, b, np.random.default_rng(100 + s))[:-1] for s in range(3)])
+    m_o, m_r = ours.mean(0), theirs.mean(0)
+    spread = np.sqrt(ours.var(0, ddof=1) / 3 + theirs.var(0, ddof=1) / 3)
+    assert np.all(m_r > 5)  # a real difference between the sets
+    assert np.all(np.abs(m_o - m_r) <= np.maximum(4 * spread, 0.03 * m_r)), (m_o, m_r, spread)
+
+
+def test_identical_sets_near_zero_and_shift_increases() -> None:
+    # descriptors are normalised per set and channel, so a global tint is (by design) invisible;
+    # shifts are made by removing texture (disc and fine noise) instead
+    a = structured(48, 32, 32, seed=20)
+    same = swd(a, a, seed=0, device="cpu").average
+    floor = swd(a, structured(48, 32, 32, seed=21), seed=0, device="cpu").average  # same distribution
+    mid = swd(a, structured(48, 32, 32, seed=21, detail=0.3), seed=0, device="cpu").average
+    big = swd(a, structured(48, 32, 32, seed=21, detail=0.0), seed=0, device="cpu").average
+    assert 0 < same < 0.25 * big  # patch positions differ per set: a sampling floor, not exactly 0
+    assert floor < mid < big
+    assert big > 2 * floor
+
+
+def test_seeded_results_are_bit_identical_and_independent_of_batching() -> None:
+    a = structured(21, 32, 32, seed=30)
+    b = structured(19, 32, 32, seed=31, detail=0.5)
+    st = SWDSettings(n_directions=64, n_repeats=2)
+    r1 = swd(a, b, seed=7, device="cpu", settings=st)
+    r2 = swd(torch.from_numpy(a), [torch.from_numpy(b[:5]), torch.from_numpy(b[5:])], seed=7, device="cpu",
+             settings=st, batch_size=3)
+    r3 = swd(np.ascontiguousarray(a.transpose(0, 2, 3, 1)), b, seed=7, device="cpu", settings=st, batch_size=8)
+    assert [lv.value for lv in r1.levels] == [lv.value for lv in r2.levels] == [lv.value for lv in r3.levels]
+    assert r1.average == r2.average == r3.average
+    r4 = swd(a, b, seed=8, device="cpu", settings=st)
+    assert r4.average != r1.average
+    # unequal N: 19 of the 21 images of A are drawn (seeded); the result says so
+    assert r1.n_images == 19 and r1.n_images_a == 21 and r1.n_images_b == 19
+    assert r1.note and "19 images were drawn" in r1.note
+    d = json.loads(json.dumps(r1.to_dict()))
+    assert d["levels"][0] == {"resolution": 32, "value": r1.levels[0].value, "shape": [32, 32]}
+    assert d["settings"]["n_directions"] == 64 and d["seed"] == 7
+
+
+def test_tiny_memory_budget_and_float16_descriptors() -> None:
+    a = structured(16, 32, 32, seed=40)
+    b = structured(16, 32, 32, seed=41, detail=0.4)
+    st = SWDSettings(n_directions=32, n_repeats=2)
+    full = swd(a, b, seed=1, device="cpu", settings=st)
+    tight = swd(a, b, seed=1, device="cpu", settings=st, memory_budget_mb=0.5)  # streamed, 1 direction/chunk
+    np.testing.assert_allclose([lv.value for lv in tight.levels], [lv.value for lv in full.levels], rtol=1e-5)
+    half = swd(a, b, seed=1, device="cpu", settings=SWDSettings(n_directions=32, n_repeats=2, descriptor_dtype="float16"))
+    np.testing.assert_allclose([lv.value for lv in half.levels], [lv.value for lv in full.levels], rtol=1e-2)
+    assert descriptor_memory_bytes(16384, 128, 128) == 16384 * 4 * 128 * 147 * 4
+    assert descriptor_memory_bytes(16384, 128, 128, SWDSettings(descriptor_dtype="float16")) == 16384 * 4 * 128 * 147 * 2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu() -> None:
+    a = structured(32, 64, 64, seed=50)
+    b = structured(32, 64, 64, seed=51, tint=20)
+    cpu = swd(a, b, seed=2, device="cpu")
+    gpu = swd(a, b, seed=2, device="cuda")
+    np.testing.assert_allclose([lv.value for lv in gpu.levels], [lv.value for lv in cpu.levels], rtol=1e-4)
+    assert swd(a, b, seed=2, device="cuda", batch_size=5).average == gpu.average
+
+
+# ------------------------------------------------------------------------------ input validation
+
+
+def test_bad_inputs_are_refused_with_clear_messages() -> None:
+    good = structured(4, 32, 32, seed=60)
+    with pytest.raises(ValueError, match="must be uint8"):
+        swd(good.astype(np.float32), good, device="cpu")
+    with pytest.raises(ValueError, match="must be uint8"):
+        swd(torch.from_numpy(good).float(), good, device="cpu")
+    with pytest.raises(ValueError, match="3 \\(RGB\\) channels"):
+        swd(torch.zeros(4, 1, 32, 32, dtype=torch.uint8), good, device="cpu")
+    with pytest.raises(ValueError, match="at least 16 x 16"):
+        swd(structured(4, 8, 8, 0), structured(4, 8, 8, 1), device="cpu")
+    with pytest.raises(ValueError, match="different resolutions: 32 x 32 vs 64 x 64"):
+        swd(good, structured(4, 64, 64, 1), device="cpu")
+    with pytest.raises(ValueError, match="at least 2 images, got 1"):
+        swd(good[:1], good, device="cpu")
+    with pytest.raises(ValueError, match="same size"):
+        swd([torch.from_numpy(good), torch.from_numpy(structured(2, 64, 64, 2))], good, device="cpu")
+    with pytest.raises(ValueError, match="N x 3 x H x W"):
+        swd(torch.from_numpy(good[0]), good, device="cpu")
