@@ -1,0 +1,148 @@
+"""Snapshot frames: image grids of generator samples, and animated GIF/WebP assembly and splitting.
+
+A *frame* is an H x W x 3 uint8 array. :func:`image_grid` tiles a batch of generator outputs in
+[-1, 1] into one frame (row-major, ``padding`` px black border, like ``torchvision.utils.make_grid``
+followed by the usual ``(x + 1) * 127.5`` rounding). :func:`assemble_animation` writes frames as
+a looping animated GIF (or WebP) with Pillow; :func:`split_animation` reads every frame of an
+animation back (Pillow composites GIF frame deltas and disposal, so frames come back whole). GIF
+stores at most 256 colours per frame, so frames with more colours come back quantised; frames
+with at most 256 colours (such as the digit grids) come back exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+ANIMATION_EXTENSIONS = (".gif", ".webp")
+
+
+class AnimationError(ValueError):
+    """A user-facing problem with an animation file (broken, not animated, unsupported)."""
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """Tile N x C x H x W images in [-1, 1] into an H' x W' x 3 uint8 grid (``nrow`` per row)."""
+    if images.ndim != 4:
+        raise ValueError(f"expected N x C x H x W images, got shape {tuple(images.shape)}")
+    x = images.detach().float().cpu()
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    n, _, h, w = x.shape
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
+    ncol = int(math.ceil(n / nrow))
+    px = ((x.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    grid = np.zeros((padding + ncol * (h + padding), padding + nrow * (w + padding), 3), dtype=np.uint8)
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        y0, x0 = padding + r * (h + padding), padding + c * (w + padding)
+        grid[y0: y0 + h, x0: x0 + w] = px[i]
+    return grid
+
+
+def write_png(frame: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write a frame as PNG atomically (temp file + rename), so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8)).save(tmp, format="PNG", optimize=True)
+    os.replace(tmp, path)
+    return path
+
+
+def read_png(path: str | os.PathLike) -> np.ndarray:
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _as_frame(item: np.ndarray | str | os.PathLike) -> Image.Image:
+    if isinstance(item, np.ndarray):
+        if item.dtype != np.uint8 or item.ndim != 3 or item.shape[2] != 3:
+            raise ValueError(f"a frame must be H x W x 3 uint8, got {item.dtype} {item.shape}")
+        return Image.fromarray(item)
+    with Image.open(item) as img:
+        return img.convert("RGB")
+
+
+def assemble_animation(frames: Sequence[np.ndarray | str | os.PathLike], out: str | os.PathLike,
+                       *, duration_ms: int = 250, last_frame_ms: int | None = 1500) -> Path:
+    """Write ``frames`` (arrays or image paths) as a looping animation; format from the suffix.
+
+    Frame ``i`` of the file is ``frames[i]``, except that both formats store a frame identical
+    to its predecessor as a longer display of the previous one (Pillow/libwebp merge them), so
+    consecutive duplicates come back once from :func:`split_animation`. The last frame is held
+    for ``last_frame_ms`` so the final result is visible before the loop restarts.
+    """
+    if not frames:
+        raise ValueError("no frames to assemble")
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in ANIMATION_EXTENSIONS:
+        raise ValueError(f"{out.name}: animation must end in .gif or .webp")
+    imgs = [_as_frame(f) for f in frames]
+    size = imgs[0].size
+    if any(im.size != size for im in imgs):
+        raise ValueError("all frames of an animation must have the same size")
+    durations = [duration_ms] * len(imgs)
+    if last_frame_ms is not None:
+        durations[-1] = last_frame_ms
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if suffix == ".gif":
+        # Quantise each frame on its own palette; frames with <= 256 colours are kept exactly.
+        pal = [im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+               for im in imgs]
+        pal[0].save(tmp, format="GIF", save_all=True, append_images=pal[1:], duration=durations,
+                    loop=0, optimize=False, disposal=1)
+    else:
+        imgs[0].save(tmp, format="WEBP", save_all=True, append_images=imgs[1:], duration=durations,
+                     loop=0, lossless=True, method=4)
+    os.replace(tmp, out)
+    return out
+
+
+def split_animation(source: str | os.PathLike | bytes, name: str | None = None,
+                    *, max_frames: int = 2000) -> list[np.ndarray]:
+    """All frames of an animated GIF/WebP as H x W x 3 uint8 arrays.
+
+    Raises :class:`AnimationError` naming the file if it cannot be decoded, is not an animation
+    (one frame only), or has more than ``max_frames`` frames.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        label = name or "<upload>"
+        fp: io.BytesIO | Path = io.BytesIO(bytes(source))
+        if not len(source):
+            raise AnimationError(f"{label}: file is empty")
+    else:
+        fp = Path(source)
+        label = name or fp.name
+        if not fp.is_file():
+            raise AnimationError(f"{label}: file not found")
+    try:
+        with Image.open(fp) as img:
+            fmt = img.format
+            if fmt not in ("GIF", "WEBP"):
+                raise AnimationError(f"{label}: is a {fmt} image, not an animated GIF or WebP")
+            frames = []
+            for fr in ImageSequence.Iterator(img):  # decodes every frame: truncation shows here
+                frames.append(np.asarray(fr.convert("RGB"), dtype=np.uint8).copy())
+                if len(frames) > max_frames:
+                    raise AnimationError(f"{label}: has more than {max_frames} frames")
+    except AnimationError:
+        raise
+    except UnidentifiedImageError:
+        raise AnimationError(f"{label}: broken or unreadable file (not a recognised image)") from None
+    except Exception as exc:  # Pillow raises assorted errors (IndexError, struct.error...) on bad bytes
+        raise AnimationError(f"{label}: broken or unreadable animation ({type(exc).__name__}: {exc})") from None
+    if len(frames) < 2:
+        raise AnimationError(
+            f"{label}: is a still {fmt} image (1 frame), not an animation; "
+            "give an animated GIF or WebP with one frame per snapshot")
+    return frames

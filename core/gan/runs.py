@@ -1,0 +1,355 @@
+"""The run-directory format of the GAN lab, its reading/validation, and scrubbing helpers.
+
+A run directory holds::
+
+    config.json          the TrainConfig (plus "format"/"version" keys)
+    noise.pt             {"fixed_noise": grid x nz tensor}: the latent batch every frame shows
+    frames/step_000000.png ...   image grid of G(fixed_noise) every ``snapshot_every`` steps
+    progress.gif         the frames as a looping animation (frame i = i-th snapshot)
+    losses.csv           step, loss_d, loss_g, em_estimate (critic's Earth-Mover estimate
+                         E[D(real)] - E[D(fake)] for WGAN/WGAN-GP; empty for DCGAN)
+    quality.csv          step, swd_avg, swd_<res>px ... (SWD x 1e3 per pyramid level)
+    status.json          state (running/done/stopped/failed), step, steps, message
+    checkpoint.pt        latest G, D, optimisers, RNG state and step, for --resume
+
+``config.json``, ``losses.csv`` and at least one frame are required to view a run; the others
+are optional for viewing (shipped demo runs omit ``checkpoint.pt``). CSV values are written with
+Python's ``repr`` precision so they read back exactly.
+
+Scrubbing: :func:`frame_at_or_before` picks, for a requested step, the latest snapshot at or
+before it, so two runs with different snapshot intervals stay in sync on one step slider.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.gan.frames import read_png, split_animation
+
+FORMAT = "ganlens-gan-run"
+VERSION = 1
+CONFIG = "config.json"
+NOISE = "noise.pt"
+FRAMES = "frames"
+GIF = "progress.gif"
+LOSSES = "losses.csv"
+QUALITY = "quality.csv"
+STATUS = "status.json"
+CHECKPOINT = "checkpoint.pt"
+LOSS_COLUMNS = ("step", "loss_d", "loss_g", "em_estimate")
+REQUIRED = (CONFIG, LOSSES, f"{FRAMES}/step_*.png")
+_FRAME_RE = re.compile(r"^step_(\d{6,})\.png$")
+
+
+class RunError(ValueError):
+    """A run directory that cannot be shown or resumed (names the missing or broken files)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Scrubbing helpers (pure)
+# --------------------------------------------------------------------------------------------
+
+
+def frame_at_or_before(steps: Sequence[int], step: int) -> int | None:
+    """Index of the latest snapshot in sorted ``steps`` that is <= ``step``; None if all are later."""
+    i = bisect.bisect_right(steps, step)
+    return i - 1 if i > 0 else None
+
+
+def neighbor_step(steps: Sequence[int], step: int, direction: int) -> int:
+    """The next (direction > 0) or previous (< 0) value of sorted ``steps`` strictly after/before
+    ``step``; ``step`` itself when there is none (at the end or start)."""
+    if direction > 0:
+        i = bisect.bisect_right(steps, step)
+        return steps[i] if i < len(steps) else step
+    i = bisect.bisect_left(steps, step)
+    return steps[i - 1] if i > 0 else step
+
+
+def merged_steps(*step_lists: Iterable[int]) -> list[int]:
+    """Sorted union of several runs' snapshot steps (the ◀ ▶ stops)."""
+    out: set[int] = set()
+    for s in step_lists:
+        out.update(int(x) for x in s)
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def frame_path(run_dir: Path, step: int) -> Path:
+    return Path(run_dir) / FRAMES / f"step_{step:06d}.png"
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_config(run_dir: Path, config: dict[str, Any]) -> None:
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    write_json(Path(run_dir) / CONFIG, {"format": FORMAT, "version": VERSION, **config})
+
+
+def write_status(run_dir: Path, state: str, step: int, steps: int, message: str = "") -> None:
+    write_json(Path(run_dir) / STATUS, {"state": state, "step": int(step), "steps": int(steps),
+                                        "message": message})
+
+
+def read_status(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((Path(run_dir) / STATUS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _fmt(v: float | None) -> str:
+    return "" if v is None else repr(float(v))
+
+
+def append_losses(run_dir: Path, rows: Sequence[tuple[int, float, float, float | None]]) -> None:
+    """Append ``(step, loss_d, loss_g, em_estimate)`` rows to losses.csv (header on creation)."""
+    if not rows:
+        return
+    path = Path(run_dir) / LOSSES
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(LOSS_COLUMNS)
+        for step, ld, lg, em in rows:
+            w.writerow([int(step), _fmt(ld), _fmt(lg), _fmt(em)])
+
+
+def append_quality(run_dir: Path, step: int, average: float, levels: Sequence[tuple[int, float]]) -> None:
+    """Append one SWD row (average and per-level values, x 1e3) to quality.csv."""
+    path = Path(run_dir) / QUALITY
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["step", "swd_avg"] + [f"swd_{res}px" for res, _ in levels])
+        w.writerow([int(step), _fmt(average)] + [_fmt(v) for _, v in levels])
+
+
+def truncate_after(run_dir: Path, step: int) -> None:
+    """Drop CSV rows and frames newer than ``step`` (work done after the last checkpoint)."""
+    run_dir = Path(run_dir)
+    for name in (LOSSES, QUALITY):
+        path = run_dir / name
+        if not path.exists():
+            continue
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        if not rows:
+            continue
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(kept)
+        os.replace(tmp, path)
+    for s, p in list_frames(run_dir):
+        if s > step:
+            p.unlink()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LossLog:
+    steps: list[int] = field(default_factory=list)
+    loss_d: list[float] = field(default_factory=list)
+    loss_g: list[float] = field(default_factory=list)
+    em_estimate: list[float | None] = field(default_factory=list)
+
+    @property
+    def has_em(self) -> bool:
+        return any(v is not None for v in self.em_estimate)
+
+
+@dataclass
+class QualityLog:
+    steps: list[int] = field(default_factory=list)
+    swd_avg: list[float] = field(default_factory=list)
+    levels: dict[int, list[float]] = field(default_factory=dict)  # resolution -> values
+
+
+def _float_or_none(s: str) -> float | None:
+    return float(s) if s.strip() else None
+
+
+def _complete_lines(path: Path) -> list[str]:
+    """The file's complete lines: a last line still being appended by a training thread (no
+    newline yet) is left out."""
+    text = Path(path).read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines.pop()
+    return lines
+
+
+def read_losses(path: Path) -> LossLog:
+    log = LossLog()
+    reader = csv.DictReader(_complete_lines(path))
+    missing = [c for c in LOSS_COLUMNS[:3] if c not in (reader.fieldnames or [])]
+    if missing:
+        raise RunError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    for i, row in enumerate(reader, start=2):
+        try:
+            log.steps.append(int(row["step"]))
+            log.loss_d.append(float(row["loss_d"]))
+            log.loss_g.append(float(row["loss_g"]))
+            log.em_estimate.append(_float_or_none(row.get("em_estimate") or ""))
+        except (TypeError, ValueError) as exc:
+            raise RunError(f"{path.name}: line {i} is not a valid row ({exc})") from None
+    return log
+
+
+def read_quality(path: Path) -> QualityLog:
+    log = QualityLog()
+    reader = csv.DictReader(_complete_lines(path))
+    cols = reader.fieldnames or []
+    if "step" not in cols or "swd_avg" not in cols:
+        raise RunError(f"{path.name}: missing column step or swd_avg")
+    level_cols = {c: int(m.group(1)) for c in cols if (m := re.fullmatch(r"swd_(\d+)px", c))}
+    for res in level_cols.values():
+        log.levels[res] = []
+    for i, row in enumerate(reader, start=2):
+        try:
+            log.steps.append(int(row["step"]))
+            log.swd_avg.append(float(row["swd_avg"]))
+            for c, res in level_cols.items():
+                log.levels[res].append(float(row[c]))
+        except (TypeError, ValueError) as exc:
+            raise RunError(f"{path.name}: line {i} is not a valid row ({exc})") from None
+    return log
+
+
+def list_frames(run_dir: Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of every snapshot frame, sorted by step."""
+    folder = Path(run_dir) / FRAMES
+    if not folder.is_dir():
+        return []
+    out = []
+    for p in folder.iterdir():
+        m = _FRAME_RE.match(p.name)
+        if m and p.is_file():
+            out.append((int(m.group(1)), p))
+    return sorted(out)
+
+
+def missing_files(run_dir: Path) -> list[str]:
+    """Names of the required parts of a run that are absent (empty list: the run can be shown)."""
+    run_dir = Path(run_dir)
+    missing = []
+    if not (run_dir / CONFIG).is_file():
+        missing.append(CONFIG)
+    if not (run_dir / LOSSES).is_file():
+        missing.append(LOSSES)
+    if not list_frames(run_dir):
+        missing.append(f"{FRAMES}/step_*.png (no snapshot frames)")
+    return missing
+
+
+def is_run_dir(path: Path) -> bool:
+    return (Path(path) / CONFIG).is_file()
+
+
+def list_runs(folder: str | os.PathLike) -> list[Path]:
+    """Run directories (folders with a config.json) directly inside ``folder``, by name."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.is_dir() and is_run_dir(p)), key=lambda p: p.name)
+
+
+@dataclass
+class Timeline:
+    """What the scrubber shows for one run or animation: frames at snapshot steps, and curves."""
+
+    name: str
+    steps: list[int]
+    kind: str  # "run" | "animation"
+    config: dict[str, Any] = field(default_factory=dict)
+    losses: LossLog | None = None
+    quality: QualityLog | None = None
+    notes: list[str] = field(default_factory=list)
+    path: Path | None = None
+    _frame_paths: list[Path] = field(default_factory=list, repr=False)
+    _frames: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    @property
+    def last_step(self) -> int:
+        return self.steps[-1] if self.steps else 0
+
+    def frame(self, index: int) -> np.ndarray:
+        if self._frames:
+            return self._frames[index]
+        return read_png(self._frame_paths[index])
+
+    def frame_path(self, index: int) -> Path | None:
+        return self._frame_paths[index] if self._frame_paths else None
+
+    def at(self, step: int) -> tuple[int, int] | None:
+        """``(index, snapshot_step)`` of the frame shown at ``step``; None before the first."""
+        i = frame_at_or_before(self.steps, step)
+        return None if i is None else (i, self.steps[i])
+
+
+def load_run(run_dir: str | os.PathLike) -> Timeline:
+    """Read a run directory for viewing; :class:`RunError` names every missing required file."""
+    run_dir = Path(run_dir).expanduser()
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: no such run folder")
+    missing = missing_files(run_dir)
+    if missing:
+        raise RunError(f"{run_dir.name}: not a complete run folder; missing {', '.join(missing)}")
+    try:
+        config = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{run_dir.name}: {CONFIG} is not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise RunError(f"{run_dir.name}: {CONFIG} is not a JSON object")
+    frames = list_frames(run_dir)
+    notes = []
+    losses = read_losses(run_dir / LOSSES)
+    quality = None
+    if (run_dir / QUALITY).is_file():
+        quality = read_quality(run_dir / QUALITY)
+    elif config.get("quality", True):
+        notes.append(f"{QUALITY} is missing: no quality curve")
+    if not (run_dir / GIF).is_file():
+        notes.append(f"{GIF} is missing (frames are shown from {FRAMES}/)")
+    status = read_status(run_dir)
+    if status and status.get("state") == "running":
+        notes.append(f"training in progress: step {status.get('step')} of {status.get('steps')}")
+    return Timeline(
+        name=run_dir.name, steps=[s for s, _ in frames], kind="run", config=config,
+        losses=losses, quality=quality, notes=notes, path=run_dir,
+        _frame_paths=[p for _, p in frames],
+    )
+
+
+def load_animation(source: str | os.PathLike | bytes, name: str | None = None) -> Timeline:
+    """An animated GIF/WebP as a timeline whose steps are frame indices 0, 1, 2, ...
+    (:class:`~core.gan.frames.AnimationError` if broken or not animated)."""
+    frames = split_animation(source, name=name)
+    label = name or (Path(source).name if not isinstance(source, (bytes, bytearray)) else "animation")
+    return Timeline(name=label, steps=list(range(len(frames))), kind="animation", _frames=frames,
+                    notes=["an animation carries no step numbers: the step axis is the frame index"])

@@ -1,0 +1,338 @@
+"""Training lab: scrub two GAN runs side by side, and start a short training run (widgets only;
+training, run folders and frame handling live in core.gan)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.gan import runs
+from core.gan.config import MODELS, TrainConfig
+from core.gan.data import DatasetTooSmallError, load_training_data
+from core.gan.frames import AnimationError
+from core.gan.jobs import JobRegistry, TrainingJob
+from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
+from core.images import ImageError
+from dashboard.ui import StreamlitProgress, device_choice
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "dashboard" / "demo_runs"
+SOURCES = ("Demo run", "Run in the runs folder", "Run folder path", "Upload an animation",
+           "Animation file on the server")
+PLAY_INTERVAL_S = 0.6
+LIVE_REFRESH_S = 2.0
+COLORS = {"A": "#1f77b4", "B": "#d62728"}
+
+
+@st.cache_resource
+def _registry() -> JobRegistry:
+    """Training jobs of this server process (survive page changes and reruns)."""
+    return JobRegistry()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _split_upload(data: bytes, name: str) -> Timeline:
+    return runs.load_animation(data, name)
+
+
+# --------------------------------------------------------------------------------------------
+# Source pickers
+# --------------------------------------------------------------------------------------------
+
+
+def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
+    """Widgets choosing one run or animation; returns a loader (re-read on every refresh)."""
+    default = 0 if runs.list_runs(DEMO_DIR) else 1
+    source = st.radio(
+        f"Source {label}", SOURCES, index=default, key=f"tr_src_{label}", horizontal=False,
+        help="A shipped demo run, a run in the runs folder, any run folder path, or an animated GIF/WebP.",
+    )
+    if source == "Demo run":
+        demo = runs.list_runs(DEMO_DIR)
+        if not demo:
+            st.warning(f"No demo runs in {DEMO_DIR}; build them with `make demo-runs`.")
+            return None
+        names = [p.name for p in demo]
+        pick = st.selectbox(f"Demo run {label}", names, index=1 if label == "B" and len(names) > 1 else 0,
+                            key=f"tr_demo_{label}", help="Runs shipped with GAN Lens (digits, 32 px, CPU).")
+        return lambda: runs.load_run(DEMO_DIR / pick)
+    if source == "Run in the runs folder":
+        found = runs.list_runs(runs_dir)
+        if not found:
+            st.info(f"No runs in {runs_dir} yet: train one below or change the runs folder.")
+            return None
+        pick = st.selectbox(f"Run {label}", [p.name for p in found], key=f"tr_run_{label}",
+                            help="Run folders (with a config.json) inside the runs folder.")
+        return lambda: runs.load_run(runs_dir / pick)
+    if source == "Run folder path":
+        path = st.text_input(f"Run folder {label}", key=f"tr_path_{label}",
+                             placeholder="/path/to/run", help="A run folder on the server, as written by train-gan.")
+        if not path.strip():
+            return None
+        return lambda: runs.load_run(Path(path.strip()).expanduser())
+    if source == "Upload an animation":
+        up = st.file_uploader(f"Animation {label}", type=["gif", "webp"], key=f"tr_upload_{label}",
+                              help="An animated GIF or WebP, one frame per snapshot (e.g. a progress.gif).")
+        if up is None:
+            return None
+        data, name = up.getvalue(), up.name
+        return lambda: _split_upload(data, name)
+    path = st.text_input(f"Animation file {label}", key=f"tr_anim_{label}", placeholder="/path/to/progress.gif",
+                         help="An animated GIF or WebP file on the server.")
+    if not path.strip():
+        return None
+    return lambda: runs.load_animation(Path(path.strip()).expanduser())
+
+
+def _load(label: str, loader: Callable[[], Timeline] | None) -> Timeline | None:
+    if loader is None:
+        return None
+    try:
+        return loader()
+    except (RunError, AnimationError, OSError, ValueError) as exc:
+        st.error(f"{label}: {exc}")
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Charts
+# --------------------------------------------------------------------------------------------
+
+
+def _loss_figure(panels: dict[str, Timeline], step: int) -> go.Figure:
+    fig = go.Figure()
+    for label, tl in panels.items():
+        if tl.losses is None or not tl.losses.steps:
+            continue
+        c = COLORS[label]
+        fig.add_scatter(x=tl.losses.steps, y=tl.losses.loss_d, name=f"{label}: loss D", mode="lines",
+                        line=dict(color=c, width=1))
+        fig.add_scatter(x=tl.losses.steps, y=tl.losses.loss_g, name=f"{label}: loss G", mode="lines",
+                        line=dict(color=c, width=1, dash="dot"))
+        if tl.losses.has_em:
+            fig.add_scatter(x=tl.losses.steps, y=tl.losses.em_estimate, name=f"{label}: EM estimate",
+                            mode="lines", line=dict(color=c, width=2, dash="dash"), yaxis="y2")
+    fig.add_vline(x=step, line_color="gray", line_dash="dash")
+    fig.update_layout(title="Losses (EM estimate on the right axis)", xaxis_title="step", yaxis_title="loss",
+                      yaxis2=dict(title="E[D(real)] − E[D(fake)]", overlaying="y", side="right",
+                                  showgrid=False),
+                      height=360, margin=dict(l=40, r=40, t=50, b=40), legend=dict(orientation="h"))
+    return fig
+
+
+def _quality_figure(panels: dict[str, Timeline], step: int) -> go.Figure:
+    fig = go.Figure()
+    for label, tl in panels.items():
+        if tl.quality is None or not tl.quality.steps:
+            continue
+        fig.add_scatter(x=tl.quality.steps, y=tl.quality.swd_avg, name=f"{label}: {tl.name}",
+                        mode="lines+markers", line=dict(color=COLORS[label]))
+    fig.add_vline(x=step, line_color="gray", line_dash="dash")
+    fig.update_layout(title="Quality: SWD of samples vs training images (lower is closer)",
+                      xaxis_title="step", yaxis_title="SWD avg × 1e3", height=360,
+                      margin=dict(l=40, r=20, t=50, b=40), legend=dict(orientation="h"))
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# The synced viewer
+# --------------------------------------------------------------------------------------------
+
+
+def _stops(panels: dict[str, Timeline]) -> list[int]:
+    return merged_steps(*(tl.steps for tl in panels.values())) or [0]
+
+
+def _move(direction: int) -> None:
+    stops = st.session_state.get("_tr_stops", [0])
+    st.session_state["tr_step"] = neighbor_step(stops, int(st.session_state.get("tr_step", 0)), direction)
+
+
+def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
+    panels = {label: tl for label, loader in loaders.items() if (tl := _load(label, loader)) is not None}
+    if not panels:
+        st.info("Choose a run or an animation for A and B above.")
+        return
+    stops = _stops(panels)
+    st.session_state["_tr_stops"] = stops
+    last = max(stops)
+    step = min(max(int(st.session_state.get("tr_step", 0)), 0), last)
+    if st.session_state.get("tr_play"):
+        now = time.monotonic()
+        if now - st.session_state.get("_tr_last_advance", 0.0) >= PLAY_INTERVAL_S * 0.9:
+            step = neighbor_step(stops, step, +1) if step < last else stops[0]
+            st.session_state["_tr_last_advance"] = now
+    st.session_state["tr_step"] = step
+
+    c_prev, c_slider, c_next = st.columns([1, 10, 1], vertical_alignment="bottom")
+    c_prev.button("◀", key="tr_prev", on_click=_move, args=(-1,),
+                  help="Back to the previous snapshot of either run.")
+    c_next.button("▶", key="tr_next", on_click=_move, args=(+1,),
+                  help="Forward to the next snapshot of either run.")
+    step = c_slider.slider("Step", 0, max(last, 1), key="tr_step",
+                           help="Training step shown by both panels (each shows its latest snapshot at or before it).")
+
+    cols = dict(zip(("A", "B"), st.columns(2)))
+    for label, tl in panels.items():
+        with cols[label]:
+            hit = tl.at(step)
+            unit = "frame" if tl.kind == "animation" else "step"
+            if hit is None:
+                st.info(f"{label} · {tl.name}: no snapshot at or before step {step} (first at {tl.steps[0]}).")
+                continue
+            index, shown = hit
+            st.image(tl.frame(index), width="stretch")
+            st.caption(f"{label} · {tl.name} · {unit} {shown} of {tl.last_step}"
+                       + (f" (latest at or before step {step})" if shown != step else ""))
+            cfg = tl.config
+            if cfg:
+                st.caption(f"{cfg.get('model', '?')} · {cfg.get('dataset_name', cfg.get('data', '?'))} · "
+                           f"{cfg.get('size', '?')} px · batch {cfg.get('batch_size', '?')}")
+            for note in tl.notes:
+                st.caption(f"ℹ️ {note}")
+
+    with_losses = {k: v for k, v in panels.items() if v.losses is not None and v.losses.steps}
+    if with_losses:
+        st.plotly_chart(_loss_figure(with_losses, step), key="tr_loss_chart")
+    with_quality = {k: v for k, v in panels.items() if v.quality is not None and v.quality.steps}
+    if with_quality:
+        st.plotly_chart(_quality_figure(with_quality, step), key="tr_quality_chart")
+    elif with_losses:
+        st.caption("No quality curve: the chosen runs were trained without it.")
+    if len(with_losses) < len(panels):
+        st.caption("Animations carry frames only: no loss or quality curves for them.")
+
+
+# --------------------------------------------------------------------------------------------
+# Training from the page
+# --------------------------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "run"
+
+
+def _start_form(runs_dir: Path) -> None:
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        model = st.selectbox("Model", MODELS, key="tr_new_model",
+                             help="DCGAN (Radford 2015), WGAN with weight clipping (Arjovsky 2017) or WGAN-GP (Gulrajani 2017).")
+        dataset = st.radio("Dataset", ["Built-in digits", "Folder on the server"], key="tr_new_data",
+                           help="scikit-learn's 8×8 digits upscaled, or a folder of your images (centre-cropped).")
+        folder = ""
+        if dataset == "Folder on the server":
+            folder = st.text_input("Image folder", key="tr_new_folder", placeholder="/path/to/images",
+                                   help="A folder (searched recursively) or a zip of training images.")
+    with c2:
+        size = st.selectbox("Image size", [32, 64], key="tr_new_size", help="Generated image size in px.")
+        steps = st.number_input("Steps", 1, 100_000, 300, key="tr_new_steps",
+                                help="Generator updates; WGAN models also do 5 critic updates per step.")
+        every = st.number_input("Snapshot every", 1, 10_000, 25, key="tr_new_every",
+                                help="Write a frame (and a quality point) every this many steps.")
+    with c3:
+        batch = st.number_input("Batch size", 1, 1024, 64, key="tr_new_batch",
+                                help="Images per update; the dataset needs at least this many.")
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="tr_new_seed",
+                               help="Fixes initial weights, minibatches and the frames' fixed noise.")
+        quality = st.checkbox("Quality curve (SWD)", value=True, key="tr_new_quality",
+                              help="SWD of 256 samples vs 256 training images at every snapshot.")
+    data_label = "digits" if dataset == "Built-in digits" else Path(folder.strip() or "folder").name
+    name = st.text_input("Run name", value=f"{model}-{data_label}-{size}px", key="tr_new_name",
+                         help="Folder created inside the runs folder (a number is added if it exists).")
+    if not st.button("Start training", type="primary", key="tr_new_start",
+                     help="Train in the background; the run keeps going if you switch pages."):
+        return
+    if dataset == "Folder on the server" and not folder.strip():
+        st.error("Enter the image folder to train on.")
+        return
+    base = runs_dir / _slug(name)
+    run_dir, i = base, 2
+    while run_dir.exists():
+        run_dir, i = base.with_name(f"{base.name}-{i}"), i + 1
+    try:
+        config = TrainConfig(model=model, data="builtin" if dataset == "Built-in digits" else str(
+            Path(folder.strip()).expanduser().resolve()), size=int(size), steps=int(steps),
+            snapshot_every=int(every), batch_size=int(batch), seed=int(seed), quality=quality)
+        with st.spinner("Loading the dataset…"):
+            data = load_training_data(config.data, config.size, max_images=config.max_images,
+                                      min_images=config.batch_size, progress=StreamlitProgress(st.container()))
+        job = _registry().start(config, run_dir, device=device_choice(), data=data)
+    except (DatasetTooSmallError, ImageError, ValueError, OSError) as exc:
+        st.error(f"Cannot start training: {exc}")
+        return
+    st.success(f"Training started in {job.run_dir} ({len(data)} images).")
+    st.session_state["_tr_watch"] = True
+
+
+def _job_panel(job: TrainingJob) -> None:
+    frames = runs.list_frames(job.run_dir)
+    c1, c2 = st.columns([3, 1])
+    with c1:
+        frac = job.step / job.total if job.total else 0.0
+        st.progress(min(frac, 1.0), text=f"{job.run_dir.name}: {job.state}, step {job.step}/{job.total} "
+                                         f"({time.time() - job.started:.0f} s)")
+        if job.error:
+            st.error(f"{job.run_dir.name} failed: {job.error}")
+        if job.active:
+            st.button("Stop", key=f"tr_stop_{job.run_dir.name}", on_click=job.stop,
+                      help="Stop after the current step; a checkpoint is saved so train-gan --resume can continue.")
+    with c2:
+        if frames:
+            step, path = frames[-1]
+            st.image(str(path), caption=f"step {step}", width="stretch")
+
+
+@st.fragment(run_every=LIVE_REFRESH_S)
+def _live_jobs() -> None:
+    jobs = _registry().jobs()
+    for job in jobs:
+        _job_panel(job)
+    active = any(j.active for j in jobs)
+    if st.session_state.get("_tr_any_active") and not active:
+        st.session_state["_tr_any_active"] = False
+        st.rerun()  # a run finished: refresh the run lists and the viewer
+    st.session_state["_tr_any_active"] = active
+
+
+def _jobs_static() -> None:
+    for job in _registry().jobs():
+        _job_panel(job)
+
+
+# --------------------------------------------------------------------------------------------
+# Page
+# --------------------------------------------------------------------------------------------
+
+st.title("Training lab")
+st.caption("Scrub two GAN runs side by side on one step slider, with their loss and quality "
+           "curves; or train a short run and watch its frames appear.")
+
+runs_dir = Path(st.text_input("Runs folder", value="runs", key="tr_runs_dir",
+                              help="Folder holding your run folders (relative paths are from where the app runs).")
+                ).expanduser()
+
+col_a, col_b = st.columns(2)
+with col_a:
+    st.subheader("A")
+    loader_a = _pick("A", runs_dir)
+with col_b:
+    st.subheader("B")
+    loader_b = _pick("B", runs_dir)
+
+st.toggle("Play", key="tr_play", help="Step through the snapshots automatically (loops at the end).")
+any_live = any(j.active for j in _registry().jobs())
+run_every = PLAY_INTERVAL_S if st.session_state.get("tr_play") else (LIVE_REFRESH_S if any_live else None)
+st.fragment(run_every=run_every)(_viewer)({"A": loader_a, "B": loader_b})
+
+st.divider()
+with st.expander("Train a new run", expanded=bool(_registry().jobs())):
+    _start_form(runs_dir)
+    if any(j.active for j in _registry().jobs()):
+        _live_jobs()
+    else:
+        _jobs_static()
