@@ -1,4 +1,5 @@
-"""Shared UI pieces for the pages: the progress adapter, device/cache settings, error display.
+"""Shared UI pieces for the pages: the progress adapter, device/cache settings, error display,
+reading the images a page works on.
 
 Pages import from here; all computation stays in ``core``.
 """
@@ -10,9 +11,11 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from core.device import available_devices
+from core.images import ImageError, load_image, open_image_set
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("GANLENS_CACHE", Path.home() / ".cache" / "ganlens"))
 
@@ -50,6 +53,14 @@ class StreamlitProgress:
                 bar.progress(0.0, text=f"{name}: {d} ({elapsed:.1f} s)")
 
 
+@st.cache_resource(show_spinner="Loading the Inception network…")
+def inception_model(device: str):
+    """FID's Inception network, loaded once per device for all sessions."""
+    from core.metrics.inception import load_inception
+
+    return load_inception(device)
+
+
 def device_choice() -> str:
     """The device chosen in the sidebar ('auto', 'cpu', 'cuda', 'mps')."""
     return st.session_state.get("device", "auto")
@@ -83,3 +94,28 @@ def show_error(exc: BaseException, what: str = "") -> None:
     """Show a user error as a red box without stopping the rest of the page."""
     prefix = f"{what}: " if what else ""
     st.error(f"{prefix}{exc}")
+
+
+def read_images(uploads, path_text: str, max_images: int, verb: str) -> list[tuple[str, np.ndarray]]:
+    """Decode uploaded files and/or a server-side image file, folder or zip (``path_text``) to
+    ``(name, H x W x 3 uint8)`` pairs. Each bad file gets its own ``st.error`` and is skipped;
+    beyond ``max_images`` a warning says "Only the first N images are <verb>." and the rest are
+    dropped."""
+    images: list[tuple[str, np.ndarray]] = []
+    for up in uploads or []:
+        try:
+            images.append((up.name, load_image(up.getvalue(), name=up.name)))
+        except ImageError as exc:
+            show_error(exc, "Skipped an image")
+    if path_text.strip():
+        try:
+            image_set = open_image_set(Path(path_text.strip()).expanduser())
+            images += list(image_set.iter_arrays(limit=max_images))
+            for s in image_set.skipped:
+                st.error(f"Skipped {s.name}: {s.reason}")
+        except (ImageError, OSError) as exc:
+            show_error(exc, "Could not read images")
+    if len(images) > max_images:
+        st.warning(f"Only the first {max_images} images are {verb}.")
+        images = images[:max_images]
+    return images

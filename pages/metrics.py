@@ -8,7 +8,7 @@ from core.images import ImageError
 from core.metrics.compare import METRICS, CompareSettings, compare, history_csv
 from dashboard.charts import swd_figure
 from dashboard.set_input import image_set_input, show_set_summary
-from dashboard.ui import StreamlitProgress, cache_dir, device_choice
+from dashboard.ui import StreamlitProgress, cache_dir, device_choice, inception_model
 
 st.title("Compare image sets")
 st.caption(
@@ -71,7 +71,9 @@ if st.button("Run comparison", type="primary", disabled=not ready, key="metrics_
     )
     with st.status("Computing…", expanded=True) as status:
         try:
-            result = compare(set_a, set_b, settings, progress=StreamlitProgress(st.container()))
+            model = inception_model(device_choice()) if {"fid", "kid"} & set(metrics) else None
+            result = compare(set_a, set_b, settings, progress=StreamlitProgress(st.container()),
+                             inception=model)
         except (ImageError, ValueError, RuntimeError, OSError) as exc:
             status.update(label="Failed", state="error")
             st.error(f"The comparison could not run: {exc}")

@@ -162,8 +162,12 @@ def _pick_n(a: Source, b: Source, n: int | None, warnings: list[str]) -> int | N
 
 
 def compare(a: Source, b: Source, settings: CompareSettings = CompareSettings(),
-            progress: Progress = null_progress) -> CompareResult:
-    """Run the chosen metrics between ``a`` and ``b`` (image sets or, for FID, stats files)."""
+            progress: Progress = null_progress, inception=None) -> CompareResult:
+    """Run the chosen metrics between ``a`` and ``b`` (image sets or, for FID, stats files).
+
+    ``inception``: the FID network already loaded on ``settings.device`` (the app passes its
+    cached copy); if omitted and FID/KID are asked for, it is loaded once for this call.
+    """
     unknown = [m for m in settings.metrics if m not in METRICS]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {METRICS}")
@@ -181,7 +185,7 @@ def compare(a: Source, b: Source, settings: CompareSettings = CompareSettings(),
     if "swd" in settings.metrics:
         _run_swd(sa, sb, settings, res, progress)
     if "fid" in settings.metrics or "kid" in settings.metrics:
-        _run_fid_kid(sa, sb, settings, res, progress)
+        _run_fid_kid(sa, sb, settings, res, progress, inception)
     for s, label in ((a, "A"), (b, "B")):
         if isinstance(s, ImageSet) and s.skipped:
             warnings.append(f"set {label} ({s.name}): {len(s.skipped)} file(s) skipped")
@@ -223,7 +227,7 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
 
 
 def _features(s: ImageSet, label: str, st: CompareSettings, res: CompareResult,
-              progress: Progress) -> np.ndarray:
+              progress: Progress, model) -> np.ndarray:
     from core.metrics.feature_cache import FeatureCache, features_cached
     from core.metrics.inception import extract_features
 
@@ -231,7 +235,7 @@ def _features(s: ImageSet, label: str, st: CompareSettings, res: CompareResult,
         batches = s.iter_batches(batch_size=st.batch_size, resize="none",
                                  stage=f"decode {label}", progress=progress)
         return extract_features(batches, mode=st.fid_mode, device=st.device, total=len(s),
-                                progress=progress, stage=f"features {label}")
+                                progress=progress, stage=f"features {label}", model=model())
 
     t0 = time.perf_counter()
     if st.cache_dir is None:
@@ -245,10 +249,18 @@ def _features(s: ImageSet, label: str, st: CompareSettings, res: CompareResult,
 
 
 def _run_fid_kid(sa: Source, sb: Source, st: CompareSettings, res: CompareResult,
-                 progress: Progress) -> None:
+                 progress: Progress, inception) -> None:
     from core.metrics.fid import fid_from_stats
+    from core.metrics.inception import load_inception
     from core.metrics.kid import kid
     from core.metrics.stats import RunningStats
+
+    loaded = [inception]
+
+    def model():  # loaded at most once, and only if a set's features are not cached
+        if loaded[0] is None:
+            loaded[0] = load_inception(st.device)
+        return loaded[0]
 
     feats: dict[str, np.ndarray] = {}
     stats: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
@@ -256,7 +268,7 @@ def _run_fid_kid(sa: Source, sb: Source, st: CompareSettings, res: CompareResult
         if isinstance(s, StatsSource):
             stats[label] = (s.mu, s.sigma, s.n or 0)
             continue
-        f = _features(s, label, st, res, progress)
+        f = _features(s, label, st, res, progress, model)
         feats[label] = f
         rs = RunningStats.from_features(f)
         stats[label] = (rs.mean, rs.covariance, rs.n)

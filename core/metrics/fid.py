@@ -31,6 +31,7 @@ from core.metrics.inception import (
     RESIZE_MODES,
     ResizeMode,
     extract_features,
+    load_inception,
 )
 from core.metrics.stats import GaussianStats, RunningStats
 from core.progress import Progress, null_progress
@@ -137,12 +138,14 @@ def fid(images_a: ImageSource | GaussianStats, images_b: ImageSource | GaussianS
     if mode not in RESIZE_MODES:
         raise ValueError(f"unknown resize mode {mode!r}; choose one of {RESIZE_MODES}")
     gs: list[GaussianStats] = []
+    model = None
     for label, src in (("A", images_a), ("B", images_b)):
         if isinstance(src, GaussianStats):
             gs.append(src)
             continue
+        model = model if model is not None else load_inception(device)
         feats = extract_features(src, mode=mode, device=device, batch_size=batch_size,
-                                 progress=progress, stage=f"features {label}")
+                                 progress=progress, stage=f"features {label}", model=model)
         gs.append(stats_from_features(feats).to_gaussian())
     (mu1, s1, n1), (mu2, s2, n2) = gs
     return fid_from_stats(mu1, s1, mu2, s2, n_a=n1, n_b=n2, mode=mode)

@@ -123,19 +123,18 @@ def verify_model_file(path: str | Path) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, device: str) -> torch.jit.ScriptModule:
-    verify_model_file(path)
+def load_inception(device: str | torch.device = "auto") -> torch.jit.ScriptModule:
+    """The TF-2015 Inception (TorchScript, eval mode) on ``device``, verified by SHA-1.
+
+    Loading takes about a second; callers that extract features repeatedly load it once and pass
+    it as ``model=`` (the app keeps it in ``st.cache_resource``). Core keeps no model cache.
+    """
+    dev = resolve_device(device)
+    path = verify_model_file(find_model_file())
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*torch.jit.load.*", category=FutureWarning)
-        model = torch.jit.load(path, map_location=torch.device(device))
+        model = torch.jit.load(str(path), map_location=dev)
     return model.eval()
-
-
-def load_inception(device: str | torch.device = "auto") -> torch.jit.ScriptModule:
-    """The TF-2015 Inception (TorchScript, eval mode) on ``device``; loaded once per device."""
-    dev = resolve_device(device)
-    return _load_cached(str(find_model_file()), str(dev))
 
 
 def run_model(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -343,6 +342,7 @@ def extract_features(
     stage: str = "features",
     total: int | None = None,
     prefetch: int = 2,
+    model: torch.jit.ScriptModule | torch.nn.Module | None = None,
 ) -> np.ndarray:
     """Inception pool3 features (float32, N x 2048) of uint8 RGB images.
 
@@ -350,14 +350,16 @@ def extract_features(
     or a uint8 NHWC array. Every image is resized to 299x299 with ``mode`` (see the module
     docstring) and scaled to ``(v - 128) / 128``. Batches are regrouped into model batches of
     ``batch_size``; preprocessing runs ``prefetch`` batches ahead on a background thread.
-    ``progress(stage, images_done, total)`` is called after every model batch.
+    ``progress(stage, images_done, total)`` is called after every model batch. ``model`` is a
+    network already loaded with :func:`load_inception` on ``device`` (loaded here if omitted).
     """
     if mode not in RESIZE_MODES:
         raise ValueError(f"unknown resize mode {mode!r}; choose one of {RESIZE_MODES}")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     dev = resolve_device(device)
-    model = load_inception(dev)
+    if model is None:
+        model = load_inception(dev)
     total = total if total is not None else _count(images)
 
     def prepared() -> Iterator[torch.Tensor]:

@@ -126,11 +126,10 @@ def test_model_file_found_without_importing_package() -> None:
 
 def test_model_outputs_n_by_2048_and_pipeline_matches_direct_calls() -> None:
     model = load_inception("cpu")
-    assert load_inception("cpu") is model  # cached per device
     a = _noise(40, 40, seed=11, n=3)                               # tensor batch, 3 images
     b_nhwc = _noise(64, 48, seed=12, n=2).permute(0, 2, 3, 1).numpy().copy()  # NHWC array
     stages: list[tuple[str, int, int | None]] = []
-    feats = extract_features([a, b_nhwc], device="cpu", batch_size=2,
+    feats = extract_features([a, b_nhwc], device="cpu", batch_size=2, model=model,
                              progress=lambda s, d, t: stages.append((s, d, t)), stage="features A")
     assert feats.shape == (5, 2048) and feats.dtype == np.float32
     assert np.isfinite(feats).all() and (feats >= 0).all()  # pool3 follows a ReLU
