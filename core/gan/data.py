@@ -14,7 +14,6 @@ Two sources:
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,10 +52,9 @@ def is_builtin(data: str) -> bool:
     return str(data).strip().lower() in BUILTIN_NAMES
 
 
-@functools.lru_cache(maxsize=4)
 def digits_images(size: int) -> torch.Tensor:
-    """scikit-learn's 8x8 digits as uint8 N x 3 x size x size (white ink on black); cached, so
-    treat the result as read-only."""
+    """scikit-learn's 8x8 digits (bundled with the package) as uint8 N x 3 x size x size,
+    white ink on black, bicubic-upscaled."""
     from sklearn.datasets import load_digits
 
     raw = torch.from_numpy(load_digits().images).float() * (255.0 / 16.0)  # (1797, 8, 8), 0..255
