@@ -178,3 +178,13 @@ def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
 
     dl = [d for d in at.get("download_button") if "statistics of set A" in d.proto.label]
     assert dl, "no statistics download offered"
+
+
+def test_one_image_set_gives_a_specific_error():
+    at = _app()
+    at.selectbox(key="A_kind").set_value("Upload files").run()
+    at.file_uploader(key="A_upload_Upload files").set_value(("only.png", _png(1), "image/png")).run()
+    at.button(key="metrics_run").click().run()
+    assert not at.exception, at.exception
+    assert any("could not run: set A: SWD needs at least 2 images, got 1" in e.value for e in at.error), \
+        [e.value for e in at.error]
