@@ -9,11 +9,9 @@ import hashlib
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.images import ImageError, load_image, open_image_set
 from core.models.colorize import (
     OFFICIAL_COLORIZERS,
     ColorizeResult,
@@ -28,7 +26,7 @@ from core.models.colorize import (
     results_zip,
     wipe_composite,
 )
-from dashboard.ui import StreamlitProgress, cache_dir, device_choice, show_error
+from dashboard.ui import StreamlitProgress, cache_dir, device_choice, read_images, show_error
 
 MODEL_KINDS = {
     "ECCV16 (official, Zhang et al. 2016)": "eccv16",
@@ -144,28 +142,6 @@ def load_picked(picked: tuple[str, Path] | None) -> LoadedColorizer | None:
         return None
 
 
-def read_images(uploads, typed: str, max_side: int) -> list[tuple[str, np.ndarray]]:
-    """Decode uploads and/or a server-side file or folder; bad files get their own st.error."""
-    images: list[tuple[str, np.ndarray]] = []
-    for up in uploads or []:
-        try:
-            images.append((up.name, load_image(up.getvalue(), name=up.name)))
-        except ImageError as exc:
-            show_error(exc, "Skipped an image")
-    if typed.strip():
-        try:
-            image_set = open_image_set(Path(typed.strip()))
-            images += list(image_set.iter_arrays(limit=MAX_IMAGES))
-            for s in image_set.skipped:
-                st.error(f"Skipped {s.name}: {s.reason}")
-        except ImageError as exc:
-            show_error(exc, "Could not read images")
-    if len(images) > MAX_IMAGES:
-        st.warning(f"Only the first {MAX_IMAGES} images are colorized.")
-        images = images[:MAX_IMAGES]
-    return [(name, fit_within(arr, max_side)) for name, arr in images]
-
-
 def hint_editor(image_names: list[str]) -> tuple[str | None, list]:
     """SIGGRAPH17 hints: add points with number inputs + colour picker, edit them in a table."""
     st.caption(
@@ -264,7 +240,7 @@ def show_results(runs: dict[str, list[ColorizeResult]]) -> None:
 # Page
 # --------------------------------------------------------------------------------------------
 
-st.title("🎨 Colorize")
+st.title("Colorize")
 st.caption(
     "Each image is resized to the network size, its L channel colorized, and the predicted ab "
     "upsampled and recombined with the full-resolution L (the reference pipeline), so the "
@@ -312,7 +288,8 @@ net_size = int(st.number_input("Network input size (px, 0 = the model's own)", m
                                help="Square size the model sees: 256 for the official models, "
                                     "the training size for a U-Net."))
 
-images = read_images(uploads, typed_images, max_side)
+images = [(name, fit_within(arr, max_side))
+          for name, arr in read_images(uploads, typed_images, MAX_IMAGES, "colorized")]
 if images:
     st.caption(f"{len(images)} image(s) ready: " + ", ".join(
         f"{n} ({a.shape[1]}x{a.shape[0]})" for n, a in images[:8]) + (" …" if len(images) > 8 else ""))

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core.images import ImageError, load_image, open_image_set
 from core.models.checkpoints import (
     TRANSLATION_ARCHITECTURES,
     CheckpointError,
@@ -30,7 +29,7 @@ from core.models.translate import (
     wipe_composite,
 )
 from core.models.zoo import ModelSpec, list_models
-from dashboard.ui import StreamlitProgress, cache_dir, device_choice, show_error
+from dashboard.ui import StreamlitProgress, cache_dir, device_choice, read_images, show_error
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_IMAGES = 100
@@ -157,28 +156,6 @@ def model_picker(key: str, title: str) -> tuple[str, LoadedModel] | None:
     return path_picker(key)
 
 
-def read_images(uploads, folder: str) -> list[tuple[str, np.ndarray]]:
-    """Decode uploads and/or a server-side file or folder; bad files get their own st.error."""
-    images: list[tuple[str, np.ndarray]] = []
-    for up in uploads or []:
-        try:
-            images.append((up.name, load_image(up.getvalue(), name=up.name)))
-        except ImageError as exc:
-            show_error(exc, "Skipped an image")
-    if folder.strip():
-        try:
-            image_set = open_image_set(Path(folder.strip()).expanduser())
-            images += list(image_set.iter_arrays(limit=MAX_IMAGES))
-            for s in image_set.skipped:
-                st.error(f"Skipped {s.name}: {s.reason}")
-        except (ImageError, OSError) as exc:
-            show_error(exc, "Could not read images")
-    if len(images) > MAX_IMAGES:
-        st.warning(f"Only the first {MAX_IMAGES} images are translated.")
-        images = images[:MAX_IMAGES]
-    return images
-
-
 def run(models: list[tuple[str, LoadedModel]], images: list[tuple[str, np.ndarray]], resolution: int,
         bn_stats: str) -> None:
     runs: dict[str, list[Translation]] = {}
@@ -264,7 +241,7 @@ uploads = st.file_uploader("Images", type=IMAGE_TYPES, accept_multiple_files=Tru
                            help="One or more pictures to translate (PNG, JPEG, WebP, ...).")
 folder = st.text_input("…or an image file, folder or zip on this machine", key="tr_folder",
                        help="Full path on the machine running GAN Lens; folders are searched recursively.")
-images = read_images(uploads, folder)
+images = read_images(uploads, folder, MAX_IMAGES, "translated")
 if not images:
     st.info("No images yet: upload some or give a path.")
 

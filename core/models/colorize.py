@@ -25,23 +25,23 @@ hints both are zero, which is the reference's default.
 
 from __future__ import annotations
 
-import io
 import math
 import time
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from core.device import resolve_device
+from core.models import outputs
 from core.models.colorization import SIGGRAPH17Colorizer, upsample_ab
 from core.models.image_quality import QualityScores, compare_images
 from core.models.lab import lab_to_rgb, lab_to_xyz, linear_to_srgb, rgb2lab, rgb_to_lab
+# Shared output helpers; png_bytes and unique_names are re-exported for the Colorize page.
+from core.models.outputs import png_bytes, resize_rgb, unique_names  # noqa: F401
 from core.progress import Progress, null_progress
 
 #: Network resolution of the official models.
@@ -117,18 +117,8 @@ def hex_to_rgb(colour: str) -> tuple[int, int, int]:
 
 
 def _check_rgb(rgb: np.ndarray) -> np.ndarray:
-    arr = np.asarray(rgb)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[:, :, None], 3, axis=2)
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
-        raise ValueError(f"expected an H x W x 3 uint8 RGB image, got shape {arr.shape} dtype {arr.dtype}")
-    return arr
-
-
-def resize_rgb(rgb: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
-    """PIL bicubic resize (``resample=3``, the reference's ``resize_img``)."""
-    h, w = size_hw
-    return np.asarray(Image.fromarray(rgb).resize((w, h), resample=Image.BICUBIC))
+    """H x W x 3 uint8 (gray H x W expanded to RGB), else ``ValueError``."""
+    return outputs.check_rgb(rgb, allow_gray=True)
 
 
 def l_channel(rgb: np.ndarray) -> torch.Tensor:
@@ -228,18 +218,10 @@ def fit_within(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
 
 
 def wipe_composite(before: np.ndarray, after: np.ndarray, position: float, line: bool = True) -> np.ndarray:
-    """``before`` left of ``position`` (0..1 of the width), ``after`` right of it, with an
-    optional 1-pixel white divider; both images must have the same size."""
-    a, b = _check_rgb(before), _check_rgb(after)
-    if a.shape != b.shape:
-        raise ValueError(f"wipe needs images of one size, got {a.shape} and {b.shape}")
-    w = a.shape[1]
-    cut = int(round(min(max(position, 0.0), 1.0) * w))
-    out = b.copy()
-    out[:, :cut] = a[:, :cut]
-    if line and 0 < cut < w:
-        out[:, cut - 1] = 255
-    return out
+    """``before`` left of ``position`` (0..1 of the width, clamped), ``after`` right of it, with an
+    optional 1-pixel white divider on the last ``before`` column; both images must have the same
+    size (:func:`core.models.outputs.wipe_composite`)."""
+    return outputs.wipe_composite(before, after, min(max(position, 0.0), 1.0), line, line_in="before")
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,54 +379,20 @@ def cached_model_path(name: str, cache_dir: str | Path | None = None) -> Path | 
 # --------------------------------------------------------------------------------------------
 
 
-def png_bytes(rgb: np.ndarray) -> bytes:
-    """Encode an H x W x 3 uint8 image as PNG."""
-    buf = io.BytesIO()
-    Image.fromarray(_check_rgb(rgb)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def result_filename(result: ColorizeResult) -> str:
     """``<stem>_<model>.png`` with path separators and odd characters replaced."""
-    stem = Path(result.name.replace("\\", "/")).stem or "image"
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{stem}_{result.model}")
-    return f"{safe}.png"
+    return outputs.result_filename(result.name, result.model)
 
 
-def unique_names(names: Sequence[str]) -> list[str]:
-    """Make names unique by appending ``-2``, ``-3``, ... before the extension."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for n in names:
-        stem, dot, ext = n.rpartition(".")
-        if not dot:
-            stem, ext = n, ""
-        candidate, k = n, 2
-        while candidate.lower() in seen:
-            candidate = f"{stem}-{k}.{ext}" if dot else f"{stem}-{k}"
-            k += 1
-        seen.add(candidate.lower())
-        out.append(candidate)
-    return out
+def _items(results: Sequence[ColorizeResult]) -> list[outputs.OutputItem]:
+    return [(r.name, r.model, r.output_rgb) for r in results]
 
 
 def results_zip(results: Sequence[ColorizeResult]) -> bytes:
     """All results as PNGs in one zip, with unique file names."""
-    buf = io.BytesIO()
-    names = unique_names([result_filename(r) for r in results])
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, r in zip(names, results):
-            zf.writestr(name, png_bytes(r.output_rgb))
-    return buf.getvalue()
+    return outputs.results_zip(_items(results))
 
 
 def save_results(results: Sequence[ColorizeResult], out_dir: str | Path) -> list[Path]:
     """Write each result as a PNG under ``out_dir`` (unique names); returns the paths."""
-    folder = Path(out_dir).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, r in zip(unique_names([result_filename(x) for x in results]), results):
-        path = folder / name
-        path.write_bytes(png_bytes(r.output_rgb))
-        paths.append(path)
-    return paths
+    return outputs.save_results(_items(results), out_dir)

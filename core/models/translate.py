@@ -24,9 +24,7 @@ makes its output random).
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,12 @@ from PIL import Image
 from torch import nn
 
 from core.device import resolve_device
+from core.models import outputs
+# Shared output helpers; png_bytes, result_filename, unique_names, wipe_composite are re-exported
+# for the Translate page.
+from core.models.outputs import (  # noqa: F401
+    check_rgb, png_bytes, resize_rgb, result_filename, unique_names, wipe_composite,
+)
 from core.models.pix2pix import per_image_batchnorm
 from core.progress import Progress, null_progress
 
@@ -90,21 +94,6 @@ def processing_size(
     long_orig, short_orig = max(height, width), min(height, width)
     short_side = max(multiple, int(round(short_orig * long_side / long_orig / multiple)) * multiple)
     return (long_side, short_side) if height >= width else (short_side, long_side)
-
-
-def _check_rgb(image: np.ndarray, what: str = "image") -> np.ndarray:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
-        raise ValueError(f"{what}: expected an H x W x 3 uint8 RGB array, got {got}")
-    return image
-
-
-def resize_rgb(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
-    """PIL bicubic resize of an H x W x 3 uint8 image to ``(h, w)`` (no-op if already that size)."""
-    h, w = size_hw
-    if image.shape[:2] == (h, w):
-        return image
-    return np.asarray(Image.fromarray(image).resize((w, h), resample=Image.BICUBIC))
 
 
 def image_to_tensor(image: np.ndarray, channels: int = 3) -> torch.Tensor:
@@ -189,7 +178,7 @@ def translate_named(
     if bn_stats not in ("image", "running"):
         raise ValueError(f"bn_stats must be 'image' or 'running', got {bn_stats!r}")
     for name, image in images:
-        _check_rgb(image, name)
+        check_rgb(image, name)
     dev = resolve_device(device)
     model = model.to(dev).eval()
     results: list[Translation] = []
@@ -213,72 +202,15 @@ def translate_named(
 # --------------------------------------------------------------------------------------------
 
 
-def wipe_composite(before: np.ndarray, after: np.ndarray, position: float, line: bool = True) -> np.ndarray:
-    """Before|after split view: columns left of ``round(position * W)`` from ``before``, the rest
-    from ``after`` (``position`` in [0, 1]); with ``line`` a 1-pixel white divider at the split."""
-    _check_rgb(before, "before")
-    _check_rgb(after, "after")
-    if before.shape != after.shape:
-        raise ValueError(f"before and after must have the same size, got {before.shape} and {after.shape}")
-    if not 0.0 <= float(position) <= 1.0:
-        raise ValueError(f"position must be in [0, 1], got {position}")
-    w = before.shape[1]
-    split = int(round(float(position) * w))
-    out = after.copy()
-    out[:, :split] = before[:, :split]
-    if line and 0 < split < w:
-        out[:, split] = 255
-    return out
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """PNG encoding of an H x W x 3 uint8 image."""
-    buf = io.BytesIO()
-    Image.fromarray(_check_rgb(image)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def result_filename(name: str, model: str) -> str:
-    """``<image stem>_<model>.png`` with anything but letters, digits, ``-_.`` replaced by ``_``."""
-    stem = Path(str(name).replace("\\", "/")).stem or "image"
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{stem}_{model}")
-    return f"{safe}.png"
-
-
-def unique_names(names: Sequence[str]) -> list[str]:
-    """Names made unique (case-insensitively) by inserting ``-2``, ``-3``, ... before the extension."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for n in names:
-        stem, dot, ext = n.rpartition(".")
-        if not dot:
-            stem, ext = n, ""
-        candidate, k = n, 2
-        while candidate.lower() in seen:
-            candidate = f"{stem}-{k}.{ext}" if dot else f"{stem}-{k}"
-            k += 1
-        seen.add(candidate.lower())
-        out.append(candidate)
-    return out
+def _items(results: Sequence[Translation]) -> list[outputs.OutputItem]:
+    return [(r.name, r.model, r.output) for r in results]
 
 
 def results_zip(results: Sequence[Translation]) -> bytes:
     """All outputs as PNGs in one zip, ``<stem>_<model>.png`` made unique."""
-    buf = io.BytesIO()
-    names = unique_names([result_filename(r.name, r.model) for r in results])
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for fname, r in zip(names, results):
-            zf.writestr(fname, png_bytes(r.output))
-    return buf.getvalue()
+    return outputs.results_zip(_items(results))
 
 
 def save_results(results: Sequence[Translation], out_dir: str | Path) -> list[Path]:
     """Write each output as a PNG under ``out_dir`` (unique names); returns the paths written."""
-    folder = Path(out_dir).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    for fname, r in zip(unique_names([result_filename(r.name, r.model) for r in results]), results):
-        path = folder / fname
-        path.write_bytes(png_bytes(r.output))
-        paths.append(path)
-    return paths
+    return outputs.save_results(_items(results), out_dir)
