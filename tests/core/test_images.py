@@ -211,10 +211,17 @@ def test_batches_stream_in_order_with_progress(tmp_path):
 def test_abandoned_iteration_stops_worker(tmp_path):
     for i in range(20):
         Image.fromarray(_rgb(8, 8, i)).save(tmp_path / f"{i:02d}.png")
-    s = open_image_set(tmp_path)
+    import threading
+    import time
+
+    s = open_image_set(tmp_path, name="abandon")
     it = s.iter_batches(batch_size=2, prefetch=1)
     next(it)
-    it.close()  # must not hang
+    it.close()  # the consumer stops early: the decode thread must finish, not block on the queue
+    deadline = time.monotonic() + 5
+    while any(t.name == "decode-abandon" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "decode-abandon" for t in threading.enumerate())
 
 
 def test_subset_halves_and_hash(tmp_path):
