@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import queue
 import threading
 import warnings
 import zipfile
@@ -35,6 +34,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from core.prefetch import background
 from core.progress import Progress, null_progress
 
 IMAGE_EXTENSIONS = frozenset(
@@ -355,70 +355,45 @@ class ImageSet:
                 return center_crop_resize(arr, target)
             return arr
 
-        out: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
-        stop = threading.Event()
-        _END = object()
+        def produce() -> Iterator[torch.Tensor | tuple[str, int]]:
+            """Decoded batches, interleaved with ("progress", done) marks for the consumer."""
+            expected = tuple(target) if (resize == "error" and target) else None
+            pending: list[np.ndarray] = []
+            done = 0
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                for start in range(0, n, batch_size):
+                    for name, arr in pool.map(self._safe_read, range(start, min(start + batch_size, n))):
+                        done += 1
+                        if arr is None:
+                            continue
+                        arr = convert(arr)
+                        if resize == "error":
+                            if expected is None:
+                                expected = arr.shape[:2]
+                            elif arr.shape[:2] != expected:
+                                raise ImageError(
+                                    f"{name}: size {arr.shape[1]}x{arr.shape[0]} differs from "
+                                    f"{expected[1]}x{expected[0]} of the other images; choose a "
+                                    "resize policy ('resize' or 'center-crop') for mixed sizes"
+                                )
+                        if pending and pending[0].shape != arr.shape:
+                            yield _stack(pending)
+                            pending = []
+                        pending.append(arr)
+                        if len(pending) == batch_size:
+                            yield _stack(pending)
+                            pending = []
+                    yield ("progress", done)
+            if pending:
+                yield _stack(pending)
 
-        def producer() -> None:
-            try:
-                expected = tuple(target) if (resize == "error" and target) else None
-                pending: list[np.ndarray] = []
-                done = 0
-                with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                    for start in range(0, n, batch_size):
-                        if stop.is_set():
-                            return
-                        idx = range(start, min(start + batch_size, n))
-                        for name, arr in pool.map(self._safe_read, idx):
-                            done += 1
-                            if arr is None:
-                                continue
-                            arr = convert(arr)
-                            if resize == "error":
-                                if expected is None:
-                                    expected = arr.shape[:2]
-                                elif arr.shape[:2] != expected:
-                                    raise ImageError(
-                                        f"{name}: size {arr.shape[1]}x{arr.shape[0]} differs from "
-                                        f"{expected[1]}x{expected[0]} of the other images; choose a "
-                                        "resize policy ('resize' or 'center-crop') for mixed sizes"
-                                    )
-                            if pending and pending[0].shape != arr.shape:
-                                out.put(_stack(pending))
-                                pending = []
-                            pending.append(arr)
-                            if len(pending) == batch_size:
-                                out.put(_stack(pending))
-                                pending = []
-                        out.put(("progress", done))
-                if pending:
-                    out.put(_stack(pending))
-                out.put(_END)
-            except BaseException as exc:  # hand the error to the consumer thread
-                out.put(exc)
-
-        thread = threading.Thread(target=producer, daemon=True, name=f"decode-{self.name}")
-        thread.start()
         produced = 0
-        try:
-            while True:
-                item = out.get()
-                if item is _END:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                if isinstance(item, tuple):  # progress is reported from the consumer's thread
-                    progress(stage, item[1], n)
-                    continue
-                produced += item.shape[0]
-                yield item
-        finally:
-            stop.set()
-            while thread.is_alive():  # drain so the producer can finish
-                try:
-                    out.get(timeout=0.05)
-                except queue.Empty:
-                    pass
+        for item in background(produce(), depth=prefetch, name=f"decode-{self.name}"):
+            if isinstance(item, tuple):  # progress is reported from the consumer's thread
+                progress(stage, item[1], n)
+                continue
+            produced += item.shape[0]
+            yield item
         if produced == 0:
             reasons = "; ".join(f"{s.name}: {s.reason}" for s in self.skipped[:5])
             raise ImageError(f"{self.name}: none of the images could be read ({reasons})")

@@ -39,8 +39,6 @@ import functools
 import hashlib
 import importlib.metadata
 import importlib.util
-import queue
-import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -51,6 +49,7 @@ import torch
 from PIL import Image
 
 from core.device import resolve_device
+from core.prefetch import background
 from core.progress import Progress, null_progress
 
 ResizeMode = Literal["tf1", "clean"]
@@ -290,46 +289,6 @@ def _count(images: object) -> int | None:
 # The pipeline
 # --------------------------------------------------------------------------------------------
 
-_END = object()
-
-
-def _prefetch(it: Iterator[torch.Tensor], depth: int) -> Iterator[torch.Tensor]:
-    """Run ``it`` on a background thread, ``depth`` items ahead; errors re-raise in the caller."""
-    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def worker() -> None:
-        try:
-            with torch.inference_mode():
-                for item in it:
-                    if not put(item):
-                        return
-            put(_END)
-        except BaseException as exc:  # handed to the consumer
-            put(exc)
-
-    thread = threading.Thread(target=worker, daemon=True, name="inception-preprocess")
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5.0)
 
 
 def extract_features(
@@ -378,7 +337,7 @@ def extract_features(
         done += x.shape[0]
         progress(stage, done, total)
 
-    for x in _prefetch(prepared(), prefetch):
+    for x in background(prepared(), prefetch, name="inception-preprocess", context=torch.inference_mode):
         if n_pending == 0 and x.shape[0] == batch_size:
             run(x)
             continue
