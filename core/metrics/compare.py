@@ -204,22 +204,19 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
             f"SWD with only {min(len(sa), len(sb))} images per set is noisy; "
             f"use at least {SWD_SMALL_N} (the paper uses 16384)"
         )
-    t0 = time.perf_counter()
-    res.swd = swd(
-        sa.iter_batches(stage="decode A", progress=progress, **kw),
-        sb.iter_batches(stage="decode B", progress=progress, **kw),
-        seed=st.seed, device=st.device, progress=progress,
-    )
-    res.timings["swd"] = time.perf_counter() - t0
+
+    def timed_swd(x: ImageSet, y: ImageSet, lx: str, ly: str, key: str):
+        t0 = time.perf_counter()
+        out = swd(x.iter_batches(stage=f"decode {lx}", progress=progress, **kw),
+                  y.iter_batches(stage=f"decode {ly}", progress=progress, **kw),
+                  seed=st.seed, device=st.device, progress=progress)
+        res.timings[key] = time.perf_counter() - t0
+        return out
+
+    res.swd = timed_swd(sa, sb, "A", "B", "swd")
     if st.noise_floor:
         h1, h2 = sa.split_halves(st.seed)
-        t0 = time.perf_counter()
-        res.swd_noise_floor = swd(
-            h1.iter_batches(stage="decode A half 1", progress=progress, **kw),
-            h2.iter_batches(stage="decode A half 2", progress=progress, **kw),
-            seed=st.seed, device=st.device, progress=progress,
-        )
-        res.timings["swd noise floor"] = time.perf_counter() - t0
+        res.swd_noise_floor = timed_swd(h1, h2, "A half 1", "A half 2", "swd noise floor")
         res.warnings.append(
             f"noise floor uses two halves of A ({len(h1)} images each), so it is computed at a "
             "smaller N than the main result and is an upper estimate of the floor at full N"
