@@ -11,7 +11,8 @@ def swd_figure(result, noise_floor=None, title: str = "SWD per pyramid level") -
     xs = [f"{lv.resolution} px" for lv in result.levels]
     fig = go.Figure()
     fig.add_bar(x=xs, y=[lv.value for lv in result.levels], name="A vs B",
-                text=[f"{lv.value:.2f}" for lv in result.levels], textposition="outside")
+                text=[f"{lv.value:.2f}" for lv in result.levels], textposition="inside",
+                insidetextanchor="end")
     if noise_floor is not None:
         floor = {lv.resolution: lv.value for lv in noise_floor.levels}
         fig.add_bar(x=xs, y=[floor.get(lv.resolution) for lv in result.levels],

@@ -53,6 +53,14 @@ class StreamlitProgress:
                 bar.progress(0.0, text=f"{name}: {d} ({elapsed:.1f} s)")
 
 
+def show_job_progress(job, label: str) -> None:
+    """One progress bar per stage of a running ``core.jobs.BackgroundJob``, with elapsed time."""
+    st.caption(f"{label} {job.elapsed:.0f} s")
+    for stage, sp in job.stages().items():
+        text = f"{stage}: {sp.done}/{sp.total} ({sp.elapsed:.1f} s)" if sp.total else f"{stage}: {sp.done}"
+        st.progress(sp.fraction or 0.0, text=text)
+
+
 @st.cache_resource(show_spinner="Loading the Inception network…")
 def inception_model(device: str):
     """FID's Inception network, loaded once per device for all sessions."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.images import ImageError
+from core.jobs import BackgroundJob
 from core.metrics.compare import METRICS, CompareSettings, compare, history_csv
 from dashboard.charts import swd_figure
 from dashboard.set_input import image_set_input, show_set_summary
-from dashboard.ui import StreamlitProgress, cache_dir, device_choice, inception_model
+from dashboard.ui import cache_dir, device_choice, inception_model, show_job_progress
 
 st.title("Compare image sets")
 st.caption(
@@ -62,25 +62,53 @@ with c4:
 ready = set_a is not None and set_b is not None and bool(metrics)
 if not metrics:
     st.info("Choose at least one metric.")
-if st.button("Run comparison", type="primary", disabled=not ready, key="metrics_run",
-             help="Decode both sets, compute the chosen metrics, and add a row to the history."):
+job = st.session_state.get("metrics_job")
+busy = job is not None and job.running
+if st.button("Run comparison", type="primary", disabled=not ready or busy, key="metrics_run",
+             help="Decode both sets, compute the chosen metrics, and add a row to the history. "
+                  "It runs in the background: the page stays usable meanwhile."):
     settings = CompareSettings(
         metrics=tuple(metrics), n=int(n_images), seed=int(seed), device=device_choice(),
         swd_size=None if swd_size == "auto" else int(swd_size), noise_floor=noise_floor,
         fid_mode=fid_mode, cache_dir=cache_dir(),
     )
-    with st.status("Computing…", expanded=True) as status:
-        try:
-            model = inception_model(device_choice()) if {"fid", "kid"} & set(metrics) else None
-            result = compare(set_a, set_b, settings, progress=StreamlitProgress(st.container()),
-                             inception=model)
-        except (ImageError, ValueError, RuntimeError, OSError) as exc:
-            status.update(label="Failed", state="error")
-            st.error(f"The comparison could not run: {exc}")
-        else:
-            status.update(label=f"Done in {sum(result.timings.values()):.1f} s", state="complete")
-            st.session_state["metrics_last"] = result
-            st.session_state.setdefault("metrics_history", []).append(result)
+    try:
+        model = inception_model(device_choice()) if {"fid", "kid"} & set(metrics) else None
+    except (RuntimeError, ValueError) as exc:
+        st.error(f"The FID network could not be loaded: {exc}")
+    else:
+        st.session_state.pop("metrics_message", None)
+        st.session_state["metrics_job"] = BackgroundJob.start(
+            compare, set_a, set_b, settings, inception=model, name="compare")
+        busy = True
+
+
+@st.fragment(run_every=0.5 if busy else None)
+def job_panel() -> None:
+    """Live progress of the running comparison; collects its result when it ends."""
+    job = st.session_state.get("metrics_job")
+    if job is None:
+        return
+    if job.running:
+        show_job_progress(job, "Computing…")
+        return
+    del st.session_state["metrics_job"]
+    if job.error is None:
+        st.session_state["metrics_last"] = job.result
+        st.session_state.setdefault("metrics_history", []).append(job.result)
+        st.session_state["metrics_message"] = f"Done in {job.elapsed:.1f} s"
+    elif isinstance(job.error, (ValueError, RuntimeError, OSError)):  # ImageError is a ValueError
+        st.session_state["metrics_message"] = f"The comparison could not run: {job.error}"
+    else:
+        st.session_state["metrics_message"] = (
+            f"The comparison failed unexpectedly: {type(job.error).__name__}: {job.error}")
+    st.rerun()
+
+
+job_panel()
+message = st.session_state.get("metrics_message")
+if message:
+    (st.success if message.startswith("Done") else st.error)(message)
 
 result = st.session_state.get("metrics_last")
 if result is not None:

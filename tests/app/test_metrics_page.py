@@ -40,6 +40,16 @@ def _png(seed: int, size: int = 32) -> bytes:
     return buf.getvalue()
 
 
+def _run_comparison(at: AppTest) -> AppTest:
+    """Click Run, let the background job finish, then rerun so the page collects the result."""
+    at.button(key="metrics_run").click().run()
+    assert not at.exception, at.exception
+    if "metrics_job" in at.session_state:
+        assert at.session_state["metrics_job"].wait(timeout=240), "comparison did not finish"
+        at.run()
+    return at
+
+
 def _table_with(at: AppTest, column: str):
     for df in at.dataframe:
         if column in df.value.columns:
@@ -59,7 +69,7 @@ def test_builtin_sets_swd_numbers_and_chart_match_core():
     at.number_input(key="B_sample_n").set_value(32)
     at.number_input(key="metrics_n").set_value(32)
     at.run()
-    at.button(key="metrics_run").click().run()
+    _run_comparison(at)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
 
@@ -88,7 +98,7 @@ def test_noise_floor_adds_second_series():
     at.number_input(key="metrics_n").set_value(32)
     at.checkbox(key="metrics_floor").check()
     at.run()
-    at.button(key="metrics_run").click().run()
+    _run_comparison(at)
     assert not at.exception, at.exception
     spec = _chart_spec(at)
     assert len(spec["data"]) == 2 and spec["data"][1]["name"].startswith("noise floor")
@@ -142,7 +152,7 @@ def test_swd_with_statistics_file_is_refused_clearly(tmp_path):
     np.savez(buf, mu=np.zeros(2048), sigma=np.eye(2048))
     at.file_uploader(key="B_stats").set_value(("ref.npz", buf.getvalue(), "application/octet-stream")).run()
     assert not at.exception, at.exception
-    at.button(key="metrics_run").click().run()
+    _run_comparison(at)
     assert any("SWD needs images on both sides" in e.value for e in at.error)
 
 
@@ -157,7 +167,7 @@ def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
     at.number_input(key="metrics_n").set_value(4)
     at.multiselect(key="metrics_choice").set_value(["fid", "kid"])
     at.run()
-    at.button(key="metrics_run").click().run()
+    _run_comparison(at)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
 
@@ -171,7 +181,7 @@ def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
     assert any("2048" in w.value and "KID" in w.value for w in at.warning)  # small-N FID warning
     assert not any("cached" in s.value for s in at.success)
 
-    at.button(key="metrics_run").click().run()  # same sets again: features come from the cache
+    _run_comparison(at)  # same sets again: features come from the cache
     assert any("cached: features A, features B" in s.value for s in at.success)
     history = _table_with(at, "FID")
     assert len(history) == 2 and history["FID"].iloc[0] == pytest.approx(history["FID"].iloc[1])
@@ -184,7 +194,26 @@ def test_one_image_set_gives_a_specific_error():
     at = _app()
     at.selectbox(key="A_kind").set_value("Upload files").run()
     at.file_uploader(key="A_upload_Upload files").set_value(("only.png", _png(1), "image/png")).run()
-    at.button(key="metrics_run").click().run()
+    _run_comparison(at)
     assert not at.exception, at.exception
     assert any("could not run: set A: SWD needs at least 2 images, got 1" in e.value for e in at.error), \
         [e.value for e in at.error]
+
+
+def test_page_stays_usable_while_a_comparison_runs():
+    at = _app()
+    at.number_input(key="A_sample_n").set_value(1024)
+    at.number_input(key="B_sample_n").set_value(1024)
+    at.number_input(key="metrics_n").set_value(1024)
+    at.run()
+    at.button(key="metrics_run").click().run()
+    job = at.session_state["metrics_job"]
+    at.number_input(key="metrics_seed").set_value(5).run()  # interacting does not cancel the job
+    assert not at.exception, at.exception
+    if job.running:
+        assert at.button(key="metrics_run").disabled  # one comparison at a time
+    assert job.wait(240) and job.error is None
+    at.run()
+    assert "Result: Shapes (discs) vs Shapes (discs), blurred (N = 1024)" in [s.value for s in at.subheader]
+    assert any(s.value.startswith("Done in") for s in at.success)
+    assert "metrics_job" not in at.session_state
