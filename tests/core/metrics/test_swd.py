@@ -119,6 +119,81 @@ def test_normalisation_and_sliced_distance_match_reference_on_same_draws() -> No
     assert sliced_wasserstein(torch.from_numpy(ra), torch.from_numpy(ra), directions=dirs) == 0.0
 
 
+def _sorted_l1(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-row Σ |sort(a_row) - sort(b_row)| with float64 differences: what the CPU path equals."""
+    return np.abs(np.sort(a, axis=1).astype(np.float64) - np.sort(b, axis=1)).sum(axis=1)
+
+
+def _cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(11)
+    n = 5000
+    x = rng.standard_normal((3, n)).astype(np.float32)
+    f32 = np.float32
+    return [
+        ("normal, shifted", rng.standard_normal((4, n)).astype(f32), (rng.standard_normal((4, n)) * 1.1 + 0.1).astype(f32)),
+        ("same distribution", rng.standard_normal((4, 40000)).astype(f32), rng.standard_normal((4, 40000)).astype(f32)),
+        ("integer ties", rng.integers(-4, 5, (4, n)).astype(f32), rng.integers(-3, 5, (4, n)).astype(f32)),
+        ("few integer values", rng.integers(0, 3, (3, 30000)).astype(f32), rng.integers(0, 3, (3, 30000)).astype(f32)),
+        ("identical sets", x, x.copy()),
+        ("nearly identical", x, (x + rng.standard_normal(x.shape) * 1e-4).astype(f32)),
+        ("constant columns", np.full((2, 300), 3.5, f32), np.stack([np.full(300, 3.5, f32), np.full(300, -1.0, f32)])),
+        ("heavy tails", rng.standard_cauchy((4, n)).astype(f32), (rng.standard_cauchy((4, n)) * 2).astype(f32)),
+        ("large offset", (1000 + rng.standard_normal((3, n))).astype(f32), (1000 + rng.standard_normal((3, n))).astype(f32)),
+        ("tiny scale", (1e-30 * rng.standard_normal((3, n))).astype(f32), (1e-30 * rng.standard_normal((3, n))).astype(f32)),
+        ("mixed magnitudes", np.concatenate([rng.standard_normal((3, 3000)), rng.standard_normal((3, 3000)) * 1e-20], 1).astype(f32),
+         rng.standard_normal((3, 6000)).astype(f32)),
+        ("n = 1", rng.standard_normal((5, 1)).astype(f32), rng.standard_normal((5, 1)).astype(f32)),
+        ("n = 2", rng.standard_normal((5, 2)).astype(f32), rng.standard_normal((5, 2)).astype(f32)),
+        ("n = 3", rng.standard_normal((5, 3)).astype(f32), rng.standard_normal((5, 3)).astype(f32)),
+        ("n = 200 (histogram path)", rng.standard_normal((5, 200)).astype(f32), rng.standard_normal((5, 200)).astype(f32)),
+    ]
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["default", "histogram-forced"])
+@pytest.mark.parametrize("case", range(len(_cases())), ids=[c[0] for c in _cases()])
+def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: bool, monkeypatch) -> None:
+    """The CPU path integrates |F_a - F_b| from bucket counts and sums instead of sorting; per
+    direction it equals Σ |sort(a) - sort(b)| up to float64 rounding, whatever the data.
+    ``forced``: no fall-back to sorting for short rows or rows with many ambiguous buckets, so
+    the piecewise integration is exercised on ties, heavy tails, identical sets and tiny n."""
+    import core.metrics.swd as swd_mod
+    from core.metrics.swd import _L1Work, _PER_BUCKET, _row_l1_exact, _sorted_abs_sum
+
+    if forced:
+        monkeypatch.setattr(swd_mod, "_MIN_HIST_N", 1)
+        monkeypatch.setattr(swd_mod, "_MAX_AMBIGUOUS", 1.0)
+        monkeypatch.setattr(swd_mod, "_row_l1_sorted", None)  # only a zero range may still need it
+    _, a, b = _cases()[case]
+    if forced and any(min(a[i].min(), b[i].min()) == max(a[i].max(), b[i].max()) for i in range(a.shape[0])):
+        pytest.skip("a row with zero range is always sorted")
+    expected = _sorted_l1(a, b)
+    ws = _L1Work(a.shape[1], _PER_BUCKET)
+    rows = np.array([_row_l1_exact(a[i], b[i], ws) for i in range(a.shape[0])])
+    np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
+    total = _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy()))
+    assert total == pytest.approx(expected.sum(), rel=1e-9, abs=0)
+    if np.array_equal(a, b):
+        assert total == 0.0
+
+
+def test_cpu_l1_is_independent_of_thread_count() -> None:
+    from core.metrics.swd import _sorted_abs_sum
+
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((7, 20000)).astype(np.float32)
+    b = (rng.standard_normal((7, 20000)) * 1.05).astype(np.float32)
+    before = torch.get_num_threads()
+    try:
+        got = []
+        for t in (1, 2, 3):
+            torch.set_num_threads(t)
+            got.append(_sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy())))
+    finally:
+        torch.set_num_threads(before)
+    assert got[0] == got[1] == got[2]
+    assert got[0] == pytest.approx(_sorted_l1(a, b).sum(), rel=1e-12)
+
+
 # ------------------------------------------------------------------------------ the whole metric
 
 
