@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+ARGS ?=
 
 .PHONY: run test install demo-runs bench clean-venv
 
@@ -16,7 +17,7 @@ $(STAMP): requirements.txt Makefile
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest
