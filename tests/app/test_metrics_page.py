@@ -40,6 +40,13 @@ def _png(seed: int, size: int = 32) -> bytes:
     return buf.getvalue()
 
 
+def _sizes(at: AppTest, samples: int, n: int) -> None:
+    """Size both built-in sample sets and the N used per set."""
+    at.number_input(key="A_sample_n").set_value(samples)
+    at.number_input(key="B_sample_n").set_value(samples)
+    at.number_input(key="metrics_n").set_value(n)
+
+
 def _run_comparison(at: AppTest) -> AppTest:
     """Click Run, let the background job finish, then rerun so the page collects the result."""
     at.button(key="metrics_run").click().run()
@@ -65,9 +72,7 @@ def _chart_spec(at: AppTest) -> dict:
 
 def test_builtin_sets_swd_numbers_and_chart_match_core():
     at = _app()
-    at.number_input(key="A_sample_n").set_value(32)
-    at.number_input(key="B_sample_n").set_value(32)
-    at.number_input(key="metrics_n").set_value(32)
+    _sizes(at, samples=32, n=32)
     at.run()
     _run_comparison(at)
     assert not at.exception, at.exception
@@ -93,9 +98,7 @@ def test_builtin_sets_swd_numbers_and_chart_match_core():
 
 def test_noise_floor_adds_second_series():
     at = _app()
-    at.number_input(key="A_sample_n").set_value(32)
-    at.number_input(key="B_sample_n").set_value(32)
-    at.number_input(key="metrics_n").set_value(32)
+    _sizes(at, samples=32, n=32)
     at.checkbox(key="metrics_floor").check()
     at.run()
     _run_comparison(at)
@@ -162,9 +165,7 @@ def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
     from core.metrics.stats import load_stats_bytes
 
     at = _app()
-    for side in ("A", "B"):
-        at.number_input(key=f"{side}_sample_n").set_value(16)
-    at.number_input(key="metrics_n").set_value(4)
+    _sizes(at, samples=16, n=4)
     at.multiselect(key="metrics_choice").set_value(["fid", "kid"])
     at.run()
     _run_comparison(at)
@@ -202,9 +203,7 @@ def test_one_image_set_gives_a_specific_error():
 
 def test_page_stays_usable_while_a_comparison_runs():
     at = _app()
-    at.number_input(key="A_sample_n").set_value(1024)
-    at.number_input(key="B_sample_n").set_value(1024)
-    at.number_input(key="metrics_n").set_value(1024)
+    _sizes(at, samples=1024, n=1024)
     at.run()
     at.button(key="metrics_run").click().run()
     job = at.session_state["metrics_job"]
