@@ -47,7 +47,8 @@ def norm_layer_factory(norm: NormName) -> type[nn.Module] | None:
     raise ValueError(f"unknown norm {norm!r}; expected 'instance', 'batch' or 'none'")
 
 
-def _norm(norm: NormName, channels: int) -> nn.Module:
+def norm_layer(norm: NormName, channels: int) -> nn.Module:
+    """One norm layer for ``channels`` (``nn.Identity`` for ``'none'``)."""
     factory = norm_layer_factory(norm)
     return nn.Identity() if factory is None else factory(channels)
 
@@ -72,12 +73,12 @@ class ResnetBlock(nn.Module):
         layers: list[nn.Module] = []
         pads, p = _pad(padding_type, 1)
         layers += pads
-        layers += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), _norm(norm, dim), nn.ReLU(True)]
+        layers += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(norm, dim), nn.ReLU(True)]
         if use_dropout:
             layers.append(nn.Dropout(0.5))
         pads, p = _pad(padding_type, 1)
         layers += pads
-        layers += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), _norm(norm, dim)]
+        layers += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(norm, dim)]
         self.conv_block = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -115,14 +116,14 @@ class ResnetGenerator(nn.Module):
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(3),
             nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0, bias=use_bias),
-            _norm(norm, ngf),
+            norm_layer(norm, ngf),
             nn.ReLU(True),
         ]
         for i in range(N_DOWNSAMPLING):
             mult = 2**i
             layers += [
                 nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=use_bias),
-                _norm(norm, ngf * mult * 2),
+                norm_layer(norm, ngf * mult * 2),
                 nn.ReLU(True),
             ]
         mult = 2**N_DOWNSAMPLING
@@ -133,7 +134,7 @@ class ResnetGenerator(nn.Module):
             layers += [
                 nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1,
                                    output_padding=1, bias=use_bias),
-                _norm(norm, ngf * mult // 2),
+                norm_layer(norm, ngf * mult // 2),
                 nn.ReLU(True),
             ]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0), nn.Tanh()]

@@ -30,15 +30,17 @@ from typing import Literal
 import torch
 from torch import nn
 
+from core.models.cyclegan import norm_layer
+
 NormName = Literal["batch", "instance"]
 
 
 def _norm(norm: NormName, channels: int) -> nn.Module:
-    if norm == "batch":
-        return nn.BatchNorm2d(channels, affine=True)
-    if norm == "instance":
-        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
-    raise ValueError(f"unknown norm {norm!r}; expected 'batch' or 'instance'")
+    """The official ``get_norm_layer`` (shared with the ResNet generator); the U-Net layout
+    always has a norm layer, so ``'none'`` is not accepted here."""
+    if norm not in ("batch", "instance"):
+        raise ValueError(f"unknown norm {norm!r}; expected 'batch' or 'instance'")
+    return norm_layer(norm, channels)
 
 
 class UnetSkipConnectionBlock(nn.Module):
