@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.gan import runs
@@ -18,6 +17,7 @@ from core.gan.frames import AnimationError
 from core.gan.jobs import JobRegistry, TrainingJob
 from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
 from core.images import ImageError
+from dashboard.charts import run_loss_figure, run_quality_figure
 from dashboard.ui import StreamlitProgress, device_choice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,6 @@ SOURCES = ("Demo run", "Run in the runs folder", "Run folder path", "Upload an a
            "Animation file on the server")
 PLAY_INTERVAL_S = 0.6
 LIVE_REFRESH_S = 2.0
-COLORS = {"A": "#1f77b4", "B": "#d62728"}
 
 
 @st.cache_resource
@@ -100,46 +99,6 @@ def _load(label: str, loader: Callable[[], Timeline] | None) -> Timeline | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Charts
-# --------------------------------------------------------------------------------------------
-
-
-def _loss_figure(panels: dict[str, Timeline], step: int) -> go.Figure:
-    fig = go.Figure()
-    for label, tl in panels.items():
-        if tl.losses is None or not tl.losses.steps:
-            continue
-        c = COLORS[label]
-        fig.add_scatter(x=tl.losses.steps, y=tl.losses.loss_d, name=f"{label}: loss D", mode="lines",
-                        line=dict(color=c, width=1))
-        fig.add_scatter(x=tl.losses.steps, y=tl.losses.loss_g, name=f"{label}: loss G", mode="lines",
-                        line=dict(color=c, width=1, dash="dot"))
-        if tl.losses.has_em:
-            fig.add_scatter(x=tl.losses.steps, y=tl.losses.em_estimate, name=f"{label}: EM estimate",
-                            mode="lines", line=dict(color=c, width=2, dash="dash"), yaxis="y2")
-    fig.add_vline(x=step, line_color="gray", line_dash="dash")
-    fig.update_layout(title="Losses (EM estimate on the right axis)", xaxis_title="step", yaxis_title="loss",
-                      yaxis2=dict(title="E[D(real)] − E[D(fake)]", overlaying="y", side="right",
-                                  showgrid=False),
-                      height=360, margin=dict(l=40, r=40, t=50, b=40), legend=dict(orientation="h"))
-    return fig
-
-
-def _quality_figure(panels: dict[str, Timeline], step: int) -> go.Figure:
-    fig = go.Figure()
-    for label, tl in panels.items():
-        if tl.quality is None or not tl.quality.steps:
-            continue
-        fig.add_scatter(x=tl.quality.steps, y=tl.quality.swd_avg, name=f"{label}: {tl.name}",
-                        mode="lines+markers", line=dict(color=COLORS[label]))
-    fig.add_vline(x=step, line_color="gray", line_dash="dash")
-    fig.update_layout(title="Quality: SWD of samples vs training images (lower is closer)",
-                      xaxis_title="step", yaxis_title="SWD avg × 1e3", height=360,
-                      margin=dict(l=40, r=20, t=50, b=40), legend=dict(orientation="h"))
-    return fig
-
-
-# --------------------------------------------------------------------------------------------
 # The synced viewer
 # --------------------------------------------------------------------------------------------
 
@@ -198,10 +157,10 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
 
     with_losses = {k: v for k, v in panels.items() if v.losses is not None and v.losses.steps}
     if with_losses:
-        st.plotly_chart(_loss_figure(with_losses, step), key="tr_loss_chart")
+        st.plotly_chart(run_loss_figure(with_losses, step), key="tr_loss_chart")
     with_quality = {k: v for k, v in panels.items() if v.quality is not None and v.quality.steps}
     if with_quality:
-        st.plotly_chart(_quality_figure(with_quality, step), key="tr_quality_chart")
+        st.plotly_chart(run_quality_figure(with_quality, step), key="tr_quality_chart")
     elif with_losses:
         st.caption("No quality curve: the chosen runs were trained without it.")
     if len(with_losses) < len(panels):
