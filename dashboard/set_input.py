@@ -102,10 +102,14 @@ def show_set_summary(s: Source, key: str) -> None:
         st.write(f"**{s.name}**: FID statistics, dimension {s.mu.shape[0]}"
                  + (f", from {s.n} images" if s.n else ""))
         return
-    sizes = s.scan_sizes(limit=2000)
+    summaries = st.session_state.setdefault("_set_summaries", {})
+    cached = summaries.get(key)
+    if cached is None or cached[0] is not s:  # read headers and thumbnails once per opened set
+        cached = (s, s.scan_sizes(limit=2000), list(s.iter_arrays(limit=12)))
+        summaries[key] = cached
+    _, sizes, thumbs = cached
     top = ", ".join(f"{w}x{h} ({c})" for (w, h), c in sizes.most_common(3))
     st.write(f"**{s.name}**: {len(s)} images · sizes {top}" + (" …" if len(sizes) > 3 else ""))
-    thumbs = [(n, a) for n, a in s.iter_arrays(limit=12)]
     if thumbs:
         st.image([a for _, a in thumbs], width=64, caption=[n[-18:] for n, _ in thumbs])
     if s.skipped:
