@@ -35,21 +35,31 @@ Randomness (patch centres, directions, that subsample) comes from ``torch.Genera
 derived from ``seed``: patch centres are drawn per block of 256 consecutive images of a set and
 per level, so they do not depend on how the input is batched; directions are drawn per level
 (in float64, normalised, then cast to float32 like the reference) and shared by both sets.
-The pyramid is built from element-wise operations only and the projections are computed on
-the whole descriptor matrix (or, when it does not fit the budget, on fixed blocks of 256
-images), so for the same seed, device and ``memory_budget_mb`` the result is
-bit-identical whatever ``batch_size`` is. ``seed=None`` draws a fresh random seed.
+Every descriptor is computed from its own image only, the per-set channel statistics are summed
+from per-image float64 sums in image order, and the projections are computed on the whole
+descriptor matrix (or, when it does not fit the budget, on fixed blocks of 256 images), so for
+the same seed, device and ``memory_budget_mb`` the result is bit-identical whatever
+``batch_size`` is. ``seed=None`` draws a fresh random seed.
 
-Memory: only the pyramid of one batch exists at a time; patches are gathered by index from a
-strided window view (nothing is unfolded in memory); what is kept are the descriptors the
-reference also keeps, ``N x 128 x 147`` values per level per set, in host memory (float32, or
-float16 with ``descriptor_dtype="float16"`` to halve it at a small cost in exactness) --
-see :func:`descriptor_memory_bytes`. The projection and sort stage works on chunks of directions sized so that the projected matrices (and the
-per-thread scratch) fit ``memory_budget_mb``. On CPU nothing is sorted in bulk: the per-direction
-mean |sorted A - sorted B| is computed exactly as the integral of |F_A - F_B| (empirical CDFs)
-from per-bucket counts and sums, sorting only the few values of buckets where F_A - F_B may
-change sign (see :func:`_row_l1_exact`; equal to the sort result up to float64 rounding), rows
-spread over ``torch.get_num_threads()`` threads; on CUDA ``torch.sort``.
+CPU path (``device="cpu"``), compiled with Numba (:mod:`core.metrics.swd_kernels`), images and
+rows spread over ``torch.get_num_threads()`` threads:
+
+* pyramid, neighbourhoods and per-image channel sums in one kernel per image, bit-identical to
+  the tensor functions :func:`pyr_down`/:func:`pyr_up`/:func:`extract_descriptors` (which the
+  CUDA/MPS path uses);
+* the projections through NumPy's BLAS;
+* no sorting: per direction, Σ |sorted A - sorted B| is computed exactly as the integral of
+  |F_A - F_B| (empirical CDFs) from bucket counts, sorting only the values of the few buckets
+  where F_A - F_B may change sign (:func:`core.metrics.swd_kernels.rows_l1`; equal to the
+  sort result up to float64 rounding). On CUDA/MPS ``torch.sort``.
+
+Memory: only the pyramid of one image (CPU) or batch exists at a time; patches are gathered by
+index (nothing is unfolded in memory); what is kept are the descriptors the reference also keeps,
+``N x 128 x 147`` values per level per set, in host memory (float32, or float16 with
+``descriptor_dtype="float16"`` to halve it at a small cost in exactness) -- see
+:func:`descriptor_memory_bytes`. The projection stage works on chunks of directions sized so
+that the normalised descriptors, the projected matrices and the per-thread scratch fit
+``memory_budget_mb``; its buffers are reused from level to level.
 
 Not comparable: ``koshian2/swd-pytorch`` scales its random directions by their standard
 deviation instead of their L2 length (a factor ~sqrt(147) ≈ 12 larger), so its values are
@@ -61,9 +71,9 @@ from __future__ import annotations
 import bisect
 import math
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
@@ -71,6 +81,7 @@ import torch
 import torch.nn.functional as F
 
 from core.device import resolve_device
+from core.metrics import swd_kernels as K
 from core.progress import Progress, null_progress
 
 __all__ = [
@@ -297,35 +308,45 @@ def extract_descriptors(level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor,
     return win[bi, :, ys - h, xs - h].reshape(b, ys.shape[1], c * patch_size * patch_size)
 
 
-def _channel_stats(blocks: Iterable[torch.Tensor], n_channels: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and population std (float64) over all rows of rows x (C*k) blocks, two
-    passes (the blocks iterable is consumed twice, so pass a re-iterable)."""
-    total = None
-    count = 0
-    if next(iter(blocks)).device.type == "mps":  # no float64 on MPS
-        blocks = [b.cpu() for b in blocks]
-    for blk in blocks:
-        s = blk.sum(0, dtype=torch.float64)
-        total = s if total is None else total + s
-        count += blk.shape[0]
-    if total is None or count == 0:
-        raise ValueError("no descriptors")
-    k = total.numel() // n_channels
-    mean = total.view(n_channels, k).sum(1) / (count * k)
-    sq = None
-    for blk in blocks:  # centred in float32 (as the reference), accumulated in float64
-        centred = blk.to(torch.float32) - mean.to(blk.device, torch.float32).repeat_interleave(k)
-        s = centred.square_().sum(0, dtype=torch.float64)
-        sq = s if sq is None else sq + s
-    std = (sq.view(n_channels, k).sum(1) / (count * k)).sqrt()
-    return mean, std
+def _parallel(fn: Callable[[int, int], object], n_items: int) -> None:
+    """Run ``fn(i0, i1)`` on contiguous ranges covering ``0..n_items``, one per thread of
+    ``torch.get_num_threads()`` (the compiled kernels release the GIL)."""
+    n_threads = max(1, min(torch.get_num_threads(), n_items))
+    if n_threads == 1:
+        fn(0, n_items)
+        return
+    step = math.ceil(n_items / n_threads)
+    with ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="swd") as ex:
+        for f in [ex.submit(fn, i, min(i + step, n_items)) for i in range(0, n_items, step)]:
+            f.result()
+
+
+def _image_moments(desc: torch.Tensor, n_channels: int) -> np.ndarray:
+    """Per image of n x P x D descriptors (channel-major D) and channel: the float64 sum and sum
+    of squares, an n x C x 2 array (computed on the CPU)."""
+    d = np.ascontiguousarray(desc.detach().to("cpu", torch.float32).numpy())
+    out = np.empty((d.shape[0], n_channels, 2), dtype=np.float64)
+    _parallel(lambda i0, i1: K.descriptor_moments(d, i0, i1, n_channels, out), d.shape[0])
+    return out
+
+
+def _moment_stats(moments: np.ndarray, values_per_image: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and population std (float64) from per-image n x C x 2 sums. A variance
+    below float64 resolution (a constant channel) is 0."""
+    total = moments.sum(0)  # fixed order: the same images give the same bits
+    count = moments.shape[0] * values_per_image
+    mean = total[:, 0] / count
+    ex2 = total[:, 1] / count
+    var = ex2 - mean * mean
+    var[var <= 1e-12 * ex2] = 0.0
+    return torch.from_numpy(mean), torch.from_numpy(np.sqrt(var))
 
 
 def normalize_descriptors(desc: torch.Tensor, n_channels: int = 3) -> torch.Tensor:
     """The reference's ``finalize_descriptors``: M x (C*k) descriptors minus each channel's mean,
     divided by each channel's population std (over all descriptors and positions). float32."""
     desc = desc.reshape(desc.shape[0], -1).to(torch.float32)
-    mean, std = _channel_stats([desc], n_channels)
+    mean, std = _moment_stats(_image_moments(desc[:, None], n_channels), desc.shape[1] // n_channels)
     return _apply_norm(desc, *_norm_vectors(mean, std, desc.shape[1], desc.device))
 
 
@@ -336,8 +357,25 @@ def _norm_vectors(mean: torch.Tensor, std: torch.Tensor, dim: int, device: torch
             std.to(torch.float32).repeat_interleave(k).to(device))
 
 
-def _apply_norm(blk: torch.Tensor, mean_vec: torch.Tensor, std_vec: torch.Tensor) -> torch.Tensor:
-    return (blk.to(torch.float32) - mean_vec) / std_vec
+def _apply_norm(blk: torch.Tensor, mean_vec: torch.Tensor, std_vec: torch.Tensor,
+                out: torch.Tensor | None = None) -> torch.Tensor:
+    if out is None:
+        return (blk.to(torch.float32) - mean_vec) / std_vec
+    torch.sub(blk.to(torch.float32), mean_vec, out=out)
+    return out.div_(std_vec)
+
+
+def _normalize_into(src: torch.Tensor, nv: tuple[torch.Tensor, torch.Tensor] | None, out: torch.Tensor) -> None:
+    """out = (src - mean) / std per column (or a float32 copy when nv is None); on the CPU for
+    float32 by the compiled kernel on all threads (the same float32 operations as torch)."""
+    if nv is not None and out.device.type == "cpu" and src.dtype == torch.float32 and src.is_contiguous():
+        s, o = src.numpy(), out.numpy()
+        mean, std = (v.numpy() for v in nv)
+        _parallel(lambda i0, i1: K.normalize_rows(s, mean, std, o, i0, i1), s.shape[0])
+    elif nv is None:
+        out.copy_(src)
+    else:
+        _apply_norm(src.to(out.device), *nv, out=out)
 
 
 def random_directions(dim: int, n_directions: int = 128, n_repeats: int = 4,
@@ -349,169 +387,25 @@ def random_directions(dim: int, n_directions: int = 128, n_repeats: int = 4,
     return d.to(torch.float32).permute(1, 0, 2).reshape(dim, n_repeats * n_directions).contiguous()
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
-
-
-def _pool(n_threads: int) -> ThreadPoolExecutor:
-    global _POOL, _POOL_SIZE
-    if _POOL is None or _POOL_SIZE != n_threads:
-        _POOL = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="swd-sort")
-        _POOL_SIZE = n_threads
-    return _POOL
-
-
-def _row_l1_sorted(a: np.ndarray, b: np.ndarray) -> float:
-    """Σ |sort(a) - sort(b)| of two equal-length float32 vectors, differences in float64."""
-    sa = np.sort(a)
-    sb = np.sort(b)
-    return float(np.abs(sa.astype(np.float64) - sb).sum())
-
-
-class _L1Work:
-    """Scratch buffers of :func:`_row_l1_exact` for rows of n values (one per thread), reused so
-    that no large array is allocated per row (fresh pages cost more than the arithmetic)."""
-
-    def __init__(self, n: int, per_bucket: int) -> None:
-        self.n = n
-        self.per_bucket = per_bucket
-        nb = n // per_bucket + 3
-        self.t = np.empty(n, dtype=np.float32)
-        self.idx = [torch.empty(n, dtype=torch.int64) for _ in range(2)]
-        self.v64 = torch.empty(n, dtype=torch.float64)
-        self.ones = torch.ones(n, dtype=torch.float64)
-        self.cnt = [torch.empty(nb, dtype=torch.float64) for _ in range(2)]
-        self.sum = [torch.empty(nb, dtype=torch.float64) for _ in range(2)]
-        self.f = [np.empty(nb, dtype=np.float64) for _ in range(3)]
-        self.right = np.arange(1, nb + 1, dtype=np.float64)
-        self.b = [np.empty(nb, dtype=bool) for _ in range(2)]
-        self.sel = np.empty(n, dtype=bool)
-
-    @staticmethod
-    def bytes_per_value(per_bucket: int) -> float:
-        return 4 + 2 * 8 + 8 + 8 + 1 + (4 * 8 + 3 * 8 + 8 + 2) / per_bucket
-
-
-_PER_BUCKET = 2  # values per bucket of the histogram (before the power-of-two rounding of w)
-_MIN_HIST_N = 64  # shorter rows are simply sorted
-_MAX_AMBIGUOUS = 0.25  # sort the whole row when more of its values fall in ambiguous buckets
-
-
-def _row_l1_exact(a: np.ndarray, b: np.ndarray, ws: _L1Work) -> float:
-    """Σ_i |a_(i) - b_(i)| (order statistics) of two equal-length float32 vectors, without sorting
-    them: it equals ∫ |G(x)| dx with G = n (F_a - F_b) (F the empirical CDFs). The common range is
-    cut into buckets of a power-of-two width w aligned on multiples of w, so a value's bucket
-    ``floor(v / w)`` (float32 ``v * 2**-e`` is exact) and the bucket edges are exact. Per bucket
-    the counts and float64 value sums of both sets give G at the left edge (D); where G cannot
-    change sign inside the bucket (D - n_b >= 0 or D + n_a <= 0) its integral is
-    D w + Σ_a (r - v) - Σ_b (r - v) (r the right edge), taken in absolute value. Only the values
-    of the other buckets (a few % for similar distributions) are sorted and integrated piecewise.
-    The result differs from sorting only by float64 rounding (relative ~1e-15); the computation
-    depends on the two vectors only (deterministic)."""
-    n = a.shape[0]
-    lo = float(min(a.min(), b.min()))
-    hi = float(max(a.max(), b.max()))
-    span = hi - lo
-    if not (span > 0.0 and math.isfinite(span)) or n < _MIN_HIST_N:
-        return _row_l1_sorted(a, b)
-    ex = math.frexp(span * ws.per_bucket / n)[1]  # w = 2**ex > span * per_bucket / n
-    if not -120 <= ex <= 120 or max(abs(lo), abs(hi)) * math.ldexp(1.0, -ex) >= 2.0**22:
-        return _row_l1_sorted(a, b)
-    w = math.ldexp(1.0, ex)
-    s = np.float32(math.ldexp(1.0, -ex))
-    k0 = math.floor(lo * float(s))  # bucket of lo; v*s, its floor and the shift by k0 are exact
-    nb = int(math.floor(hi * float(s))) - k0 + 1
-    k0f = np.float32(k0)
-    t = ws.t
-    for i, p in enumerate((a, b)):
-        np.multiply(p, s, out=t)
-        np.floor(t, out=t)
-        np.subtract(t, k0f, out=t)
-        idx = ws.idx[i]
-        np.copyto(idx.numpy(), t, casting="unsafe")
-        cnt = ws.cnt[i][:nb].zero_()
-        cnt.scatter_add_(0, idx, ws.ones)
-        sm = ws.sum[i][:nb].zero_()
-        ws.v64.copy_(torch.from_numpy(p))
-        sm.scatter_add_(0, idx, ws.v64)
-    ca, cb = (c[:nb].numpy() for c in ws.cnt)
-    sa, sb = (c[:nb].numpy() for c in ws.sum)
-    d, D, integ = (f[:nb] for f in ws.f)
-    np.subtract(ca, cb, out=d)
-    torch.cumsum(torch.from_numpy(d), 0, out=torch.from_numpy(D))
-    D -= d  # n (F_a - F_b) at each bucket's left edge (exact integers)
-    amb, tmp = (x[:nb] for x in ws.b)
-    np.less(D, cb, out=amb)
-    np.add(D, ca, out=integ)
-    np.greater(integ, 0.0, out=tmp)
-    amb &= tmp  # G may change sign inside these buckets
-    np.add(ws.right[:nb], k0, out=integ)
-    integ *= w  # right edges
-    integ *= d
-    integ -= sa
-    integ += sb
-    integ += D * w
-    np.abs(integ, out=integ)
-    if not amb.any():
-        return float(integ.sum())
-    integ[amb] = 0.0
-    total = float(integ.sum())
-    sel = ws.sel
-    ids = [x.numpy() for x in ws.idx]
-    np.take(amb, ids[0], out=sel)
-    ia = np.flatnonzero(sel)
-    np.take(amb, ids[1], out=sel)
-    ib = np.flatnonzero(sel)
-    if ia.size + ib.size > _MAX_AMBIGUOUS * 2 * n:  # (near-)identical sets: sorting is cheaper
-        return _row_l1_sorted(a, b)
-    val = np.concatenate([a[ia], b[ib]])
-    order = np.argsort(val)
-    val = val[order].astype(np.float64)
-    step = np.where(order < ia.size, 1, -1)
-    grp = np.concatenate([ids[0][ia], ids[1][ib]])[order]  # non-decreasing: buckets are monotone in v
-    first = np.empty(grp.size, dtype=bool)
-    first[0] = True
-    np.not_equal(grp[1:], grp[:-1], out=first[1:])
-    last = np.empty_like(first)
-    last[-1] = True
-    last[:-1] = first[1:]
-    g_after = np.cumsum(step)
-    starts = np.flatnonzero(first)
-    g_after -= np.repeat(g_after[starts] - step[starts], np.diff(np.append(starts, grp.size)))
-    g_after += D[grp].astype(np.int64)  # G just after each value (ties: zero-length pieces)
-    g_before = g_after - step
-    prev = np.empty_like(val)
-    prev[1:] = val[:-1]
-    left = (grp + k0).astype(np.float64) * w
-    prev[first] = left[first]
-    seg = np.abs(g_before) * (val - prev)
-    seg[last] += np.abs(g_after[last]) * (left[last] + w - val[last])
-    return total + float(seg.sum())
-
-
-def _rows_l1(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-row Σ |sort(a_row) - sort(b_row)| (float64) of two r x n float32 arrays."""
-    ws = _L1Work(a.shape[1], _PER_BUCKET)
-    return np.array([_row_l1_exact(a[i], b[i], ws) for i in range(a.shape[0])], dtype=np.float64)
-
-
 def _sorted_abs_sum(pa: torch.Tensor, pb: torch.Tensor) -> float:
-    """Σ |sort(pa_row) - sort(pb_row)| over all rows (float64). ``pa``/``pb`` are consumed.
+    """Σ |sort(pa_row) - sort(pb_row)| over all rows (float64) of two rows x n float32 matrices.
 
-    On CPU no sort of the bulk: :func:`_row_l1_exact` per row, rows spread over
-    ``torch.get_num_threads()`` threads (NumPy releases the GIL); the per-row values are summed
-    in row order, so the result does not depend on the thread count."""
+    On CPU nothing is sorted in bulk: :func:`core.metrics.swd_kernels.rows_l1` integrates
+    |F_a - F_b| per row, rows spread over ``torch.get_num_threads()`` threads; the per-row values
+    are summed in row order, so the result does not depend on the thread count. Elsewhere
+    ``torch.sort`` (``pa``/``pb`` are consumed)."""
     if pa.device.type == "cpu":
-        a = pa.numpy()
-        b = pb.numpy()
-        n_threads = max(1, min(torch.get_num_threads(), a.shape[0]))
-        if n_threads == 1:
-            per_row = _rows_l1(a, b)
-        else:
-            step = math.ceil(a.shape[0] / n_threads)
-            futs = [_pool(n_threads).submit(_rows_l1, a[i:i + step], b[i:i + step])
-                    for i in range(0, a.shape[0], step)]
-            per_row = np.concatenate([f.result() for f in futs])
+        a = np.ascontiguousarray(pa.numpy())
+        b = np.ascontiguousarray(pb.numpy())
+        per_row = np.empty(a.shape[0], dtype=np.float64)
+
+        def rows(i0: int, i1: int) -> None:
+            # the rows' exact range, NaN if they hold one (then they are sorted, giving NaN)
+            lo = np.minimum(a[i0:i1].min(1), b[i0:i1].min(1))
+            hi = np.maximum(a[i0:i1].max(1), b[i0:i1].max(1))
+            K.rows_l1(a[i0:i1], b[i0:i1], lo, hi, 0, i1 - i0, per_row[i0:i1], K.PER_BUCKET, K.MIN_HIST_N, False)
+
+        _parallel(rows, a.shape[0])
         return float(per_row.sum())
     sa = torch.sort(pa, dim=1).values
     del pa
@@ -524,73 +418,105 @@ def _sorted_abs_sum(pa: torch.Tensor, pb: torch.Tensor) -> float:
 
 
 class _Rows:
-    """A set's descriptors for one level as fixed-size blocks of rows (see :class:`_Store`)."""
+    """A set's descriptors for one level: iterated as fixed-size blocks of rows (the streamed
+    projections depend on the block layout only), or as ``pieces()``, the same rows in order
+    in whatever views are cheapest (to fill a whole matrix)."""
 
-    def __init__(self, blocks_fn, n_rows: int) -> None:
+    def __init__(self, blocks_fn: Callable[[], Iterator[torch.Tensor]], n_rows: int,
+                 pieces_fn: Callable[[], Iterator[torch.Tensor]] | None = None) -> None:
         self._fn = blocks_fn
+        self._pieces = pieces_fn or blocks_fn
         self.n_rows = n_rows
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         return self._fn()
 
+    def pieces(self) -> Iterator[torch.Tensor]:
+        return self._pieces()
+
+
+def _matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
+    """out = a @ b. On the CPU through NumPy's BLAS (OpenBLAS in the NumPy wheels), which runs
+    this skinny float32 product (K = 147) about 1.4x faster than torch's on the AMD machines
+    measured; both are deterministic for given shapes."""
+    if out.device.type == "cpu":
+        np.matmul(a.numpy(), b.numpy(), out=out.numpy())
+    else:
+        out.copy_(a @ b) if not out.is_contiguous() else torch.matmul(a, b, out=out)
+
+
+#: directions per projection chunk at most (the projections of a chunk stay small, reused)
+_MAX_CHUNK = 128
+
 
 def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, device: torch.device,
                budget_bytes: int, progress: Progress = null_progress, stage: str = "",
-               done0: int = 0, total: int | None = None, normalize: bool = True) -> tuple[float, int]:
+               done0: int = 0, total: int | None = None,
+               norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+               workspace: dict[str, torch.Tensor] | None = None) -> tuple[float, int]:
     """Mean over directions and descriptors of |sorted projections A - sorted projections B|.
 
-    With ``normalize`` each set is first normalised by its own per-channel statistics. The
-    descriptors are projected block by block onto chunks of directions sized to the budget,
-    sorted and compared. Returns (value, number of direction chunks)."""
+    ``norms``: per set, the per-channel (mean, std) to normalise with first (None: as they are).
+    ``workspace``: scratch matrices kept between calls (one per level) instead of fresh ones.
+    The descriptors are projected block by block onto chunks of directions sized to the budget,
+    and compared. Returns (value, number of direction chunks)."""
     m = rows_a.n_rows
     if rows_b.n_rows != m:
         raise ValueError(f"sliced_wasserstein needs equal descriptor counts, got {m} and {rows_b.n_rows}")
     dim, n_dirs = dirs.shape
-    norms: list[tuple[torch.Tensor, torch.Tensor] | None] = [None, None]
-    if normalize:
-        n_ch = 3 if dim % 3 == 0 else 1
-        norms = [_norm_vectors(*_channel_stats(rows, n_ch), dim, device) for rows in (rows_a, rows_b)]
+    vecs = [None, None] if norms is None else [_norm_vectors(mu, sd, dim, device) for mu, sd in norms]
 
     def prep(blk: torch.Tensor, nv: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
         blk = blk.to(device)
         return blk.to(torch.float32) if nv is None else _apply_norm(blk, *nv)
+
+    def buffer(key: str, shape: tuple[int, int]) -> torch.Tensor:
+        """A float32 scratch matrix from ``workspace`` (reused across levels: fresh pages cost)."""
+        have = workspace.get(key) if workspace is not None else None
+        if have is None or have.numel() < shape[0] * shape[1] or have.device != device:
+            have = torch.empty(shape[0] * shape[1], dtype=torch.float32, device=device)
+            if workspace is not None:
+                workspace[key] = have
+        return have[:shape[0] * shape[1]].view(shape)
 
     # keep the prepared float32 descriptors if both sets fit in half the budget
     desc_bytes = 2 * m * dim * 4
     cached: list[torch.Tensor] | None = None
     if desc_bytes <= budget_bytes // 2:  # one m x dim matrix per set: one matmul, no temporaries
         cached = []
-        for rows, nv in zip((rows_a, rows_b), norms):
-            full = torch.empty((m, dim), dtype=torch.float32, device=device)
+        for si, (rows, nv) in enumerate(zip((rows_a, rows_b), vecs)):
+            full = buffer(f"desc{si}", (m, dim))
             r0 = 0
-            for b in rows:
-                full[r0:r0 + b.shape[0]] = prep(b, nv)
-                r0 += b.shape[0]
+            for piece in rows.pieces():
+                _normalize_into(piece, nv, full[r0:r0 + piece.shape[0]])
+                r0 += piece.shape[0]
             cached.append(full)
         left = budget_bytes - desc_bytes
     else:
         left = budget_bytes - 3 * 4 * _BLOCK * 128 * dim  # room for a block in flight
-    if device.type == "cpu":  # per-thread scratch of _row_l1_exact
-        left -= max(1, torch.get_num_threads()) * int(m * _L1Work.bytes_per_value(_PER_BUCKET))
-    per_dir = m * (12 if device.type == "cpu" else 28)  # two projections + sort temporaries
-    chunk = int(max(1, min(n_dirs, left // max(per_dir, 1))))
+    if device.type == "cpu":  # per-thread scratch of rows_l1
+        left -= max(1, torch.get_num_threads()) * K.rows_l1_scratch_bytes(m)
+    per_dir = m * (8 if device.type == "cpu" else 28)  # two projections (+ sort temporaries)
+    chunk = int(max(1, min(n_dirs, _MAX_CHUNK, left // max(per_dir, 1))))
     dirs = dirs.to(device)
     total_l1 = 0.0
     n_chunks = math.ceil(n_dirs / chunk)
     for ci, c0 in enumerate(range(0, n_dirs, chunk)):
         dT = dirs[:, c0:c0 + chunk].T.contiguous()  # (dc, dim)
         projs = []
-        for si, (rows, nv) in enumerate(zip((rows_a, rows_b), norms)):
-            proj = torch.empty((dT.shape[0], m), dtype=torch.float32, device=device)
+        for si, (rows, nv) in enumerate(zip((rows_a, rows_b), vecs)):
+            # on the CPU the projection buffers are reused; elsewhere the sort consumes them
+            proj = (buffer(f"proj{si}", (chunk, m)) if device.type == "cpu"
+                    else torch.empty((chunk, m), dtype=torch.float32, device=device))[:dT.shape[0]]
             if cached is not None:
-                torch.matmul(dT, cached[si].T, out=proj)
+                _matmul(dT, cached[si].T, proj)
             else:
                 r0 = 0
                 for blk in (prep(b, nv) for b in rows):
-                    proj[:, r0:r0 + blk.shape[0]] = dT @ blk.T
+                    _matmul(dT, blk.T, proj[:, r0:r0 + blk.shape[0]])
                     r0 += blk.shape[0]
             projs.append(proj)
-        total_l1 += _sorted_abs_sum(projs[0], projs[1])
+        total_l1 += _sorted_abs_sum(*projs)
         del projs
         progress(stage, done0 + ci + 1, total)
     return total_l1 / (m * n_dirs), n_chunks
@@ -624,8 +550,12 @@ def sliced_wasserstein(desc_a: torch.Tensor, desc_b: torch.Tensor, *, n_directio
         directions = random_directions(dim, n_directions, n_repeats, generator)
     if directions.ndim != 2 or directions.shape[0] != dim:
         raise ValueError(f"directions must be {dim} x K, got {tuple(directions.shape)}")
+    norms = None
+    if normalize:
+        n_ch = 3 if dim % 3 == 0 else 1
+        norms = [_moment_stats(_image_moments(d[:, None], n_ch), dim // n_ch) for d in (desc_a, desc_b)]
     value, _ = _sliced_l1(_matrix_rows(desc_a), _matrix_rows(desc_b), directions.to(torch.float32),
-                          desc_a.device, int(memory_budget_mb * 2**20), normalize=normalize)
+                          desc_a.device, int(memory_budget_mb * 2**20), norms=norms)
     return value
 
 
@@ -729,13 +659,24 @@ class _Store:
 
     def __init__(self) -> None:
         self.chunks: list[torch.Tensor] = []
+        self.moments: list[np.ndarray] = []
         self.starts: list[int] = []
         self.n_images = 0
 
-    def add(self, desc: torch.Tensor) -> None:
+    def add(self, desc: torch.Tensor, moments: np.ndarray) -> None:
+        """Keep n x P x D descriptors and their per-image channel sums (n x C x 2)."""
         self.starts.append(self.n_images)
         self.chunks.append(desc)
+        self.moments.append(moments)
         self.n_images += desc.shape[0]
+
+    def stats(self, select: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel mean and std of the descriptors of all (or the selected) images."""
+        mom = np.concatenate(self.moments)
+        if select is not None:
+            mom = mom[select.numpy()]
+        per_image = self.chunks[0].shape[1] * self.chunks[0].shape[2] // mom.shape[1]
+        return _moment_stats(mom, per_image)
 
     def _images(self, idx: torch.Tensor) -> torch.Tensor:
         """Rows of the images with (sorted) indices idx, as (len(idx)*P) x D."""
@@ -762,7 +703,16 @@ class _Store:
             for s in range(0, idx.numel(), _BLOCK):
                 yield self._images(idx[s:s + _BLOCK])
 
-        return _Rows(blocks, idx.numel() * per)
+        def pieces() -> Iterator[torch.Tensor]:
+            for start, chunk in zip(self.starts, self.chunks):
+                if select is None:
+                    yield chunk.reshape(-1, chunk.shape[-1])
+                    continue
+                lo, hi = torch.searchsorted(select, torch.tensor([start, start + chunk.shape[0]])).tolist()
+                if hi > lo:
+                    yield chunk.index_select(0, select[lo:hi] - start).reshape(-1, chunk.shape[-1])
+
+        return _Rows(blocks, idx.numel() * per, pieces)
 
 
 def descriptor_memory_bytes(n_images: int, height: int, width: int,
@@ -777,6 +727,27 @@ def descriptor_memory_bytes(n_images: int, height: int, width: int,
 # --------------------------------------------------------------------------------------------
 # The metric
 # --------------------------------------------------------------------------------------------
+
+
+def _cpu_descriptors(images: torch.Tensor, sizes: list[tuple[int, int]],
+                     centres: list[tuple[torch.Tensor, torch.Tensor]], patch_size: int
+                     ) -> tuple[list[torch.Tensor], list[np.ndarray]]:
+    """Descriptors (per level n x P x D float32) and their per-image channel sums of a uint8
+    n x C x H x W batch, by the compiled kernel (the same values as :func:`laplacian_pyramid`
+    and :func:`extract_descriptors`), images spread over threads."""
+    if len(sizes) > 1 and min(min(hw) for hw in sizes[:-1]) < 3:
+        raise ValueError(f"pyr_down needs at least 3 x 3 pixels, got {sizes[-2][0]} x {sizes[-2][1]}")
+    imgs = np.ascontiguousarray(images.numpy())
+    n, c = imgs.shape[:2]
+    ys = np.ascontiguousarray(np.stack([y.numpy() for y, _ in centres]))
+    xs = np.ascontiguousarray(np.stack([x.numpy() for _, x in centres]))
+    # torch's allocator: NumPy asks for transparent huge pages on big arrays, which stalls page
+    # faults in compaction on some kernels (measured here: 2 ms/MB against 0.5 ms/MB)
+    out = torch.empty((len(sizes), n, ys.shape[2], c * patch_size * patch_size), dtype=torch.float32).numpy()
+    moments = np.empty((len(sizes), n, c, 2), dtype=np.float64)
+    size_arr = np.array(sizes, dtype=np.int64)
+    _parallel(lambda i0, i1: K.laplacian_descriptors(imgs, i0, i1, size_arr, ys, xs, patch_size, out, moments), n)
+    return [torch.from_numpy(o) for o in out], list(moments)
 
 
 def _collect(images: ImageSource, label: str, set_id: int, base: int, st: SWDSettings,
@@ -815,12 +786,17 @@ def _collect(images: ImageSource, label: str, set_id: int, base: int, st: SWDSet
         for s in range(0, batch.shape[0], bs):
             sub = batch[s:s + bs]
             n = sub.shape[0]
-            pyr = laplacian_pyramid(sub.to(device), len(sizes))
-            for lv, level in enumerate(pyr):
-                ys, xs = centres.get(lv, done, n)
-                d = extract_descriptors(level, ys, xs, st.patch_size)
-                stores[lv].add(d.to("cpu", store_dtype))
-            del pyr
+            cs = [centres.get(lv, done, n) for lv in range(len(sizes))]
+            if device.type == "cpu":
+                descs, moments = _cpu_descriptors(sub, sizes, cs, st.patch_size)
+            else:
+                pyr = laplacian_pyramid(sub.to(device), len(sizes))
+                descs = [extract_descriptors(level, ys, xs, st.patch_size).to("cpu", torch.float32)
+                         for level, (ys, xs) in zip(pyr, cs)]
+                del pyr
+                moments = [_image_moments(d, sub.shape[1]) for d in descs]
+            for lv in range(len(sizes)):
+                stores[lv].add(descs[lv].to(store_dtype), moments[lv])
             done += n
             progress(stage, done, total)
     if hw is None or done < 2:
@@ -863,15 +839,16 @@ def swd(set_a: ImageSource, set_b: ImageSource, *, settings: SWDSettings = SWDSe
                 "sort-matching requires")
     sizes = level_sizes(hw[0], hw[1], settings.min_res, settings.n_levels)
     dim = 3 * settings.patch_size ** 2
-    n_dirs = settings.n_directions * settings.n_repeats
     levels: list[SWDLevel] = []
+    workspace: dict[str, torch.Tensor] = {}
     stage = "SWD distance"
     done = 0
     total = None
     for lv, (h, w) in enumerate(sizes):
         dirs = random_directions(dim, settings.n_directions, settings.n_repeats, _gen(base, 2, lv))
+        norms = [stores_a[lv].stats(sel_a), stores_b[lv].stats(sel_b)]
         value, k = _sliced_l1(stores_a[lv].rows(sel_a), stores_b[lv].rows(sel_b), dirs, dev, budget,
-                              progress, stage, done, total)
+                              progress, stage, done, total, norms, workspace)
         if total is None:
             total = k * len(sizes)
         done += k

@@ -86,6 +86,27 @@ def test_descriptors_equal_reference_for_same_positions() -> None:
     np.testing.assert_array_equal(ours.reshape(-1, 147).numpy(), theirs.reshape(-1, 147))
 
 
+@pytest.mark.parametrize("hw,n_levels", [((64, 64), 3), ((50, 34), 2), ((33, 47), 2)])
+def test_compiled_cpu_descriptors_equal_the_tensor_pyramid(hw: tuple[int, int], n_levels: int) -> None:
+    """The CPU path builds pyramid and descriptors in a compiled kernel: bit-identical to the
+    tensor functions (checked against scipy above), odd sizes included; its per-image channel
+    sums equal float64 sums of those descriptors."""
+    from core.metrics.swd import _cpu_descriptors
+
+    x = structured(5, *hw, seed=4)
+    sizes = level_sizes(*hw, n_levels=n_levels)
+    g = torch.Generator().manual_seed(0)
+    centres = [draw_patch_centres(5, h, w, 40, 7, g) for h, w in sizes]
+    descs, moments = _cpu_descriptors(torch.from_numpy(x), sizes, centres, 7)
+    pyr = laplacian_pyramid(torch.from_numpy(x), n_levels)
+    for lv, (level, (ys, xs)) in enumerate(zip(pyr, centres)):
+        expected = extract_descriptors(level, ys, xs, 7)
+        assert descs[lv].dtype == torch.float32 and torch.equal(descs[lv], expected)
+        e64 = expected.double().view(5, 40, 3, 49)
+        np.testing.assert_allclose(moments[lv][..., 0], e64.sum((1, 3)).numpy(), rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(moments[lv][..., 1], e64.square().sum((1, 3)).numpy(), rtol=1e-12)
+
+
 def test_normalisation_and_sliced_distance_match_reference_on_same_draws() -> None:
     rng = np.random.default_rng(3)
     raw_a = (rng.standard_normal((3000, 3, 7, 7)) * [[[5.0]], [[2.0]], [[9.0]]] + 40).astype(np.float32)
@@ -151,25 +172,21 @@ def _cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 @pytest.mark.parametrize("forced", [False, True], ids=["default", "histogram-forced"])
 @pytest.mark.parametrize("case", range(len(_cases())), ids=[c[0] for c in _cases()])
-def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: bool, monkeypatch) -> None:
-    """The CPU path integrates |F_a - F_b| from bucket counts and sums instead of sorting; per
-    direction it equals Σ |sort(a) - sort(b)| up to float64 rounding, whatever the data.
-    ``forced``: no fall-back to sorting for short rows or rows with many ambiguous buckets, so
-    the piecewise integration is exercised on ties, heavy tails, identical sets and tiny n."""
-    import core.metrics.swd as swd_mod
-    from core.metrics.swd import _L1Work, _PER_BUCKET, _row_l1_exact, _sorted_abs_sum
+def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: bool) -> None:
+    """The CPU path integrates |F_a - F_b| from bucket counts instead of sorting; per direction
+    it equals Σ |sort(a) - sort(b)| up to float64 rounding, whatever the data. ``forced``: short
+    rows also take the histogram path (1 value per bucket too), so the piecewise integration of
+    ambiguous buckets is exercised on ties, heavy tails, identical sets and tiny n."""
+    from core.metrics import swd_kernels as K
+    from core.metrics.swd import _sorted_abs_sum
 
-    if forced:
-        monkeypatch.setattr(swd_mod, "_MIN_HIST_N", 1)
-        monkeypatch.setattr(swd_mod, "_MAX_AMBIGUOUS", 1.0)
-        monkeypatch.setattr(swd_mod, "_row_l1_sorted", None)  # only a zero range may still need it
     _, a, b = _cases()[case]
-    if forced and any(min(a[i].min(), b[i].min()) == max(a[i].max(), b[i].max()) for i in range(a.shape[0])):
-        pytest.skip("a row with zero range is always sorted")
     expected = _sorted_l1(a, b)
-    ws = _L1Work(a.shape[1], _PER_BUCKET)
-    rows = np.array([_row_l1_exact(a[i], b[i], ws) for i in range(a.shape[0])])
-    np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
+    for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
+        rows = np.empty(a.shape[0])
+        lo, hi = np.minimum(a.min(1), b.min(1)), np.maximum(a.max(1), b.max(1))
+        K.rows_l1(a, b, lo, hi, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced)
+        np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
     total = _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy()))
     assert total == pytest.approx(expected.sum(), rel=1e-9, abs=0)
     if np.array_equal(a, b):
