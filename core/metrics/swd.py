@@ -308,14 +308,15 @@ def extract_descriptors(level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor,
     return win[bi, :, ys - h, xs - h].reshape(b, ys.shape[1], c * patch_size * patch_size)
 
 
-def _parallel(fn: Callable[[int, int], object], n_items: int) -> None:
-    """Run ``fn(i0, i1)`` on contiguous ranges covering ``0..n_items``, one per thread of
-    ``torch.get_num_threads()`` (the compiled kernels release the GIL)."""
+def _parallel(fn: Callable[[int, int], object], n_items: int, tasks_per_thread: int = 1) -> None:
+    """Run ``fn(i0, i1)`` on contiguous ranges covering ``0..n_items`` on
+    ``torch.get_num_threads()`` threads (the compiled kernels release the GIL); with
+    ``tasks_per_thread`` > 1 the ranges are smaller and taken by whichever thread is free."""
     n_threads = max(1, min(torch.get_num_threads(), n_items))
     if n_threads == 1:
         fn(0, n_items)
         return
-    step = math.ceil(n_items / n_threads)
+    step = math.ceil(n_items / (n_threads * tasks_per_thread))
     with ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="swd") as ex:
         for f in [ex.submit(fn, i, min(i + step, n_items)) for i in range(0, n_items, step)]:
             f.result()
@@ -399,13 +400,8 @@ def _sorted_abs_sum(pa: torch.Tensor, pb: torch.Tensor) -> float:
         b = np.ascontiguousarray(pb.numpy())
         per_row = np.empty(a.shape[0], dtype=np.float64)
 
-        def rows(i0: int, i1: int) -> None:
-            # the rows' exact range, NaN if they hold one (then they are sorted, giving NaN)
-            lo = np.minimum(a[i0:i1].min(1), b[i0:i1].min(1))
-            hi = np.maximum(a[i0:i1].max(1), b[i0:i1].max(1))
-            K.rows_l1(a[i0:i1], b[i0:i1], lo, hi, 0, i1 - i0, per_row[i0:i1], K.PER_BUCKET, K.MIN_HIST_N, False)
-
-        _parallel(rows, a.shape[0])
+        _parallel(lambda i0, i1: K.rows_l1(a, b, i0, i1, per_row, K.PER_BUCKET, K.MIN_HIST_N, False), a.shape[0],
+                  tasks_per_thread=4)
         return float(per_row.sum())
     sa = torch.sort(pa, dim=1).values
     del pa
@@ -746,7 +742,8 @@ def _cpu_descriptors(images: torch.Tensor, sizes: list[tuple[int, int]],
     out = torch.empty((len(sizes), n, ys.shape[2], c * patch_size * patch_size), dtype=torch.float32).numpy()
     moments = np.empty((len(sizes), n, c, 2), dtype=np.float64)
     size_arr = np.array(sizes, dtype=np.int64)
-    _parallel(lambda i0, i1: K.laplacian_descriptors(imgs, i0, i1, size_arr, ys, xs, patch_size, out, moments), n)
+    _parallel(lambda i0, i1: K.laplacian_descriptors(imgs, i0, i1, size_arr, ys, xs, patch_size, out, moments), n,
+              tasks_per_thread=4)
     return [torch.from_numpy(o) for o in out], list(moments)
 
 

@@ -40,7 +40,7 @@ _D0, _D1, _D2 = _F32(1.0 / 16.0), _F32(4.0 / 16.0), _F32(6.0 / 16.0)
 _U0, _U1, _U2 = _F32(2.0 / 16.0), _F32(8.0 / 16.0), _F32(12.0 / 16.0)
 
 #: values per histogram bucket (before the power-of-two rounding of the width)
-PER_BUCKET = 4
+PER_BUCKET = 2
 #: shorter rows are simply sorted
 MIN_HIST_N = 64
 _SMALL_SEGMENT = 64  # ambiguous buckets with more values are sorted by argsort, not by insertion
@@ -299,7 +299,7 @@ def _signed_pass(a, s, k0, sign, cur, vals, tags, tag):
             u = np.float64(a[i + j]) * s - k0
             k = int(u)
             sg = sign[k]
-            if sg == 0:
+            if sg == 0.0:
                 vals[cur[k]] = a[i + j]
                 tags[cur[k]] = tag
                 cur[k] += 1
@@ -316,7 +316,7 @@ def _signed_pass(a, s, k0, sign, cur, vals, tags, tag):
         u = np.float64(a[i]) * s - k0
         k = int(u)
         sg = sign[k]
-        if sg == 0:
+        if sg == 0.0:
             vals[cur[k]] = a[i]
             tags[cur[k]] = tag
             cur[k] += 1
@@ -325,10 +325,26 @@ def _signed_pass(a, s, k0, sign, cur, vals, tags, tag):
 
 
 @njit(nogil=True, cache=True)
-def _row_l1(a, b, lo, hi, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
-    """Σ_i |a_(i) - b_(i)| of one row pair (see the module docstring), lo/hi the smallest and
-    largest value of both. ``force`` skips the fall-back to sorting for short rows (tests)."""
+def _range(a, lo, hi):
+    """Smallest and largest value of a (and of lo/hi), and the number of NaNs in a."""
+    nan = 0
+    for i in range(a.shape[0]):
+        v = a[i]
+        lo = min(lo, v)
+        hi = max(hi, v)
+        nan += v != v
+    return lo, hi, nan
+
+
+@njit(nogil=True, cache=True)
+def _row_l1(a, b, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
+    """Σ_i |a_(i) - b_(i)| of one row pair (see the module docstring). ``force`` skips the
+    fall-back to sorting for short rows (tests)."""
     n = a.shape[0]
+    lo, hi, nan_a = _range(a, a[0], a[0])
+    lo, hi, nan_b = _range(b, lo, hi)
+    if nan_a + nan_b > 0:
+        return np.nan
     lo = np.float64(lo)
     hi = np.float64(hi)
     span = hi - lo
@@ -355,13 +371,13 @@ def _row_l1(a, b, lo, hi, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, 
         na = ca[k]
         nb_ = cb[k]
         if D - nb_ >= 0:
-            sign[k] = 1
+            sign[k] = 1.0
             base += D
         elif D + na <= 0:
-            sign[k] = -1
+            sign[k] = -1.0
             base -= D
         else:  # G may change sign inside: its values are sorted and integrated piecewise
-            sign[k] = 0
+            sign[k] = 0.0
             amb_d[k] = D
             cur[k] = pos
             pos += na + nb_
@@ -373,7 +389,7 @@ def _row_l1(a, b, lo, hi, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, 
         return total
     start = 0
     for k in range(nb):
-        if sign[k] != 0:
+        if sign[k] != 0.0:
             continue
         end = cur[k]  # after the fill, cur[k] is the end of the bucket's segment
         if end - start <= _SMALL_SEGMENT:
@@ -404,21 +420,17 @@ def rows_l1_scratch_bytes(n: int, per_bucket: int = 0) -> int:
 
 
 @njit(nogil=True, cache=True)
-def rows_l1(pa, pb, lo, hi, r0, r1, out, per_bucket, min_hist_n, force):
+def rows_l1(pa, pb, r0, r1, out, per_bucket, min_hist_n, force):
     """``out[r] = Σ_i |sort(pa[r])_i - sort(pb[r])_i|`` (float64) for rows r0..r1-1 of two
-    (rows, n) float32 arrays, computed without sorting (see the module docstring).
-
-    ``lo[r]``/``hi[r]`` MUST be the smallest and largest value of the two rows, NaN if either
-    holds a NaN (NumPy's ``min``/``max`` give exactly that): the buckets are laid out on that
-    range (a NaN or infinite range falls back to sorting)."""
+    (rows, n) float32 arrays, computed without sorting (see the module docstring); NaN for a
+    row pair holding a NaN, sorted when it holds an infinity."""
     n = pa.shape[1]
     nbmax = n // per_bucket + 3
     cnt = np.empty((2, nbmax), np.int32)
-    sign = np.empty(nbmax, np.int8)
+    sign = np.empty(nbmax, np.float64)
     amb_d = np.empty(nbmax, np.float64)
     cur = np.empty(nbmax, np.int64)
     vals = np.empty(2 * n, np.float64)
     tags = np.empty(2 * n, np.int8)
     for r in range(r0, r1):
-        out[r] = _row_l1(pa[r], pb[r], lo[r], hi[r], per_bucket, min_hist_n, force, cnt, sign, amb_d, cur,
-                         vals, tags)
+        out[r] = _row_l1(pa[r], pb[r], per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags)
