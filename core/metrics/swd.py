@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import queue
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -388,7 +389,7 @@ def random_directions(dim: int, n_directions: int = 128, n_repeats: int = 4,
     return d.to(torch.float32).permute(1, 0, 2).reshape(dim, n_repeats * n_directions).contiguous()
 
 
-def _sorted_abs_sum(pa: torch.Tensor, pb: torch.Tensor) -> float:
+def _sorted_abs_sum(pa: torch.Tensor, pb: torch.Tensor, workspace: dict | None = None) -> float:
     """Σ |sort(pa_row) - sort(pb_row)| over all rows (float64) of two rows x n float32 matrices.
 
     On CPU nothing is sorted in bulk: :func:`core.metrics.swd_kernels.rows_l1` integrates
@@ -400,8 +401,23 @@ def _sorted_abs_sum(pa: torch.Tensor, pb: torch.Tensor) -> float:
         b = np.ascontiguousarray(pb.numpy())
         per_row = np.empty(a.shape[0], dtype=np.float64)
 
-        _parallel(lambda i0, i1: K.rows_l1(a, b, i0, i1, per_row, K.PER_BUCKET, K.MIN_HIST_N, False), a.shape[0],
-                  tasks_per_thread=4)
+        n_threads = max(1, torch.get_num_threads())
+        key = ("l1-scratch", a.shape[1], n_threads)
+        scratch = (workspace or {}).get(key) or [K.rows_l1_scratch(a.shape[1]) for _ in range(n_threads)]
+        if workspace is not None:
+            workspace[key] = scratch
+        free: queue.SimpleQueue = queue.SimpleQueue()
+        for ws in scratch:
+            free.put(ws)
+
+        def rows(i0: int, i1: int) -> None:
+            ws = free.get()  # one scratch set per running task
+            try:
+                K.rows_l1(a, b, i0, i1, per_row, K.PER_BUCKET, K.MIN_HIST_N, False, *ws)
+            finally:
+                free.put(ws)
+
+        _parallel(rows, a.shape[0], tasks_per_thread=4)
         return float(per_row.sum())
     sa = torch.sort(pa, dim=1).values
     del pa
@@ -449,7 +465,7 @@ def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, device: torch.d
                budget_bytes: int, progress: Progress = null_progress, stage: str = "",
                done0: int = 0, total: int | None = None,
                norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
-               workspace: dict[str, torch.Tensor] | None = None) -> tuple[float, int]:
+               workspace: dict | None = None) -> tuple[float, int]:
     """Mean over directions and descriptors of |sorted projections A - sorted projections B|.
 
     ``norms``: per set, the per-channel (mean, std) to normalise with first (None: as they are).
@@ -512,7 +528,7 @@ def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, device: torch.d
                     _matmul(dT, blk.T, proj[:, r0:r0 + blk.shape[0]])
                     r0 += blk.shape[0]
             projs.append(proj)
-        total_l1 += _sorted_abs_sum(*projs)
+        total_l1 += _sorted_abs_sum(*projs, workspace=workspace)
         del projs
         progress(stage, done0 + ci + 1, total)
     return total_l1 / (m * n_dirs), n_chunks
@@ -837,7 +853,7 @@ def swd(set_a: ImageSource, set_b: ImageSource, *, settings: SWDSettings = SWDSe
     sizes = level_sizes(hw[0], hw[1], settings.min_res, settings.n_levels)
     dim = 3 * settings.patch_size ** 2
     levels: list[SWDLevel] = []
-    workspace: dict[str, torch.Tensor] = {}
+    workspace: dict = {}
     stage = "SWD distance"
     done = 0
     total = None

@@ -31,8 +31,8 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["laplacian_descriptors", "descriptor_moments", "normalize_rows", "rows_l1", "rows_l1_scratch_bytes",
-           "PER_BUCKET", "MIN_HIST_N"]
+__all__ = ["laplacian_descriptors", "descriptor_moments", "normalize_rows", "rows_l1", "rows_l1_scratch",
+           "rows_l1_scratch_bytes", "PER_BUCKET", "MIN_HIST_N"]
 
 _F32 = np.float32
 # binomial [1,4,6,4,1]/16 taps: pyr_down (gain 1) and pyr_up (gain 2); all exact in float32
@@ -413,24 +413,24 @@ def _row_l1(a, b, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, ta
     return total
 
 
-def rows_l1_scratch_bytes(n: int, per_bucket: int = 0) -> int:
-    """Scratch memory of one :func:`rows_l1` call on rows of n values."""
+def rows_l1_scratch(n: int, per_bucket: int = 0) -> tuple[np.ndarray, ...]:
+    """Scratch arrays of :func:`rows_l1` for rows of n values (one set per concurrent call)."""
     nb = n // (per_bucket or PER_BUCKET) + 3
-    return nb * (2 * 4 + 8 + 8 + 8) + n * (2 * 8 + 2)
+    return (np.empty((2, nb), np.int32), np.empty(nb, np.float64), np.empty(nb, np.float64),
+            np.empty(nb, np.int64), np.empty(2 * n, np.float32), np.empty(2 * n, np.int8))
+
+
+def rows_l1_scratch_bytes(n: int, per_bucket: int = 0) -> int:
+    """Memory of :func:`rows_l1_scratch`."""
+    nb = n // (per_bucket or PER_BUCKET) + 3
+    return nb * (2 * 4 + 8 + 8 + 8) + 2 * n * (4 + 1)
 
 
 @njit(nogil=True, cache=True)
-def rows_l1(pa, pb, r0, r1, out, per_bucket, min_hist_n, force):
+def rows_l1(pa, pb, r0, r1, out, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
     """``out[r] = Σ_i |sort(pa[r])_i - sort(pb[r])_i|`` (float64) for rows r0..r1-1 of two
     (rows, n) float32 arrays, computed without sorting (see the module docstring); NaN for a
-    row pair holding a NaN, sorted when it holds an infinity."""
-    n = pa.shape[1]
-    nbmax = n // per_bucket + 3
-    cnt = np.empty((2, nbmax), np.int32)
-    sign = np.empty(nbmax, np.float64)
-    amb_d = np.empty(nbmax, np.float64)
-    cur = np.empty(nbmax, np.int64)
-    vals = np.empty(2 * n, np.float64)
-    tags = np.empty(2 * n, np.int8)
+    row pair holding a NaN, sorted when it holds an infinity. ``cnt``..``tags``: the arrays of
+    :func:`rows_l1_scratch` (``n`` values, ``per_bucket``)."""
     for r in range(r0, r1):
         out[r] = _row_l1(pa[r], pb[r], per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags)

@@ -184,7 +184,7 @@ def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: boo
     expected = _sorted_l1(a, b)
     for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
         rows = np.empty(a.shape[0])
-        K.rows_l1(a, b, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced)
+        K.rows_l1(a, b, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced, *K.rows_l1_scratch(a.shape[1], per_bucket))
         np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
     total = _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy()))
     assert total == pytest.approx(expected.sum(), rel=1e-9, abs=0)
