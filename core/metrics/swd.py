@@ -101,6 +101,7 @@ __all__ = [
     "random_directions",
     "sliced_wasserstein",
     "descriptor_memory_bytes",
+    "compile_kernels",
 ]
 
 ImageSource = Iterable[torch.Tensor] | torch.Tensor | np.ndarray
@@ -558,6 +559,8 @@ def sliced_wasserstein(desc_a: torch.Tensor, desc_b: torch.Tensor, *, n_directio
         raise ValueError(f"descriptor matrices must both be M x D with the same shape, got "
                          f"{tuple(desc_a.shape)} and {tuple(desc_b.shape)}")
     dim = desc_a.shape[1]
+    if not (torch.isfinite(desc_a).all() and torch.isfinite(desc_b).all()):
+        raise ValueError("descriptors must be finite (found NaN or infinity)")
     if directions is None:
         directions = random_directions(dim, n_directions, n_repeats, generator)
     if directions.ndim != 2 or directions.shape[0] != dim:
@@ -871,3 +874,18 @@ def swd(set_a: ImageSource, set_b: ImageSource, *, settings: SWDSettings = SWDSe
     average = float(np.mean([lv.value for lv in levels]))
     return SWDResult(levels=levels, average=average, n_images=n, seed=seed, settings=settings,
                      n_images_a=na, n_images_b=nb, note=note)
+
+
+def compile_kernels() -> float:
+    """Compile the CPU kernels (:mod:`core.metrics.swd_kernels`) into their on-disk cache by a tiny
+    run of the CPU path (the Makefile does this at install, so that the first real comparison does
+    not wait for the compiler). Returns the seconds it took."""
+    import time
+
+    t0 = time.perf_counter()
+    g = torch.Generator().manual_seed(0)
+    a = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8, generator=g)
+    b = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8, generator=g)
+    swd(a, b, seed=0, device="cpu", settings=SWDSettings(n_directions=4, n_repeats=1))
+    normalize_descriptors(torch.rand(8, 147, generator=g))
+    return time.perf_counter() - t0

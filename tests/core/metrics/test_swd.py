@@ -210,6 +210,23 @@ def test_cpu_l1_is_independent_of_thread_count() -> None:
     assert got[0] == pytest.approx(_sorted_l1(a, b).sum(), rel=1e-12)
 
 
+def test_cpu_l1_of_non_finite_rows_is_nan_or_sorted_and_api_refuses_them() -> None:
+    from core.metrics.swd import _sorted_abs_sum
+
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((3, 500)).astype(np.float32)
+    b = rng.standard_normal((3, 500)).astype(np.float32)
+    a[1, 17] = np.nan
+    b[2, 3] = np.inf
+    assert np.isnan(_sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy())))
+    b[2, 3] = 1.0
+    a[1, 17] = 0.5
+    a[0, 0] = np.inf  # an infinite value: sorted, and the distance is infinite
+    assert _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy())) == np.inf
+    with pytest.raises(ValueError, match="finite"):
+        sliced_wasserstein(torch.from_numpy(a), torch.from_numpy(b))
+
+
 # ------------------------------------------------------------------------------ the whole metric
 
 
