@@ -449,13 +449,13 @@ class _Rows:
 
 
 def _matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
-    """out = a @ b. On the CPU through NumPy's BLAS (OpenBLAS in the NumPy wheels), which runs
-    this skinny float32 product (K = 147) about 1.4x faster than torch's on the AMD machines
-    measured; both are deterministic for given shapes."""
-    if out.device.type == "cpu":
-        np.matmul(a.numpy(), b.numpy(), out=out.numpy())
+    """out = a @ b with torch's BLAS. (NumPy's OpenBLAS runs this skinny product ~1.4x faster
+    on its own, but its worker thread then spins ~0.1 s after every call and takes a core from
+    the distance kernel that follows: measured slower overall.)"""
+    if out.is_contiguous():
+        torch.matmul(a, b, out=out)
     else:
-        out.copy_(a @ b) if not out.is_contiguous() else torch.matmul(a, b, out=out)
+        out.copy_(a @ b)
 
 
 #: directions per projection chunk at most (the projections of a chunk stay small, reused)
