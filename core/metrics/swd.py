@@ -47,7 +47,7 @@ rows spread over ``torch.get_num_threads()`` threads:
 * pyramid, neighbourhoods and per-image channel sums in one kernel per image, bit-identical to
   the tensor functions :func:`pyr_down`/:func:`pyr_up`/:func:`extract_descriptors` (which the
   CUDA/MPS path uses);
-* the projections through NumPy's BLAS;
+* the projections through torch's BLAS, in chunks of up to 128 directions;
 * no sorting: per direction, Σ |sorted A - sorted B| is computed exactly as the integral of
   |F_A - F_B| (empirical CDFs) from bucket counts, sorting only the values of the few buckets
   where F_A - F_B may change sign (:func:`core.metrics.swd_kernels.rows_l1`; equal to the
