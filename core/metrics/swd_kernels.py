@@ -14,10 +14,11 @@ as described in :mod:`core.metrics.swd`; these are faster CPU evaluations of the
   projections' L1 distance of the reference's ``sliced_wasserstein``) *without sorting*: it equals
   ∫ |G(x)| dx with G = n (F_a - F_b) (F the empirical CDFs). The common range is cut into
   buckets of a power-of-two width ``w`` aligned on multiples of ``w`` (bucket of ``v`` =
-  ``floor(v / w)``, exact in float64), per bucket the counts and the float64 sums of
-  ``right edge - v`` of both sets give the integral of G over the bucket wherever G cannot
-  change sign inside it; the few buckets where it may are bucket-sorted and integrated piece by
-  piece. Equal to the sort result up to float64 rounding (relative ~1e-15), O(n) per row.
+  ``floor(v / w)``, exact in float64). A counting pass gives G at every bucket edge and so the
+  sign G keeps inside each bucket where it cannot change; a second pass adds up
+  ``sign * (right edge - v)`` over the values, which with the edge values gives ∫ |G| over all
+  those buckets; the values of the few buckets where G may change sign are bucket-sorted and
+  integrated piece by piece. Equal to the sort result up to float64 rounding, O(n) per row.
 
 All kernels release the GIL (``nogil``) and work on a given range of images or rows, so the caller
 spreads work over threads with deterministic, thread-count-independent results. Compiled on
@@ -413,17 +414,22 @@ def _row_l1(a, b, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, ta
     return total
 
 
+def _scratch_layout(n: int, per_bucket: int) -> list[tuple[tuple[int, ...], type]]:
+    """(shape, dtype) of the scratch arrays of :func:`rows_l1`: counts, signs, G at the edges
+    of ambiguous buckets, their fill cursors, their values and tags."""
+    nb = n // (per_bucket or PER_BUCKET) + 3  # w > span * per_bucket / n: at most n / per_bucket + 2
+    return [((2, nb), np.int32), ((nb,), np.float64), ((nb,), np.float64), ((nb,), np.int64),
+            ((2 * n,), np.float32), ((2 * n,), np.int8)]
+
+
 def rows_l1_scratch(n: int, per_bucket: int = 0) -> tuple[np.ndarray, ...]:
     """Scratch arrays of :func:`rows_l1` for rows of n values (one set per concurrent call)."""
-    nb = n // (per_bucket or PER_BUCKET) + 3
-    return (np.empty((2, nb), np.int32), np.empty(nb, np.float64), np.empty(nb, np.float64),
-            np.empty(nb, np.int64), np.empty(2 * n, np.float32), np.empty(2 * n, np.int8))
+    return tuple(np.empty(shape, dtype) for shape, dtype in _scratch_layout(n, per_bucket))
 
 
 def rows_l1_scratch_bytes(n: int, per_bucket: int = 0) -> int:
     """Memory of :func:`rows_l1_scratch`."""
-    nb = n // (per_bucket or PER_BUCKET) + 3
-    return nb * (2 * 4 + 8 + 8 + 8) + 2 * n * (4 + 1)
+    return sum(math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in _scratch_layout(n, per_bucket))
 
 
 @njit(nogil=True, cache=True)
