@@ -241,6 +241,8 @@ def level_sizes(height: int, width: int, min_res: int = 16, n_levels: int | None
     h, w = height, width
     while min(h, w) >= min_res:
         sizes.append((h, w))
+        if max(h, w) == 1:  # 1 x 1 does not halve any further (min_res 1)
+            break
         h, w = (h + 1) // 2, (w + 1) // 2
     if n_levels is not None:
         if n_levels > len(sizes):

@@ -67,6 +67,7 @@ def test_level_sizes() -> None:
     assert level_sizes(16, 16) == [(16, 16)]
     assert level_sizes(100, 40) == [(100, 40), (50, 20)]
     assert level_sizes(64, 64, n_levels=2) == [(64, 64), (32, 32)]
+    assert level_sizes(4, 2, min_res=1) == [(4, 2), (2, 1), (1, 1)]  # ends at 1 x 1
     with pytest.raises(ValueError, match="only have 3 level"):
         level_sizes(64, 64, n_levels=4)
     res = swd(structured(4, 64, 64, 0), structured(4, 64, 64, 1), device="cpu",
@@ -318,3 +319,5 @@ def test_bad_inputs_are_refused_with_clear_messages() -> None:
         swd([torch.from_numpy(good), torch.from_numpy(structured(2, 64, 64, 2))], good, device="cpu")
     with pytest.raises(ValueError, match="N x 3 x H x W"):
         swd(torch.from_numpy(good[0]), good, device="cpu")
+    with pytest.raises(ValueError, match="pyr_down needs at least 3 x 3 pixels, got 2 x 2"):
+        swd(good, good, device="cpu", settings=SWDSettings(min_res=1, patch_size=1))
