@@ -43,7 +43,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from bench import _swd_numpy_reference as numpy_ref  # noqa: E402
 from core.device import resolve_device  # noqa: E402
-from core.metrics.swd import SWDSettings, descriptor_memory_bytes, swd  # noqa: E402
+from core.metrics.swd import SWDSettings, compile_kernels, descriptor_memory_bytes, swd  # noqa: E402
 
 
 def make_set(n: int, size: int, seed: int, variant: bool) -> np.ndarray:
@@ -117,12 +117,16 @@ def _sync(dev: torch.device) -> None:
 
 
 def warm_up(dev: torch.device) -> float:
-    """One small run first: loads the compiled CPU kernels (compiled on the very first use after
-    install, then cached on disk) and, on CUDA, creates the context. Returns its time."""
-    x = make_set(8, 32, 0, variant=False)
+    """One small run first: loads the compiled CPU kernels, every variant (compiled on the very
+    first use after install or a change, then cached on disk) and, on CUDA, creates the
+    context. Returns its time."""
     t0 = time.perf_counter()
-    swd(x, x[::-1].copy(), device=dev)
-    _sync(dev)
+    if dev.type == "cpu":
+        compile_kernels()
+    else:
+        x = make_set(8, 32, 0, variant=False)
+        swd(x, x[::-1].copy(), device=dev)
+        _sync(dev)
     return time.perf_counter() - t0
 
 

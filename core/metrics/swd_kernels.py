@@ -19,6 +19,9 @@ as described in :mod:`core.metrics.swd`; these are faster CPU evaluations of the
   ``sign * (right edge - v)`` over the values, which with the edge values gives ∫ |G| over all
   those buckets; the values of the few buckets where G may change sign are bucket-sorted and
   integrated piece by piece. Equal to the sort result up to float64 rounding, O(n) per row.
+  A value may stand for several equal values (a multiplicity: merged repeated patch centres);
+  counts and sums are then weighted, which equals sorting the rows with the values repeated.
+* :func:`centre_slots`: which of an image's patch centres repeat an earlier one (the merging).
 
 All kernels release the GIL (``nogil``) and work on a given range of images or rows, so the caller
 spreads work over threads with deterministic, thread-count-independent results. Compiled on
@@ -32,7 +35,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["laplacian_descriptors", "descriptor_moments", "normalize_rows", "rows_l1", "rows_l1_scratch",
+__all__ = ["laplacian_descriptors", "centre_slots", "descriptor_moments", "normalize_rows", "rows_l1", "rows_l1_scratch",
            "rows_l1_scratch_bytes", "PER_BUCKET", "MIN_HIST_N"]
 
 _F32 = np.float32
@@ -154,18 +157,25 @@ def _v_up_sub(src, g, dst, zero):
 
 
 @njit(nogil=True, cache=True)
-def _gather(level, ys, xs, patch, out, mom):
-    """Neighbourhoods (channel, row, column order) at centres (ys, xs) into out (P, C*patch²);
-    mom (C, 2) receives the float64 sum and sum of squares per channel."""
+def _gather(level, ys, xs, slot, patch, out, r0, mom):
+    """Neighbourhoods (channel, row, column order) at centres (ys, xs): the centre p whose slot
+    is new (``slot[p]`` = number of distinct centres before it) goes to row ``r0 + slot[p]`` of
+    ``out`` (rows, C*patch²), a repeated centre is not written again; mom (C, 2) receives the
+    float64 sum and sum of squares per channel over all P centres, repeats included."""
     C = level.shape[0]
     half = patch // 2
     for c in range(C):
         mom[c, 0] = 0.0
         mom[c, 1] = 0.0
+    nxt = 0
+    row = out[r0]
     for p in range(ys.shape[0]):
         y0 = ys[p] - half
         x0 = xs[p] - half
-        row = out[p]
+        new = slot[p] == nxt
+        if new:
+            row = out[r0 + nxt]
+            nxt += 1
         k = 0
         for c in range(C):
             s = 0.0
@@ -174,7 +184,8 @@ def _gather(level, ys, xs, patch, out, mom):
                 src = level[c, y0 + dy]
                 for dx in range(patch):
                     v = src[x0 + dx]
-                    row[k] = v
+                    if new:
+                        row[k] = v
                     k += 1
                     f = np.float64(v)
                     s += f
@@ -184,10 +195,31 @@ def _gather(level, ys, xs, patch, out, mom):
 
 
 @njit(nogil=True, cache=True)
-def laplacian_descriptors(images, i0, i1, sizes, ys, xs, patch, out, moments):
+def centre_slots(ys, xs, height, width, slot, counts):
+    """Per image i (rows of ys/xs (n, P), centres on a ``height`` x ``width`` level):
+    ``slot[i, p]`` = index of centre p among the image's distinct centres, numbered in order
+    of first appearance, and ``counts[i]`` = the number of distinct centres."""
+    mark = np.full(height * width, -1, np.int64)
+    for i in range(ys.shape[0]):
+        k = 0
+        for p in range(ys.shape[1]):
+            key = ys[i, p] * width + xs[i, p]
+            if mark[key] < 0:
+                mark[key] = k
+                k += 1
+            slot[i, p] = mark[key]
+        for p in range(ys.shape[1]):
+            mark[ys[i, p] * width + xs[i, p]] = -1
+        counts[i] = k
+
+
+@njit(nogil=True, cache=True)
+def laplacian_descriptors(images, i0, i1, sizes, ys, xs, slots, row0, patch, out, moments):
     """For images i0..i1-1 of ``images`` (n, C, H, W) uint8: Laplacian pyramid with the levels
-    ``sizes`` (L, 2), descriptors at centres ``ys``/``xs`` (L, n, P) into ``out`` (L, n, P, D)
-    float32 and per-channel sums into ``moments`` (L, n, C, 2) float64."""
+    ``sizes`` (L, 2), descriptors at centres ``ys``/``xs`` (L, n, P) into the rows of ``out``
+    (rows, D) float32 -- image i's distinct centres of level lv (``slots`` (L, n, P), see
+    :func:`centre_slots`) from row ``row0[lv, i]`` on -- and per-channel sums over all P
+    centres into ``moments`` (L, n, C, 2) float64."""
     L = sizes.shape[0]
     C = images.shape[1]
     W0 = sizes[0, 1]
@@ -213,7 +245,7 @@ def laplacian_descriptors(images, i0, i1, sizes, ys, xs, patch, out, moments):
             else:
                 lap = g
                 nxt = g
-            _gather(lap, ys[lv, i], xs[lv, i], patch, out[lv, i], moments[lv, i])
+            _gather(lap, ys[lv, i], xs[lv, i], slots[lv, i], patch, out, row0[lv, i], moments[lv, i])
             g = nxt
 
 
@@ -254,13 +286,46 @@ def normalize_rows(src, mean, std, out, r0, r1):
 # --------------------------------------------------------------------------------------------
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _weight(w, i):
+    """Multiplicity of value i: 1 without weights (``w`` None: this branch is compiled away)."""
+    if w is None:
+        return 1
+    return w[i]
+
+
 @njit(nogil=True, cache=True)
-def _sorted_l1(a, b):
-    sa = np.sort(a)
-    sb = np.sort(b)
+def _sorted_l1(a, b, wa, wb):
+    """Σ |a_(i) - b_(i)| by sorting; with multiplicities, the two sorted lists are walked
+    together, each value standing for ``w`` equal values."""
+    if wa is None:
+        sa = np.sort(a)
+        sb = np.sort(b)
+        t = 0.0
+        for i in range(sa.shape[0]):
+            t += abs(np.float64(sa[i]) - np.float64(sb[i]))
+        return t
+    oa = np.argsort(a)
+    ob = np.argsort(b)
+    i = j = 0
+    ra = wa[oa[0]]
+    rb = wb[ob[0]]
     t = 0.0
-    for i in range(sa.shape[0]):
-        t += abs(np.float64(sa[i]) - np.float64(sb[i]))
+    while True:
+        take = min(ra, rb)
+        t += take * abs(np.float64(a[oa[i]]) - np.float64(b[ob[j]]))
+        ra -= take
+        rb -= take
+        if ra == 0:
+            i += 1
+            if i == a.shape[0]:
+                break
+            ra = wa[oa[i]]
+        if rb == 0:
+            j += 1
+            if j == b.shape[0]:
+                break
+            rb = wb[ob[j]]
     return t
 
 
@@ -279,19 +344,20 @@ def _insertion_sort(vals, tags, s, e):
 
 
 @njit(nogil=True, cache=True)
-def _bucket_counts(a, s, k0, cnt):
-    """cnt[k] += 1 for the bucket k = floor(v * s) - k0 of every value v of a: v * s and the
-    shift are exact in float64 and >= 0 (k0 is the bucket of the minimum), so truncation is
-    the floor."""
+def _bucket_counts(a, w, s, k0, cnt):
+    """cnt[k] += multiplicity for the bucket k = floor(v * s) - k0 of every value v of a: v * s
+    and the shift are exact in float64 and >= 0 (k0 is the bucket of the minimum), so
+    truncation is the floor."""
     for i in range(a.shape[0]):
-        cnt[int(np.float64(a[i]) * s - k0)] += 1
+        cnt[int(np.float64(a[i]) * s - k0)] += _weight(w, i)
 
 
 @njit(nogil=True, cache=True)
-def _signed_pass(a, s, k0, sign, cur, vals, tags, tag):
-    """Σ_v sign[k] * (k + 1 - (v * s - k0)) over the values v of a, k their bucket (the distance
-    to the bucket's right edge in units of the bucket width), with four float64 accumulators;
-    the values of ambiguous buckets (sign 0) are appended to their bucket's segment of vals/tags."""
+def _signed_pass(a, w, s, k0, sign, cur, vals, tags, tag):
+    """Σ_v sign[k] * m * (k + 1 - (v * s - k0)) over the values v of a with multiplicity m,
+    k their bucket (the distance to the bucket's right edge in units of the bucket width), with
+    four float64 accumulators; the values of ambiguous buckets (sign 0) are appended to their
+    bucket's segment of vals, with tag * m in tags."""
     n = a.shape[0]
     t0 = t1 = t2 = t3 = 0.0
     m = n - n % 4
@@ -300,11 +366,12 @@ def _signed_pass(a, s, k0, sign, cur, vals, tags, tag):
             u = np.float64(a[i + j]) * s - k0
             k = int(u)
             sg = sign[k]
+            mult = _weight(w, i + j)
             if sg == 0.0:
                 vals[cur[k]] = a[i + j]
-                tags[cur[k]] = tag
+                tags[cur[k]] = tag * mult
                 cur[k] += 1
-            part = sg * ((k + 1) - u)
+            part = sg * mult * ((k + 1) - u)
             if j == 0:
                 t0 += part
             elif j == 1:
@@ -317,11 +384,12 @@ def _signed_pass(a, s, k0, sign, cur, vals, tags, tag):
         u = np.float64(a[i]) * s - k0
         k = int(u)
         sg = sign[k]
+        mult = _weight(w, i)
         if sg == 0.0:
             vals[cur[k]] = a[i]
-            tags[cur[k]] = tag
+            tags[cur[k]] = tag * mult
             cur[k] += 1
-        t0 += sg * ((k + 1) - u)
+        t0 += sg * mult * ((k + 1) - u)
     return (t0 + t1) + (t2 + t3)
 
 
@@ -338,10 +406,11 @@ def _range(a, lo, hi):
 
 
 @njit(nogil=True, cache=True)
-def _row_l1(a, b, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
-    """Σ_i |a_(i) - b_(i)| of one row pair (see the module docstring). ``force`` skips the
-    fall-back to sorting for short rows (tests)."""
-    n = a.shape[0]
+def _row_l1(a, b, wa, wb, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
+    """Σ_i |a_(i) - b_(i)| of one row pair (see the module docstring), value j of a standing
+    for ``wa[j]`` equal values (likewise b; None: 1 each). ``force`` skips the fall-back to
+    sorting for short rows (tests)."""
+    n = max(a.shape[0], b.shape[0])
     lo, hi, nan_a = _range(a, a[0], a[0])
     lo, hi, nan_b = _range(b, lo, hi)
     if nan_a + nan_b > 0:
@@ -350,7 +419,7 @@ def _row_l1(a, b, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, ta
     hi = np.float64(hi)
     span = hi - lo
     if not (span > 0.0 and math.isfinite(span)) or (n < min_hist_n and not force):
-        return _sorted_l1(a, b)
+        return _sorted_l1(a, b, wa, wb)
     ex = math.frexp(span * per_bucket / n)[1]  # w = 2**ex > span * per_bucket / n
     w = math.ldexp(1.0, ex)
     s = math.ldexp(1.0, -ex)
@@ -360,8 +429,8 @@ def _row_l1(a, b, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, ta
     cb = cnt[1, :nb]
     ca[:] = 0
     cb[:] = 0
-    _bucket_counts(a, s, k0, ca)
-    _bucket_counts(b, s, k0, cb)
+    _bucket_counts(a, wa, s, k0, ca)
+    _bucket_counts(b, wb, s, k0, cb)
     # G = n (F_a - F_b) at each bucket's left edge (D, exact); in a bucket G goes up by its a
     # values and down by its b values, so it keeps the sign of D - cb >= 0 or of D + ca <= 0;
     # there |∫ G| = sign * (D w + Σ_a (r - v) - Σ_b (r - v)), r the bucket's right edge
@@ -381,18 +450,20 @@ def _row_l1(a, b, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, ta
             sign[k] = 0.0
             amb_d[k] = D
             cur[k] = pos
-            pos += na + nb_
+            pos += na + nb_  # room for that many values (fewer when multiplicities > 1)
         D += na - nb_
-    total = base + _signed_pass(a, s, k0, sign, cur, vals, tags, 1) \
-        - _signed_pass(b, s, k0, sign, cur, vals, tags, -1)
+    total = base + _signed_pass(a, wa, s, k0, sign, cur, vals, tags, 1) \
+        - _signed_pass(b, wb, s, k0, sign, cur, vals, tags, -1)
     total *= w
     if pos == 0:
         return total
-    start = 0
+    pos = 0
     for k in range(nb):
         if sign[k] != 0.0:
             continue
-        end = cur[k]  # after the fill, cur[k] is the end of the bucket's segment
+        start = pos  # the segment reserved above; cur[k] is now the end of its values
+        pos += ca[k] + cb[k]
+        end = cur[k]
         if end - start <= _SMALL_SEGMENT:
             _insertion_sort(vals, tags, start, end)
         else:
@@ -410,33 +481,38 @@ def _row_l1(a, b, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, ta
             prev = v
         part += abs(g) * (left + w - prev)
         total += part
-        start = end
     return total
 
 
-def _scratch_layout(n: int, per_bucket: int) -> list[tuple[tuple[int, ...], type]]:
+def _scratch_layout(n: int, per_bucket: int, total: int) -> list[tuple[tuple[int, ...], type]]:
     """(shape, dtype) of the scratch arrays of :func:`rows_l1`: counts, signs, G at the edges
-    of ambiguous buckets, their fill cursors, their values and tags."""
+    of ambiguous buckets, their fill cursors, their values and signed multiplicities."""
     nb = n // (per_bucket or PER_BUCKET) + 3  # w > span * per_bucket / n: at most n / per_bucket + 2
     return [((2, nb), np.int32), ((nb,), np.float64), ((nb,), np.float64), ((nb,), np.int64),
-            ((2 * n,), np.float32), ((2 * n,), np.int8)]
+            ((2 * total,), np.float32), ((2 * total,), np.int32)]
 
 
-def rows_l1_scratch(n: int, per_bucket: int = 0) -> tuple[np.ndarray, ...]:
-    """Scratch arrays of :func:`rows_l1` for rows of n values (one set per concurrent call)."""
-    return tuple(np.empty(shape, dtype) for shape, dtype in _scratch_layout(n, per_bucket))
+def rows_l1_scratch(n: int, per_bucket: int = 0, total: int | None = None) -> tuple[np.ndarray, ...]:
+    """Scratch arrays of :func:`rows_l1` for rows of at most n values standing for ``total``
+    values each (their multiplicities' sum; default n) -- one set per concurrent call."""
+    return tuple(np.empty(shape, dtype) for shape, dtype in _scratch_layout(n, per_bucket, total or n))
 
 
-def rows_l1_scratch_bytes(n: int, per_bucket: int = 0) -> int:
+def rows_l1_scratch_bytes(n: int, per_bucket: int = 0, total: int | None = None) -> int:
     """Memory of :func:`rows_l1_scratch`."""
-    return sum(math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in _scratch_layout(n, per_bucket))
+    return sum(math.prod(shape) * np.dtype(dtype).itemsize
+               for shape, dtype in _scratch_layout(n, per_bucket, total or n))
 
 
 @njit(nogil=True, cache=True)
-def rows_l1(pa, pb, r0, r1, out, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
-    """``out[r] = Σ_i |sort(pa[r])_i - sort(pb[r])_i|`` (float64) for rows r0..r1-1 of two
-    (rows, n) float32 arrays, computed without sorting (see the module docstring); NaN for a
-    row pair holding a NaN, sorted when it holds an infinity. ``cnt``..``tags``: the arrays of
-    :func:`rows_l1_scratch` (``n`` values, ``per_bucket``)."""
+def rows_l1(pa, pb, na, nb, wa, wb, r0, r1, out, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
+    """``out[r] = Σ_i |sort(pa[r, :na])_i - sort(pb[r, :nb])_i|`` (float64) for rows r0..r1-1
+    of two float32 arrays (the columns from na and nb on are ignored: padding), computed
+    without sorting (see the module docstring); column j of pa stands for ``wa[j] >= 1`` equal
+    values (uint8 or int32; likewise pb; both None: one each, na = nb), the two multiplicity
+    sums being equal. NaN for a row pair holding a NaN, sorted when it holds an infinity.
+    ``cnt``..``tags``: the arrays of :func:`rows_l1_scratch` (``n`` = max(na, nb),
+    ``per_bucket``, ``total``)."""
     for r in range(r0, r1):
-        out[r] = _row_l1(pa[r], pb[r], per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags)
+        out[r] = _row_l1(pa[r, :na], pb[r, :nb], wa, wb, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur,
+                         vals, tags)

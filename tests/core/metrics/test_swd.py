@@ -91,21 +91,40 @@ def test_descriptors_equal_reference_for_same_positions() -> None:
 def test_compiled_cpu_descriptors_equal_the_tensor_pyramid(hw: tuple[int, int], n_levels: int) -> None:
     """The CPU path builds pyramid and descriptors in a compiled kernel: bit-identical to the
     tensor functions (checked against scipy above), odd sizes included; its per-image channel
-    sums equal float64 sums of those descriptors."""
+    sums equal float64 sums of those descriptors. With merging, a centre drawn twice for one
+    image gives one row whose multiplicity counts the draws, and the sums still count every draw."""
     from core.metrics.swd import _cpu_descriptors
 
     x = structured(5, *hw, seed=4)
     sizes = level_sizes(*hw, n_levels=n_levels)
     g = torch.Generator().manual_seed(0)
     centres = [draw_patch_centres(5, h, w, 40, 7, g) for h, w in sizes]
-    descs, moments = _cpu_descriptors(torch.from_numpy(x), sizes, centres, 7)
+    plain, moments = _cpu_descriptors(torch.from_numpy(x), sizes, centres, 7)
+    merged, moments_m = _cpu_descriptors(torch.from_numpy(x), sizes, centres, 7, [True] * n_levels)
     pyr = laplacian_pyramid(torch.from_numpy(x), n_levels)
     for lv, (level, (ys, xs)) in enumerate(zip(pyr, centres)):
         expected = extract_descriptors(level, ys, xs, 7)
-        assert descs[lv].dtype == torch.float32 and torch.equal(descs[lv], expected)
+        rows, weights, counts = plain[lv]
+        assert weights is None and counts.tolist() == [40] * 5
+        assert rows.dtype == torch.float32 and torch.equal(rows, expected.reshape(-1, 147))
         e64 = expected.double().view(5, 40, 3, 49)
         np.testing.assert_allclose(moments[lv][..., 0], e64.sum((1, 3)).numpy(), rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(moments[lv][..., 1], e64.square().sum((1, 3)).numpy(), rtol=1e-12)
+        np.testing.assert_array_equal(moments_m[lv], moments[lv])
+        rows, weights, counts = merged[lv]
+        keep, mult = [], []
+        for i in range(5):
+            seen: dict[tuple[int, int], int] = {}
+            for p, key in enumerate(zip(ys[i].tolist(), xs[i].tolist())):
+                if key not in seen:
+                    seen[key] = len(keep)
+                    keep.append(i * 40 + p)
+                    mult.append(0)
+                mult[seen[key]] += 1
+            assert counts[i] == len(seen)
+        assert len(keep) < 5 * 40  # this draw has repeats
+        assert torch.equal(rows, expected.reshape(-1, 147)[keep])
+        assert weights.dtype == np.uint8 and weights.tolist() == mult
 
 
 def test_normalisation_and_sliced_distance_match_reference_on_same_draws() -> None:
@@ -185,12 +204,49 @@ def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: boo
     expected = _sorted_l1(a, b)
     for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
         rows = np.empty(a.shape[0])
-        K.rows_l1(a, b, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced, *K.rows_l1_scratch(a.shape[1], per_bucket))
+        K.rows_l1(a, b, a.shape[1], b.shape[1], None, None, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
+                  *K.rows_l1_scratch(a.shape[1], per_bucket))
         np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
     total = _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy()))
     assert total == pytest.approx(expected.sum(), rel=1e-9, abs=0)
     if np.array_equal(a, b):
         assert total == 0.0
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["default", "histogram-forced"])
+@pytest.mark.parametrize("case", range(len(_cases())), ids=[c[0] for c in _cases()])
+def test_cpu_l1_with_multiplicities_equals_sorting_the_repeated_values(case: int, forced: bool) -> None:
+    """Merged repeats: value j of a row stands for w[j] equal values. The kernel, on rows of
+    different lengths followed by padding columns (NaN here, to prove they are never read),
+    equals sorting the rows with every value repeated; so does the sort path (CUDA/MPS)."""
+    from core.metrics import swd_kernels as K
+    from core.metrics.swd import _sort_abs_sum, _sorted_abs_sum
+
+    _, a, b = _cases()[case]
+    rng = np.random.default_rng(case)
+    # repeat counts: mostly 1, some up to 9; b's are rearranged so that both sum the same
+    wa = np.where(rng.random(a.shape[1]) < 0.6, 1, rng.integers(1, 10, a.shape[1])).astype(np.uint8)
+    total = int(wa.sum())
+    nb = min(b.shape[1], total)
+    wb = np.ones(nb, np.int64)
+    np.add.at(wb, rng.integers(0, nb, total - nb), 1)
+    wb = wb.astype(np.int32)  # the other multiplicity type
+    assert wb.sum() == total
+    b = b[:, :nb]
+    expected = _sorted_l1(np.stack([np.repeat(r, wa) for r in a]), np.stack([np.repeat(r, wb) for r in b]))
+    tol = 1e-12 * float(np.abs(a).max())
+    pad = lambda m: np.concatenate([m, np.full((m.shape[0], 5), np.nan, np.float32)], 1)  # noqa: E731
+    pa, pb = pad(a), pad(b)
+    for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
+        rows = np.empty(a.shape[0])
+        K.rows_l1(pa, pb, a.shape[1], nb, wa, wb, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
+                  *K.rows_l1_scratch(max(a.shape[1], nb), per_bucket, total))
+        np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=tol)
+    lengths = (a.shape[1], nb)
+    got = _sorted_abs_sum(torch.from_numpy(pa), torch.from_numpy(pb), weights=(wa, wb), lengths=lengths)
+    assert got == pytest.approx(expected.sum(), rel=1e-9, abs=tol)
+    by_sort = _sort_abs_sum(torch.from_numpy(pa), torch.from_numpy(pb), (wa, wb), lengths)
+    assert by_sort == pytest.approx(expected.sum(), rel=1e-6, abs=1e3 * tol)
 
 
 def test_cpu_l1_is_independent_of_thread_count() -> None:
@@ -273,6 +329,26 @@ def test_seeded_results_are_bit_identical_and_independent_of_batching() -> None:
     d = json.loads(json.dumps(r1.to_dict()))
     assert d["levels"][0] == {"resolution": 32, "value": r1.levels[0].value, "shape": [32, 32]}
     assert d["settings"]["n_directions"] == 64 and d["seed"] == 7
+
+
+def test_merged_repeated_centres_give_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the CPU, small levels keep one row per distinct patch centre of an image, with its
+    multiplicity (43% of the 16 px centres are repeats). The result equals computing every drawn
+    descriptor, also for unequal set sizes (a subset of images) and streamed under a tiny budget."""
+    import core.metrics.swd as swd_mod
+
+    assert [swd_mod._worth_merging(s, s, SWDSettings()) for s in (16, 32, 64, 128)] == [True, True, False, False]
+    assert not swd_mod._worth_merging(16, 16, SWDSettings(descriptors_per_image=4))
+    a = structured(21, 32, 32, seed=32)
+    b = structured(18, 32, 32, seed=33, detail=0.5)
+    st = SWDSettings(n_directions=48, n_repeats=2)
+    merged = [swd(a, b, seed=3, device="cpu", settings=st, batch_size=b_s, memory_budget_mb=mb)
+              for b_s, mb in ((None, 1024), (5, 1024), (None, 0.3))]
+    monkeypatch.setattr(swd_mod, "_worth_merging", lambda *args: False)
+    every = swd(a, b, seed=3, device="cpu", settings=st)
+    for res in merged:
+        np.testing.assert_allclose([lv.value for lv in res.levels], [lv.value for lv in every.levels], rtol=1e-6)
+    assert merged[0].average == merged[1].average  # batching does not change the merged rows
 
 
 def test_tiny_memory_budget_and_float16_descriptors() -> None:
