@@ -295,15 +295,15 @@ def _weight(w, i):
 
 
 @njit(nogil=True, cache=True)
-def _sorted_l1(a, b, wa, wb):
-    """Σ |a_(i) - b_(i)| by sorting; with multiplicities, the two sorted lists are walked
+def _sorted_l1(a, b, wa, wb, sh):
+    """Σ |a_(i) - (b_(i) + sh)| by sorting; with multiplicities, the two sorted lists are walked
     together, each value standing for ``w`` equal values."""
     if wa is None:
         sa = np.sort(a)
         sb = np.sort(b)
         t = 0.0
         for i in range(sa.shape[0]):
-            t += abs(np.float64(sa[i]) - np.float64(sb[i]))
+            t += abs(np.float64(sa[i]) - (np.float64(sb[i]) + sh))
         return t
     oa = np.argsort(a)
     ob = np.argsort(b)
@@ -313,7 +313,7 @@ def _sorted_l1(a, b, wa, wb):
     t = 0.0
     while True:
         take = min(ra, rb)
-        t += take * abs(np.float64(a[oa[i]]) - np.float64(b[ob[j]]))
+        t += take * abs(np.float64(a[oa[i]]) - (np.float64(b[ob[j]]) + sh))
         ra -= take
         rb -= take
         if ra == 0:
@@ -345,19 +345,19 @@ def _insertion_sort(vals, tags, s, e):
 
 @njit(nogil=True, cache=True)
 def _bucket_counts(a, w, s, k0, cnt):
-    """cnt[k] += multiplicity for the bucket k = floor(v * s) - k0 of every value v of a: v * s
-    and the shift are exact in float64 and >= 0 (k0 is the bucket of the minimum), so
-    truncation is the floor."""
+    """cnt[k] += multiplicity for the bucket k = int(u) of every value of a, at u = a * s - k0
+    (float64, in bucket widths from the first bucket's left edge; truncation is the floor as
+    u >= 0, up to a rounding error of B's shifted offset, which int() also sends to bucket 0)."""
     for i in range(a.shape[0]):
         cnt[int(np.float64(a[i]) * s - k0)] += _weight(w, i)
 
 
 @njit(nogil=True, cache=True)
 def _signed_pass(a, w, s, k0, sign, cur, vals, tags, tag):
-    """Σ_v sign[k] * m * (k + 1 - (v * s - k0)) over the values v of a with multiplicity m,
-    k their bucket (the distance to the bucket's right edge in units of the bucket width), with
-    four float64 accumulators; the values of ambiguous buckets (sign 0) are appended to their
-    bucket's segment of vals, with tag * m in tags."""
+    """Σ sign[k] * m * (k + 1 - u) over the values of a with multiplicity m, at u = a * s - k0
+    in bucket k = int(u) (the distance to the bucket's right edge, in bucket widths), with
+    four float64 accumulators; the u of values in ambiguous buckets (sign 0) are appended to
+    their bucket's segment of vals, with tag * m in tags."""
     n = a.shape[0]
     t0 = t1 = t2 = t3 = 0.0
     m = n - n % 4
@@ -368,7 +368,7 @@ def _signed_pass(a, w, s, k0, sign, cur, vals, tags, tag):
             sg = sign[k]
             mult = _weight(w, i + j)
             if sg == 0.0:
-                vals[cur[k]] = a[i + j]
+                vals[cur[k]] = u
                 tags[cur[k]] = tag * mult
                 cur[k] += 1
             part = sg * mult * ((k + 1) - u)
@@ -386,7 +386,7 @@ def _signed_pass(a, w, s, k0, sign, cur, vals, tags, tag):
         sg = sign[k]
         mult = _weight(w, i)
         if sg == 0.0:
-            vals[cur[k]] = a[i]
+            vals[cur[k]] = u
             tags[cur[k]] = tag * mult
             cur[k] += 1
         t0 += sg * mult * ((k + 1) - u)
@@ -406,34 +406,39 @@ def _range(a, lo, hi):
 
 
 @njit(nogil=True, cache=True)
-def _row_l1(a, b, wa, wb, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
-    """Σ_i |a_(i) - b_(i)| of one row pair (see the module docstring), value j of a standing
-    for ``wa[j]`` equal values (likewise b; None: 1 each). ``force`` skips the fall-back to
-    sorting for short rows (tests)."""
+def _row_l1(a, b, wa, wb, sh, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
+    """Σ_i |a_(i) - (b_(i) + sh)| of one row pair (see the module docstring), value j of a
+    standing for ``wa[j]`` equal values (likewise b; None: 1 each). ``force`` skips the
+    fall-back to sorting for short rows (tests)."""
     n = max(a.shape[0], b.shape[0])
-    lo, hi, nan_a = _range(a, a[0], a[0])
-    lo, hi, nan_b = _range(b, lo, hi)
+    lo_a, hi_a, nan_a = _range(a, a[0], a[0])
+    lo_b, hi_b, nan_b = _range(b, b[0], b[0])
     if nan_a + nan_b > 0:
         return np.nan
-    lo = np.float64(lo)
-    hi = np.float64(hi)
+    lo = min(np.float64(lo_a), np.float64(lo_b) + sh)
+    hi = max(np.float64(hi_a), np.float64(hi_b) + sh)
     span = hi - lo
     if not (span > 0.0 and math.isfinite(span)) or (n < min_hist_n and not force):
-        return _sorted_l1(a, b, wa, wb)
+        return _sorted_l1(a, b, wa, wb, sh)
     ex = math.frexp(span * per_bucket / n)[1]  # w = 2**ex > span * per_bucket / n
     w = math.ldexp(1.0, ex)
     s = math.ldexp(1.0, -ex)
-    k0 = np.float64(math.floor(lo * s))  # bucket of lo (an integer, exact)
-    nb = int(math.floor(hi * s) - k0) + 1
+    # positions in bucket widths: u = a * s - ka for A (exact: a float32 times a power of two,
+    # minus an integer), u = b * s - kb for B, whose shift is in kb (one rounding; none
+    # without a shift); ka is the bucket of the minimum
+    ka = np.float64(math.floor(lo * s))
+    kb = ka - sh * s
+    # one spare bucket: B's rounding may put its largest value on the last bucket's right edge
+    nb = int(max(np.float64(hi_a) * s - ka, np.float64(hi_b) * s - kb)) + 2
     ca = cnt[0, :nb]
     cb = cnt[1, :nb]
     ca[:] = 0
     cb[:] = 0
-    _bucket_counts(a, wa, s, k0, ca)
-    _bucket_counts(b, wb, s, k0, cb)
+    _bucket_counts(a, wa, s, ka, ca)
+    _bucket_counts(b, wb, s, kb, cb)
     # G = n (F_a - F_b) at each bucket's left edge (D, exact); in a bucket G goes up by its a
     # values and down by its b values, so it keeps the sign of D - cb >= 0 or of D + ca <= 0;
-    # there |∫ G| = sign * (D w + Σ_a (r - v) - Σ_b (r - v)), r the bucket's right edge
+    # there |∫ G| = sign * (D + Σ_a (k + 1 - u) - Σ_b (k + 1 - u)) bucket widths
     base = 0.0
     D = 0
     pos = 0
@@ -452,11 +457,8 @@ def _row_l1(a, b, wa, wb, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, 
             cur[k] = pos
             pos += na + nb_  # room for that many values (fewer when multiplicities > 1)
         D += na - nb_
-    total = base + _signed_pass(a, wa, s, k0, sign, cur, vals, tags, 1) \
-        - _signed_pass(b, wb, s, k0, sign, cur, vals, tags, -1)
-    total *= w
-    if pos == 0:
-        return total
+    total = base + _signed_pass(a, wa, s, ka, sign, cur, vals, tags, 1) \
+        - _signed_pass(b, wb, s, kb, sign, cur, vals, tags, -1)
     pos = 0
     for k in range(nb):
         if sign[k] != 0.0:
@@ -470,26 +472,25 @@ def _row_l1(a, b, wa, wb, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, 
             order = np.argsort(vals[start:end])
             vals[start:end] = vals[start:end][order]
             tags[start:end] = tags[start:end][order]
-        left = (k + k0) * w
         g = amb_d[k]
-        prev = left
+        prev = np.float64(k)
         part = 0.0
         for i in range(start, end):
-            v = vals[i]
-            part += abs(g) * (v - prev)
+            u = vals[i]
+            part += abs(g) * (u - prev)
             g += tags[i]
-            prev = v
-        part += abs(g) * (left + w - prev)
+            prev = u
+        part += abs(g) * ((k + 1) - prev)
         total += part
-    return total
+    return total * w
 
 
 def _scratch_layout(n: int, per_bucket: int, total: int) -> list[tuple[tuple[int, ...], type]]:
     """(shape, dtype) of the scratch arrays of :func:`rows_l1`: counts, signs, G at the edges
     of ambiguous buckets, their fill cursors, their values and signed multiplicities."""
-    nb = n // (per_bucket or PER_BUCKET) + 3  # w > span * per_bucket / n: at most n / per_bucket + 2
+    nb = n // (per_bucket or PER_BUCKET) + 4  # w > span * per_bucket / n: at most n / per_bucket + 3
     return [((2, nb), np.int32), ((nb,), np.float64), ((nb,), np.float64), ((nb,), np.int64),
-            ((2 * total,), np.float32), ((2 * total,), np.int32)]
+            ((2 * total,), np.float64), ((2 * total,), np.int32)]
 
 
 def rows_l1_scratch(n: int, per_bucket: int = 0, total: int | None = None) -> tuple[np.ndarray, ...]:
@@ -505,14 +506,16 @@ def rows_l1_scratch_bytes(n: int, per_bucket: int = 0, total: int | None = None)
 
 
 @njit(nogil=True, cache=True)
-def rows_l1(pa, pb, na, nb, wa, wb, r0, r1, out, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur, vals, tags):
-    """``out[r] = Σ_i |sort(pa[r, :na])_i - sort(pb[r, :nb])_i|`` (float64) for rows r0..r1-1
-    of two float32 arrays (the columns from na and nb on are ignored: padding), computed
-    without sorting (see the module docstring); column j of pa stands for ``wa[j] >= 1`` equal
-    values (uint8 or int32; likewise pb; both None: one each, na = nb), the two multiplicity
-    sums being equal. NaN for a row pair holding a NaN, sorted when it holds an infinity.
-    ``cnt``..``tags``: the arrays of :func:`rows_l1_scratch` (``n`` = max(na, nb),
-    ``per_bucket``, ``total``)."""
+def rows_l1(pa, pb, na, nb, wa, wb, shift, r0, r1, out, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur,
+            vals, tags):
+    """``out[r] = Σ_i |sort(pa[r, :na])_i - sort(pb[r, :nb] + shift[r])_i|`` (float64) for rows
+    r0..r1-1 of two float32 arrays (the columns from na and nb on are ignored: padding; the
+    shifted values are float64; ``shift`` None: no shift), computed without sorting (see the
+    module docstring); column j of pa stands for ``wa[j] >= 1`` equal values (uint8 or int32;
+    likewise pb; both None: one each, na = nb), the two multiplicity sums being equal. NaN for
+    a row pair holding a NaN, sorted when it holds an infinity. ``cnt``..``tags``: the arrays of
+    :func:`rows_l1_scratch` (``n`` = max(na, nb), ``per_bucket``, ``total``)."""
     for r in range(r0, r1):
-        out[r] = _row_l1(pa[r, :na], pb[r, :nb], wa, wb, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur,
-                         vals, tags)
+        sh = 0.0 if shift is None else shift[r]
+        out[r] = _row_l1(pa[r, :na], pb[r, :nb], wa, wb, sh, per_bucket, min_hist_n, force, cnt, sign, amb_d,
+                         cur, vals, tags)

@@ -204,7 +204,7 @@ def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: boo
     expected = _sorted_l1(a, b)
     for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
         rows = np.empty(a.shape[0])
-        K.rows_l1(a, b, a.shape[1], b.shape[1], None, None, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
+        K.rows_l1(a, b, a.shape[1], b.shape[1], None, None, None, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
                   *K.rows_l1_scratch(a.shape[1], per_bucket))
         np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
     total = _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy()))
@@ -239,7 +239,7 @@ def test_cpu_l1_with_multiplicities_equals_sorting_the_repeated_values(case: int
     pa, pb = pad(a), pad(b)
     for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
         rows = np.empty(a.shape[0])
-        K.rows_l1(pa, pb, a.shape[1], nb, wa, wb, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
+        K.rows_l1(pa, pb, a.shape[1], nb, wa, wb, None, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
                   *K.rows_l1_scratch(max(a.shape[1], nb), per_bucket, total))
         np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=tol)
     lengths = (a.shape[1], nb)
@@ -247,6 +247,19 @@ def test_cpu_l1_with_multiplicities_equals_sorting_the_repeated_values(case: int
     assert got == pytest.approx(expected.sum(), rel=1e-9, abs=tol)
     by_sort = _sort_abs_sum(torch.from_numpy(pa), torch.from_numpy(pb), (wa, wb), lengths)
     assert by_sort == pytest.approx(expected.sum(), rel=1e-6, abs=1e3 * tol)
+    # the folded normalisation compares B shifted by a float64 per row: the same as shifting
+    # B's sorted values first (each row by another amount, up to several value spreads)
+    scale = float(np.nanstd(a)) if np.isfinite(a).all() and np.std(a) > 0 else 1.0
+    shift = rng.standard_normal(a.shape[0]) * 3 * scale
+    expected = np.abs(np.sort(np.stack([np.repeat(r, wa) for r in a]), 1).astype(np.float64)
+                      - (np.sort(np.stack([np.repeat(r, wb) for r in b]), 1) + shift[:, None])).sum(1)
+    for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
+        rows = np.empty(a.shape[0])
+        K.rows_l1(pa, pb, a.shape[1], nb, wa, wb, shift, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
+                  *K.rows_l1_scratch(max(a.shape[1], nb), per_bucket, total))
+        np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=tol)
+    by_sort = _sort_abs_sum(torch.from_numpy(pa), torch.from_numpy(pb), (wa, wb), lengths, shift)
+    assert by_sort == pytest.approx(expected.sum(), rel=1e-9, abs=tol)
 
 
 def test_cpu_l1_is_independent_of_thread_count() -> None:
@@ -349,6 +362,28 @@ def test_merged_repeated_centres_give_the_same_values(monkeypatch: pytest.Monkey
     for res in merged:
         np.testing.assert_allclose([lv.value for lv in res.levels], [lv.value for lv in every.levels], rtol=1e-6)
     assert merged[0].average == merged[1].average  # batching does not change the merged rows
+
+
+def test_folded_normalisation_equals_normalising_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the CPU, each set's stored descriptors are projected as they are, on directions
+    divided by the channel stds, and the offsets (mean/std . d) are applied as a float64 shift:
+    the same values as normalising a copy first (the path used when the rows are not one
+    matrix, e.g. a subset of images), here on a set with a large mean and a small spread."""
+    import core.metrics.swd as swd_mod
+
+    a = structured(24, 64, 64, seed=34)
+    b = (structured(24, 64, 64, seed=35, detail=0.4).astype(np.int16) // 6 + 190).astype(np.uint8)  # bright, flat
+    st = SWDSettings(n_directions=64, n_repeats=2)
+    normalised = []
+    original = swd_mod._normalize_into
+    monkeypatch.setattr(swd_mod, "_normalize_into", lambda *args: normalised.append(1) or original(*args))
+    folded = swd(a, b, seed=5, device="cpu", settings=st)
+    assert not normalised  # no normalised copy was made
+    monkeypatch.setattr(swd_mod._Store, "matrix", lambda self: None)
+    first = swd(a, b, seed=5, device="cpu", settings=st)
+    assert normalised
+    np.testing.assert_allclose([lv.value for lv in folded.levels], [lv.value for lv in first.levels], rtol=2e-6)
+    assert all(lv.value > 1 for lv in folded.levels)
 
 
 def test_tiny_memory_budget_and_float16_descriptors() -> None:
