@@ -51,6 +51,11 @@ rows spread over ``torch.get_num_threads()`` threads:
   16 px level repeat 43% of the time (9% at 32 px). There an image's repeated centre is kept
   as one row with its multiplicity, which the distance counts that many times -- the same
   value as projecting every copy, for ~40% less work on that level (:func:`_worth_merging`);
+* each set's descriptors written by the kernel into one preallocated matrix per level, and
+  projected as they are: the per-set normalisation is folded into the directions,
+  ((x - μ)/σ)·d = x·(d/σ) - (μ/σ)·d, the offsets (μ/σ)·d becoming a float64 shift of B's
+  projections in the distance (equal to normalising a copy first to ~1e-6 relative; a copy is
+  still normalised when only a subset of a set's images is used);
 * the projections through torch's BLAS, in chunks of up to 128 directions;
 * no sorting: per direction, Σ |sorted A - sorted B| is computed exactly as the integral of
   |F_A - F_B| (empirical CDFs) from bucket counts, sorting only the values of the few buckets

@@ -21,6 +21,9 @@ as described in :mod:`core.metrics.swd`; these are faster CPU evaluations of the
   integrated piece by piece. Equal to the sort result up to float64 rounding, O(n) per row.
   A value may stand for several equal values (a multiplicity: merged repeated patch centres);
   counts and sums are then weighted, which equals sorting the rows with the values repeated.
+  B's row may be shifted by a float64 (the folded normalisation): positions are computed in
+  bucket widths, u = a * s - k_a and u = b * s - k_b, the shift living in k_b, so it costs
+  nothing per value.
 * :func:`centre_slots`: which of an image's patch centres repeat an earlier one (the merging).
 
 All kernels release the GIL (``nogil``) and work on a given range of images or rows, so the caller
