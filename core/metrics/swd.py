@@ -1063,9 +1063,11 @@ def compile_kernels() -> float:
 
     t0 = time.perf_counter()
     g = torch.Generator().manual_seed(0)
-    # 64 px: a level with single rows (64) and levels with merged repeats (32, 16)
+    # 64 px: a level with single rows (64) and levels with merged repeats (32, 16); equal sets
+    # (normalisation folded into the directions) and unequal ones (a subset, normalised first)
     a = torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8, generator=g)
-    b = torch.randint(0, 256, (3, 3, 64, 64), dtype=torch.uint8, generator=g)
-    swd(a, b, seed=0, device="cpu", settings=SWDSettings(n_directions=4, n_repeats=1))
+    b = torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8, generator=g)
+    for b_images in (b, b[:3]):
+        swd(a, b_images, seed=0, device="cpu", settings=SWDSettings(n_directions=4, n_repeats=1))
     normalize_descriptors(torch.rand(8, 147, generator=g))
     return time.perf_counter() - t0
