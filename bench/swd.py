@@ -11,7 +11,9 @@ here: smooth colour fields, stripes and noise; set B is a blurred, lower-contras
    (not on PyPI; its values are ~12x ours because it scales directions by their std, so only
    its time is compared). It runs on the same device as our CPU run.
 
-Reported per run: wall time, the ratio baseline/ours, and peak memory. Memory figures: "RSS+" is
+Ours and the NumPy baseline run ``--repeat`` times (default 3), alternating, so both see the same
+drift of a shared machine; reported: every wall time, the best of each, the ratio of the bests
+and the run-by-run ratios, and peak memory (of the first run). Memory figures: "RSS+" is
 the peak increase of the process resident set over the run, sampled every 5 ms by a thread
 (covers torch and NumPy allocations alike, but misses peaks shorter than 5 ms and pages the
 allocator keeps from earlier runs); for NumPy the tracemalloc peak is also shown (NumPy reports
@@ -20,7 +22,7 @@ Torch uses its default thread count (``torch.get_num_threads()``, printed). The 
 shared: the load average is printed before and after.
 
 Usage: ``python bench/swd.py [--n 1024] [--sizes 64 128] [--swd-pytorch /tmp/swd_pytorch]
-[--skip-numpy] [--device auto] [--memory-budget-mb 1024]``
+[--skip-numpy] [--repeat 3] [--device auto] [--memory-budget-mb 1024]``
 """
 
 from __future__ import annotations
@@ -186,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="auto", help="device for the extra accelerated run (auto: CUDA if present)")
     p.add_argument("--memory-budget-mb", type=float, default=1024)
     p.add_argument("--skip-numpy", action="store_true", help="skip the NumPy/SciPy baseline")
+    p.add_argument("--repeat", type=int, default=3, help="runs of ours and of the NumPy baseline (alternating)")
     p.add_argument("--swd-pytorch", metavar="DIR", help="folder with koshian2/swd-pytorch's swd.py")
     args = p.parse_args(argv)
 
@@ -207,16 +210,24 @@ def main(argv: list[str] | None = None) -> None:
         b = make_set(args.n, size, 2, variant=True)
         desc_mb = 2 * descriptor_memory_bytes(args.n, size, size, SWDSettings()) / 2**20
         print(f"\n== {args.n} images of {size}x{size} px per set (stored descriptors, both sets: {desc_mb:.0f} MB) ==")
-        ours: dict[str, float] = {}
-        for dev in devices:
-            t, vals, memo = run_ours(a, b, dev, args.memory_budget_mb)
-            ours[dev.type] = t
-            print(f"ours [{dev.type}]        {t:8.2f} s   {memo}   SWDx1e3 {_fmt(vals)}")
-        if not args.skip_numpy:
-            t, vals, memo = run_numpy(a, b)
-            print(f"numpy/scipy reference {t:8.2f} s   {memo}   SWDx1e3 {_fmt(vals)}")
+        # runs of ours and of the reference alternate, so that both see the same drift of a shared
+        # machine; the best run of each is compared (as timeit does), every run is printed
+        runs: dict[str, list[tuple[float, list[float], str]]] = {}
+        for _ in range(args.repeat):
+            for dev in devices:
+                runs.setdefault(dev.type, []).append(run_ours(a, b, dev, args.memory_budget_mb))
+            if not args.skip_numpy:
+                runs.setdefault("numpy", []).append(run_numpy(a, b))
+        best = {k: min(t for t, _, _ in v) for k, v in runs.items()}
+        for k, v in runs.items():
+            label = "numpy/scipy reference" if k == "numpy" else f"ours [{k}]       "
+            times = " ".join(f"{t:.2f}" for t, _, _ in v)
+            print(f"{label} {best[k]:8.2f} s (best of {len(v)}: {times})   {v[0][2]}   SWDx1e3 {_fmt(v[0][1])}")
+        ours = {dev.type: best[dev.type] for dev in devices}
+        if "numpy" in best:
             for k, v in ours.items():
-                print(f"  speed-up of ours [{k}] over numpy: x{t / v:.2f}")
+                print(f"  speed-up of ours [{k}] over numpy: x{best['numpy'] / v:.2f} (best runs); "
+                      f"run by run: {' '.join(f'x{tn / to:.2f}' for (tn, _, _), (to, _, _) in zip(runs['numpy'], runs[k]))}")
         if pt_mod is not None:
             for dev in devices:
                 try:
