@@ -77,7 +77,6 @@ about 12x the reference's and must not be compared with these.
 
 from __future__ import annotations
 
-import bisect
 import math
 import queue
 import secrets
@@ -510,6 +509,13 @@ def _matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
 _MAX_CHUNK = 128
 
 
+def _blas_rows(n: int) -> int:
+    """n rounded up to a multiple of 64: BLAS runs the projection ~20% faster on such row counts
+    (measured here: 47 ms for 119398 rows, 38 ms for 119424), so matrices are padded to it (the
+    padding is never compared)."""
+    return -(-n // 64) * 64
+
+
 def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, device: torch.device,
                budget_bytes: int, progress: Progress = null_progress, stage: str = "",
                done0: int = 0, total: int | None = None,
@@ -566,10 +572,8 @@ def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, device: torch.d
         shifts = (offsets[0] - offsets[1]).numpy()
         left = budget_bytes
     elif desc_bytes <= budget_bytes // 2:  # one matrix per set: one matmul, no temporaries
-        if weights[0] is not None:
-            # BLAS runs this product ~20% faster on row counts that are multiples of 64 (measured
-            # here: 47 ms for 119398 rows, 38 ms for 119424): pad; the padding is not compared
-            padded = tuple(-(-k // 64) * 64 for k in sizes)
+        if weights[0] is not None:  # merged rows: any count
+            padded = (_blas_rows(sizes[0]), _blas_rows(sizes[1]))
         cached = []
         for si, (rows, nv) in enumerate(zip((rows_a, rows_b), vecs)):
             full = buffer(f"desc{si}", (padded[si], dim))
@@ -769,11 +773,9 @@ class _Store:
         """Keep the rows of n images (``counts[i]`` rows for image i), their multiplicities (None:
         one each) and per-image channel sums (n x C x 2)."""
         self.starts.append(self.n_images)
-        if self.region is not None:
-            at = self.region[self.fill:self.fill + rows.shape[0]]
-            if rows.data_ptr() != at.data_ptr() or rows.shape != at.shape:
-                at.copy_(rows)  # rows made elsewhere: keep the matrix whole
-                rows = at
+        if self.region is not None:  # the kernel wrote them in place, at the fill position
+            if rows.data_ptr() != self.region[self.fill:].data_ptr():
+                raise RuntimeError("SWD store: rows were not written at the store's next row")
             self.fill += rows.shape[0]
         self.chunks.append(rows)
         self.weights.append(weights)
@@ -806,12 +808,11 @@ class _Store:
                 yield c, shift + np.arange(int(lengths.sum()))
 
     def matrix(self) -> torch.Tensor | None:
-        """All rows as one contiguous float32 matrix followed by zero rows up to a multiple of
-        64 rows (BLAS runs ~20% faster on such row counts: 47 ms for 119398 rows against 38 ms
-        for 119424 here), or None without a preallocated region."""
+        """All rows as one contiguous float32 matrix followed by zero rows up to
+        :func:`_blas_rows`, or None without a preallocated region."""
         if self.region is None:
             return None
-        end = min(self.region.shape[0], -(-self.fill // 64) * 64)
+        end = _blas_rows(self.fill)
         self.region[self.fill:end].zero_()
         return self.region[:end]
 
@@ -879,7 +880,8 @@ def _cpu_descriptors(images: torch.Tensor, sizes: list[tuple[int, int]],
 
     Per level: (rows, multiplicities, rows per image). On a level with ``merge[lv]`` a centre
     drawn more than once for the same image gives one row (the images' distinct centres in
-    order of first appearance) whose int32 multiplicity says how often it was drawn; otherwise
+    order of first appearance) whose multiplicity (uint8, int32 for P > 255) says how often
+    it was drawn; otherwise
     the rows are all n x P descriptors in order and the multiplicities None. The channel sums
     (per level n x C x 2) count every drawn centre. ``out``/``first_rows``: write level lv's
     rows into the float32 matrix ``out`` from row ``first_rows[lv]`` on (default: a new one)."""
@@ -959,16 +961,15 @@ def _collect(images: ImageSource, label: str, set_id: int, base: int, st: SWDSet
             centres = _Centres(base, set_id, sizes, st)
             merge = [_worth_merging(h, w, st) for h, w in sizes]
             per, dim = st.descriptors_per_image, 3 * st.patch_size ** 2
-            firsts = [0] * len(sizes)
+            cap = 0
             if device.type == "cpu" and total is not None and store_dtype == torch.float32:
                 # one matrix per set, a region per level, written in place by the kernel: each
                 # level's rows end up contiguous (projected without a copy); pages beyond the
                 # rows written (merged repeats) are never touched
-                caps = [-(-total * per // 64) * 64 for _ in sizes]
-                firsts = [sum(caps[:lv]) for lv in range(len(sizes))]
-                flat = torch.empty((sum(caps), dim), dtype=torch.float32)
+                cap = _blas_rows(total * per)
+                flat = torch.empty((len(sizes) * cap, dim), dtype=torch.float32)
             stores = [_Store(per, per * st.patch_size ** 2,
-                             None if flat is None else flat[firsts[lv]:firsts[lv] + caps[lv]], firsts[lv])
+                             None if flat is None else flat[lv * cap:(lv + 1) * cap], lv * cap)
                       for lv in range(len(sizes))]
             if batch_size is None:  # pyramid working set ≈ 12 float32 copies of the batch
                 bs = max(1, min(512, budget_bytes // (12 * 4 * 3 * hw[0] * hw[1])))
@@ -980,8 +981,7 @@ def _collect(images: ImageSource, label: str, set_id: int, base: int, st: SWDSet
             n = sub.shape[0]
             cs = [centres.get(lv, done, n) for lv in range(len(sizes))]
             if device.type == "cpu":
-                fits = flat is not None and done + n <= total
-                levels, moments = _cpu_descriptors(sub, sizes, cs, st.patch_size, merge, flat if fits else None,
+                levels, moments = _cpu_descriptors(sub, sizes, cs, st.patch_size, merge, flat,
                                                    [sto.first_row + sto.fill for sto in stores])
             else:
                 pyr = laplacian_pyramid(sub.to(device), len(sizes))
