@@ -6,7 +6,6 @@ Pages import from here; all computation stays in ``core``.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -16,9 +15,7 @@ import streamlit as st
 
 from core.device import available_devices
 from core.images import ImageError, load_image, open_image_set
-
-DEFAULT_CACHE_DIR = Path(os.environ.get("GANLENS_CACHE", Path.home() / ".cache" / "ganlens"))
-
+from core.models.download import cache_root
 
 class StreamlitProgress:
     """Adapter from core's Progress protocol to one ``st.progress`` bar per stage.
@@ -76,7 +73,7 @@ def device_choice() -> str:
 
 def cache_dir() -> Path:
     """The cache folder chosen in the sidebar (features, downloaded models)."""
-    return Path(st.session_state.get("cache_dir", str(DEFAULT_CACHE_DIR))).expanduser()
+    return cache_root(st.session_state.get("cache_dir"))
 
 
 def sidebar_settings() -> None:
@@ -93,7 +90,7 @@ def sidebar_settings() -> None:
         )
         st.session_state["cache_dir"] = st.text_input(
             "Cache folder",
-            value=st.session_state.get("cache_dir", str(DEFAULT_CACHE_DIR)),
+            value=st.session_state.get("cache_dir", str(cache_root())),
             help="Where cached image features and downloaded model weights are kept.",
         )
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
+from core.models.download import cache_root
 from core.progress import TqdmProgress
-
-DEFAULT_CACHE = Path(os.environ.get("GANLENS_CACHE", Path.home() / ".cache" / "ganlens"))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -31,7 +29,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _fid_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("tf1", "clean"), default="tf1",
                    help="resize to 299: tf1 = TTUR/TF1 legacy bilinear (default), clean = clean-fid PIL bicubic")
-    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="feature cache folder (default: $GANLENS_CACHE, else ~/.cache/ganlens)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write cached features")
 
 
@@ -75,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         fid_mode=getattr(args, "mode", "tf1"),
         kid_subsets=getattr(args, "subsets", 100),
         kid_subset_size=getattr(args, "subset_size", 1000),
-        cache_dir=None if getattr(args, "no_cache", True) else args.cache_dir,
+        cache_dir=None if getattr(args, "no_cache", True) else cache_root(args.cache_dir),
     )
     progress = TqdmProgress(disable=args.quiet or args.json)
     try:

@@ -18,6 +18,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from core.images import resize_uint8
+
 #: One exportable result: ``(image name, model name, H x W x 3 uint8 output)``.
 OutputItem = tuple[str, str, np.ndarray]
 
@@ -40,10 +42,9 @@ def check_rgb(image: np.ndarray, what: str = "image", *, allow_gray: bool = Fals
 def resize_rgb(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     """PIL bicubic resize (``resample=3``) of an H x W x 3 uint8 image to ``(h, w)``; returned
     unchanged if it already has that size."""
-    h, w = size_hw
-    if image.shape[:2] == (h, w):
+    if image.shape[:2] == tuple(size_hw):
         return image
-    return np.asarray(Image.fromarray(image).resize((w, h), resample=Image.BICUBIC))
+    return resize_uint8(image, size_hw)
 
 
 def wipe_composite(
