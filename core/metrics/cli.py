@@ -81,9 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         result = compare(a, b, settings, progress=progress)
     finally:
         progress.close()
-    if getattr(args, "save_stats", None) is not None:
-        if "A" not in result.stats:
-            raise ValueError("--save-stats needs FID statistics of A")
+    if getattr(args, "save_stats", None) is not None:  # the fid subcommand: A's statistics exist
         mu, sigma = result.stats["A"]
         save_stats(args.save_stats, mu, sigma, n=result.n_a)
     if args.json:

@@ -180,7 +180,10 @@ def compare(a: Source, b: Source, settings: CompareSettings = CompareSettings(),
     n = _pick_n(a, b, settings.n, warnings)
     sa = a.subset(n, settings.seed) if isinstance(a, ImageSet) and n else a
     sb = b.subset(n, settings.seed + 1) if isinstance(b, ImageSet) and n else b
-    res = CompareResult(a.name, b.name, n or (a.n or 0), n or (b.n or 0), settings)
+    def used(s: Source) -> int:  # images compared from a set; a stats file's own count
+        return s.n or 0 if isinstance(s, StatsSource) else n or 0
+
+    res = CompareResult(a.name, b.name, used(a), used(b), settings)
 
     if "swd" in settings.metrics:
         _run_swd(sa, sb, settings, res, progress)

@@ -62,3 +62,20 @@ def test_folder_without_images_is_named(tmp_path, capsys):
         main(["swd", str(a), str(empty)])
     assert exc.value.code == 2
     assert "empty: no images found (skipped: notes.txt: not an image file type (.txt))" in capsys.readouterr().err
+
+
+def test_fid_with_a_stats_file_reports_and_saves_its_own_n(tmp_path, capsys):
+    """A precomputed stats file keeps its own image count (here 5000) in the result and in
+    --save-stats, whatever N the image side has."""
+    from core.metrics.stats import load_stats, save_stats
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4096, 2048)) * 0.1
+    save_stats(tmp_path / "ref.npz", x.mean(0), np.cov(x, rowvar=False), n=5000)
+    b = _folder(tmp_path / "b", 2, n=2)
+    out_stats = tmp_path / "copy.npz"
+    assert main(["fid", str(tmp_path / "ref.npz"), str(b), "--json", "--quiet", "--device", "cpu",
+                 "--no-cache", "--save-stats", str(out_stats)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_a"] == 5000 and out["n_b"] == 2
+    assert load_stats(out_stats).n == 5000
