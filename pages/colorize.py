@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -210,7 +211,7 @@ def show_results(runs: dict[str, list[ColorizeResult]]) -> None:
             m1.metric("PSNR", _fmt_psnr(r.scores.psnr), help="Against the colour original; higher is closer.")
             m2.metric("SSIM", f"{r.scores.ssim:.4f}", help="Structural similarity to the original (1 = identical).")
         col.download_button(
-            "Download this result", png_bytes(r.output_rgb), file_name=result_filename(r),
+            "Download this result", partial(png_bytes, r.output_rgb), file_name=result_filename(r),
             mime="image/png", key=f"cz_dl_{label}_{i}", help="Save this colorized image as PNG.",
         )
     if first.scores is None:
@@ -223,7 +224,7 @@ def show_results(runs: dict[str, list[ColorizeResult]]) -> None:
 
     everything = [r for rs in runs.values() for r in rs]
     st.download_button(
-        f"Download all {len(everything)} results (zip)", results_zip(everything),
+        f"Download all {len(everything)} results (zip)", partial(results_zip, everything),  # built when clicked
         file_name="colorized.zip", mime="application/zip", key="cz_dl_all",
         help="Every colorized image of this run as PNGs with unique names.",
     )

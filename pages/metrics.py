@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from core.jobs import BackgroundJob
@@ -137,8 +139,9 @@ if result is not None:
 
         cols = st.columns(len(result.stats))
         for col, (label, (mu, sigma)) in zip(cols, sorted(result.stats.items())):
-            col.download_button(
-                f"Download statistics of set {label} (.npz)", stats_to_npz_bytes(mu, sigma),
+            n = result.n_a if label == "A" else result.n_b
+            col.download_button(  # ~32 MB each: built when clicked, not on every rerun
+                f"Download statistics of set {label} (.npz)", partial(stats_to_npz_bytes, mu, sigma, n),
                 file_name=f"stats_{label}.npz", key=f"metrics_stats_{label}",
                 help="mu/sigma in the pytorch-fid / clean-fid layout.",
             )

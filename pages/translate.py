@@ -6,6 +6,7 @@ side-by-side views, downloads, and a two-model comparison. Widgets only; the wor
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -202,12 +203,12 @@ def show_results(runs: dict[str, list[Translation]]) -> None:
     dl_cols = st.columns(len(results))
     for k, (col, r) in enumerate(zip(dl_cols, results)):
         col.download_button(
-            f"Download {r.model} result", png_bytes(r.output), file_name=result_filename(r.name, r.model),
+            f"Download {r.model} result", partial(png_bytes, r.output), file_name=result_filename(r.name, r.model),
             mime="image/png", key=f"tr_dl_{k}_{i}", help="Save this translated image as PNG.",
         )
     everything = [r for rs in runs.values() for r in rs]
     st.download_button(
-        f"Download all {len(everything)} results (zip)", results_zip(everything),
+        f"Download all {len(everything)} results (zip)", partial(results_zip, everything),  # built when clicked
         file_name="translated.zip", mime="application/zip", key="tr_dl_all",
         help="Every translated image of this run as PNGs with unique names.",
     )
