@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.gan import runs
 from core.gan.config import TrainConfig
 from core.gan.data import TrainingData
 
@@ -92,10 +91,8 @@ class JobRegistry:
             result = train(job.config, job.run_dir, device=job.device, progress=job.progress,
                            stop=job.stop_event, data=data)
             job.step, job.state = result.step, result.state
-        except Exception as exc:  # shown on the page; the thread must not die silently
+        except Exception as exc:  # shown on the page (train() wrote "failed" to the run's status)
             job.error = f"{type(exc).__name__}: {exc}"
             job.state = "failed"
-            if job.run_dir.is_dir():
-                runs.write_status(job.run_dir, "failed", job.step, job.config.steps, job.error)
         finally:
             job.finished = time.time()

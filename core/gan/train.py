@@ -265,63 +265,68 @@ def train(config: TrainConfig, run_dir: str | Path, *, device: str | torch.devic
         raise ValueError(f"{data.name}: {len(data)} images; training needs at least {config.batch_size}")
 
     trainer = GANTrainer(config, dev)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    noise_path = run_dir / runs.NOISE
-    if start_state is not None:
-        trainer.load_state_dict(start_state)
-        if not noise_path.is_file():
-            raise runs.RunError(f"{run_dir.name}: {runs.NOISE} (the frames' fixed noise) is missing; cannot resume")
-        noise = torch.load(noise_path, map_location="cpu", weights_only=True)["fixed_noise"]
-        runs.truncate_after(run_dir, trainer.step)
-    else:
-        noise = fixed_noise(config)
-        torch.save({"fixed_noise": noise}, noise_path)
-    runs.write_config(run_dir, {**config.to_dict(), "dataset_name": data.name, "dataset_images": len(data)})
-    noise = noise.to(dev)
-    tracker = (QualityTracker(data.images, config.nz, n=config.quality_n, seed=config.seed, device=dev)
-               if config.quality else None)
-    start_step = trainer.step
-    result = TrainResult(run_dir, "done", start_step, start_step, 0.0)
-    pending: list[tuple[int, float, float, float | None]] = []
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        noise_path = run_dir / runs.NOISE
+        if start_state is not None:
+            trainer.load_state_dict(start_state)
+            if not noise_path.is_file():
+                raise runs.RunError(f"{run_dir.name}: {runs.NOISE} (the frames' fixed noise) is missing; cannot resume")
+            noise = torch.load(noise_path, map_location="cpu", weights_only=True)["fixed_noise"]
+            runs.truncate_after(run_dir, trainer.step)
+        else:
+            noise = fixed_noise(config)
+            torch.save({"fixed_noise": noise}, noise_path)
+        runs.write_config(run_dir, {**config.to_dict(), "dataset_name": data.name, "dataset_images": len(data)})
+        noise = noise.to(dev)
+        tracker = (QualityTracker(data.images, config.nz, n=config.quality_n, seed=config.seed, device=dev)
+                   if config.quality else None)
+        start_step = trainer.step
+        result = TrainResult(run_dir, "done", start_step, start_step, 0.0)
+        pending: list[tuple[int, float, float, float | None]] = []
 
-    def snapshot(step: int) -> None:
-        frame = image_grid(sample_train_mode(trainer.G, noise), nrow=_grid_nrow(config.grid))
-        write_png(frame, runs.frame_path(run_dir, step))
-        if tracker is not None:
-            point = tracker.evaluate(trainer.G, step)
-            runs.append_quality(run_dir, step, point.average, point.levels)
-            result.quality.append(point)
+        def snapshot(step: int) -> None:
+            frame = image_grid(sample_train_mode(trainer.G, noise), nrow=_grid_nrow(config.grid))
+            write_png(frame, runs.frame_path(run_dir, step))
+            if tracker is not None:
+                point = tracker.evaluate(trainer.G, step)
+                runs.append_quality(run_dir, step, point.average, point.levels)
+                result.quality.append(point)
 
-    def flush(state: str) -> None:
-        runs.append_losses(run_dir, pending)
-        pending.clear()
-        save_checkpoint(trainer, run_dir)
-        runs.write_status(run_dir, state, trainer.step, config.steps)
+        def flush(state: str) -> None:
+            runs.append_losses(run_dir, pending)
+            pending.clear()
+            save_checkpoint(trainer, run_dir)
+            runs.write_status(run_dir, state, trainer.step, config.steps)
 
-    runs.write_status(run_dir, "running", trainer.step, config.steps)
-    if start_step == 0:
-        snapshot(0)
-        flush("running")
-    progress("train", trainer.step, config.steps)
-    state = "done"
-    while trainer.step < config.steps:
-        if stop is not None and stop.is_set():
-            state = "stopped"
-            break
-        losses = trainer.train_step(data)
-        result.losses.append(losses)
-        pending.append((trainer.step, losses.loss_d, losses.loss_g, losses.em_estimate))
-        if trainer.step % config.snapshot_every == 0 or trainer.step == config.steps:
-            snapshot(trainer.step)
+        runs.write_status(run_dir, "running", trainer.step, config.steps)
+        if start_step == 0:
+            snapshot(0)
             flush("running")
         progress("train", trainer.step, config.steps)
-    flush(state)
-    if gif:
-        frames = [p for _, p in runs.list_frames(run_dir)]
-        if len(frames) >= 2:
-            assemble_animation(frames, run_dir / runs.GIF)
-    result.state, result.step = state, trainer.step
-    result.seconds = time.perf_counter() - t0
-    runs.write_status(run_dir, state, trainer.step, config.steps,
-                      f"{trainer.step - start_step} steps in {result.seconds:.1f} s")
+        state = "done"
+        while trainer.step < config.steps:
+            if stop is not None and stop.is_set():
+                state = "stopped"
+                break
+            losses = trainer.train_step(data)
+            result.losses.append(losses)
+            pending.append((trainer.step, losses.loss_d, losses.loss_g, losses.em_estimate))
+            if trainer.step % config.snapshot_every == 0 or trainer.step == config.steps:
+                snapshot(trainer.step)
+                if trainer.step < config.steps:  # the last step is flushed once, below
+                    flush("running")
+            progress("train", trainer.step, config.steps)
+        flush(state)
+        if gif:
+            frames = [p for _, p in runs.list_frames(run_dir)]
+            if len(frames) >= 2:
+                assemble_animation(frames, run_dir / runs.GIF)
+        result.state, result.step = state, trainer.step
+        result.seconds = time.perf_counter() - t0
+        runs.write_status(run_dir, state, trainer.step, config.steps,
+                          f"{trainer.step - start_step} steps in {result.seconds:.1f} s")
+    except BaseException as exc:  # the status says so (a CLI run, the page's job, Ctrl-C alike)
+        runs.write_status(run_dir, "failed", trainer.step, config.steps, f"{type(exc).__name__}: {exc}")
+        raise
     return result

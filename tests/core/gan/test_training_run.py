@@ -113,3 +113,25 @@ def test_stop_event_checkpoints_for_resume(tmp_path):
     assert load_checkpoint(tmp_path / "r")["step"] == 2
     assert runs.read_status(tmp_path / "r")["state"] == "stopped"
     assert [int(x[0]) for x in _rows(tmp_path / "r" / runs.LOSSES)[1:]] == [1, 2]
+
+
+def test_a_failing_run_says_failed_in_its_status(tmp_path, monkeypatch):
+    """train() itself records a failure (a CLI run as much as the page's job), so the run is
+    not shown as "training in progress" for good; the error propagates."""
+    from core.gan.train import GANTrainer
+
+    calls = []
+
+    def broken_step(self, data):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("out of memory on step 3")
+        return original(self, data)
+
+    original = GANTrainer.train_step
+    monkeypatch.setattr(GANTrainer, "train_step", broken_step)
+    with pytest.raises(RuntimeError, match="out of memory on step 3"):
+        train(TrainConfig(model="dcgan", steps=6, snapshot_every=3, **TINY), tmp_path / "run", device="cpu")
+    status = runs.read_status(tmp_path / "run")
+    assert status["state"] == "failed" and status["step"] == 2
+    assert status["message"] == "RuntimeError: out of memory on step 3"
