@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from core.atomic import atomic_path
+
 ANIMATION_EXTENSIONS = (".gif", ".webp")
 
 
@@ -50,10 +52,8 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
 def write_png(frame: np.ndarray, path: str | os.PathLike) -> Path:
     """Write a frame as PNG atomically (temp file + rename), so readers never see half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8)).save(tmp, format="PNG", optimize=True)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8)).save(tmp, format="PNG", optimize=True)
     return path
 
 
@@ -93,18 +93,16 @@ def assemble_animation(frames: Sequence[np.ndarray | str | os.PathLike], out: st
     durations = [duration_ms] * len(imgs)
     if last_frame_ms is not None:
         durations[-1] = last_frame_ms
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if suffix == ".gif":
-        # Quantise each frame on its own palette; frames with <= 256 colours are kept exactly.
-        pal = [im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-               for im in imgs]
-        pal[0].save(tmp, format="GIF", save_all=True, append_images=pal[1:], duration=durations,
-                    loop=0, optimize=False, disposal=1)
-    else:
-        imgs[0].save(tmp, format="WEBP", save_all=True, append_images=imgs[1:], duration=durations,
-                     loop=0, lossless=True, method=4)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        if suffix == ".gif":
+            # Quantise each frame on its own palette; frames with <= 256 colours are kept exactly.
+            pal = [im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+                   for im in imgs]
+            pal[0].save(tmp, format="GIF", save_all=True, append_images=pal[1:], duration=durations,
+                        loop=0, optimize=False, disposal=1)
+        else:
+            imgs[0].save(tmp, format="WEBP", save_all=True, append_images=imgs[1:], duration=durations,
+                         loop=0, lossless=True, method=4)
     return out
 
 

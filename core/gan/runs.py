@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from core.atomic import atomic_path
 from core.gan.frames import read_png, split_animation
 
 FORMAT = "ganlens-gan-run"
@@ -94,9 +95,8 @@ def frame_path(run_dir: Path, step: int) -> Path:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
 def write_config(run_dir: Path, config: dict[str, Any]) -> None:
@@ -157,10 +157,8 @@ def truncate_after(run_dir: Path, step: int) -> None:
         if not rows:
             continue
         kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", newline="", encoding="utf-8") as f:
+        with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(kept)
-        os.replace(tmp, path)
     for s, p in list_frames(run_dir):
         if s > step:
             p.unlink()

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.atomic import atomic_path
 from core.device import resolve_device
 from core.gan import runs
 from core.gan.config import TrainConfig
@@ -202,9 +203,8 @@ class GANTrainer:
 
 def save_checkpoint(trainer: GANTrainer, run_dir: Path) -> Path:
     path = Path(run_dir) / runs.CHECKPOINT
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(trainer.state_dict(), tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save(trainer.state_dict(), tmp)
     return path
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from core.atomic import atomic_path
 from core.metrics.inception import EXTRACTOR_ID
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
@@ -80,17 +80,8 @@ class FeatureCache:
         feats = np.ascontiguousarray(feats, dtype=np.float32)
         if feats.ndim != 2:
             raise ValueError(f"features must be N x d, got shape {feats.shape}")
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, features=feats, key=np.asarray(key), digest=np.asarray(_digest(feats)))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            self._discard(Path(tmp))
-            raise
+        with atomic_path(path, durable=True) as tmp, open(tmp, "wb") as f:
+            np.savez(f, features=feats, key=np.asarray(key), digest=np.asarray(_digest(feats)))
         return path
 
     def __contains__(self, key: str) -> bool:

@@ -16,14 +16,14 @@ with errors that name the file.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from core.atomic import atomic_path
 
 #: Dimension of Inception pool3 features, the default expected in statistics files.
 FEATURE_DIM = 2048
@@ -124,20 +124,8 @@ def save_stats(path: str | Path, mu: np.ndarray, sigma: np.ndarray, n: int | Non
     """
     path = Path(path)
     arrays = _stats_arrays(mu, sigma, n, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # to a file object, so no '.npz' is appended to the name
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_path(path, durable=True) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)  # to a file object, so no '.npz' is appended to the name
     return path
 
 

@@ -22,7 +22,6 @@ PNG (rows: gray input | prediction | original) of up to four images is written n
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from core.atomic import atomic_path
 from core.device import resolve_device
 from core.models.color_unet import ARCH_NAME, ColorUNet
 from core.models.colorization import AB_NORM
@@ -178,9 +178,8 @@ def sample_grid(model: torch.nn.Module, images: list[np.ndarray], size: int, dev
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def default_samples_path(checkpoint: Path) -> Path:
