@@ -30,6 +30,12 @@ class AnimationError(ValueError):
     """A user-facing problem with an animation file (broken, not animated, unsupported)."""
 
 
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Generator output in [-1, 1] -> uint8 0..255 on the CPU (the frames' and the quality
+    curve's one rounding: ``round((x + 1) * 127.5)``)."""
+    return ((images.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).cpu()
+
+
 def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
     """Tile N x C x H x W images in [-1, 1] into an H' x W' x 3 uint8 grid (``nrow`` per row)."""
     if images.ndim != 4:
@@ -40,7 +46,7 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
     n, _, h, w = x.shape
     nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
     ncol = int(math.ceil(n / nrow))
-    px = ((x.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    px = to_uint8(x).permute(0, 2, 3, 1).numpy()
     grid = np.zeros((padding + ncol * (h + padding), padding + nrow * (w + padding), 3), dtype=np.uint8)
     for i in range(n):
         r, c = divmod(i, nrow)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from core.gan.frames import to_uint8
 from core.progress import Progress, null_progress
 
 QUALITY_NOISE_OFFSET = 7919  # latents for quality use seed + offset, independent of training RNG
@@ -27,11 +28,6 @@ class QualityPoint:
     step: int
     average: float
     levels: list[tuple[int, float]]  # (resolution px, SWD x 1e3), finest first
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Generator output in [-1, 1] -> uint8 0..255 (same rounding as the saved frames)."""
-    return ((images.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).cpu()
 
 
 @torch.no_grad()
