@@ -79,3 +79,16 @@ def test_fid_with_a_stats_file_reports_and_saves_its_own_n(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["n_a"] == 5000 and out["n_b"] == 2
     assert load_stats(out_stats).n == 5000
+
+
+def test_compare_refuses_bad_metric_choices_and_n(tmp_path):
+    from core.metrics.compare import CompareSettings, compare
+
+    a = open_image_set(_folder(tmp_path / "a", 1, n=3))
+    b = open_image_set(_folder(tmp_path / "b", 2, n=3))
+    with pytest.raises(ValueError, match=r"unknown metric\(s\) \['is'\]"):
+        compare(a, b, CompareSettings(metrics=("swd", "is")))
+    with pytest.raises(ValueError, match="choose at least one metric"):
+        compare(a, b, CompareSettings(metrics=()))
+    with pytest.raises(ValueError, match="N must be at least 2 images per set"):
+        compare(a, b, CompareSettings(n=1, device="cpu"))

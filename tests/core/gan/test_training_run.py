@@ -135,3 +135,34 @@ def test_a_failing_run_says_failed_in_its_status(tmp_path, monkeypatch):
     status = runs.read_status(tmp_path / "run")
     assert status["state"] == "failed" and status["step"] == 2
     assert status["message"] == "RuntimeError: out of memory on step 3"
+
+
+def test_bad_settings_are_refused_with_their_names():
+    with pytest.raises(ValueError, match="unknown model 'vae'; choose one of dcgan, wgan, wgan-gp"):
+        TrainConfig(model="vae")
+    with pytest.raises(ValueError, match="size must be 32 or 64, got 48"):
+        TrainConfig(size=48)
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="quality_n must be at least 2"):
+        TrainConfig(quality=True, quality_n=1)
+
+
+def test_job_registry_refuses_a_busy_or_used_run_folder(tmp_path):
+    from core.gan.jobs import JobRegistry
+
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "config.json").write_text("{}")
+    registry = JobRegistry()
+    cfg = TrainConfig(model="dcgan", steps=5000, snapshot_every=1000, **TINY)
+    with pytest.raises(ValueError, match="used already exists and is not empty; choose another run name"):
+        registry.start(cfg, used, device="cpu")
+    job = registry.start(cfg, tmp_path / "busy", device="cpu")
+    try:
+        with pytest.raises(ValueError, match="busy is already training"):
+            registry.start(cfg, tmp_path / "busy", device="cpu")
+    finally:
+        job.stop_event.set()
+        job.thread.join(60)
+    assert job.state == "stopped"

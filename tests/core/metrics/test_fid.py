@@ -289,7 +289,7 @@ def test_feature_cache_hit_and_corruption_recovery(tmp_path) -> None:
     # awkward content hashes still give safe file names inside the cache folder
     key = cache.key_for("../../etc/passwd", "tf1")
     assert cache.path_for(key).parent == cache.root
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid cache key '../escape'"):
         cache.path_for("../escape")
 
 
@@ -338,3 +338,15 @@ def test_stats_bytes_round_trip_and_named_errors():
     assert n == 8
     with pytest.raises(StatsFileError, match=r"^up\.npz: cannot read statistics"):
         load_stats_bytes(b"garbage", name="up.npz")
+
+
+def test_fid_from_stats_refuses_bad_shapes_and_non_finite_values():
+    mu, sigma = np.zeros(3), np.eye(3)
+    with pytest.raises(ValueError, match=r"mean vectors have different or invalid shapes: \(3,\), \(4,\)"):
+        fid_from_stats(mu, sigma, np.zeros(4), np.eye(4))
+    with pytest.raises(ValueError, match=r"covariances must be 3 x 3, got \(3, 3\) and \(2, 2\)"):
+        fid_from_stats(mu, sigma, mu, np.eye(2))
+    bad = sigma.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="sigma2 contains NaN or infinite values"):
+        fid_from_stats(mu, sigma, mu, bad)

@@ -76,3 +76,7 @@ def test_invalid_inputs() -> None:
         kid(features(10, 8, 0, 0), features(10, 9, 0, 1))
     with pytest.raises(ValueError, match="at least 2"):
         kid(features(1, 8, 0, 0), features(10, 8, 0, 1))
+    with pytest.raises(ValueError, match="n_subsets must be at least 1"):
+        kid(features(10, 8, 0, 0), features(10, 8, 0, 1), n_subsets=0)
+    with pytest.raises(ValueError, match="subset_size must be at least 2"):
+        kid(features(10, 8, 0, 0), features(10, 8, 0, 1), subset_size=1)

@@ -187,3 +187,8 @@ def test_unet_rejects_sizes_that_are_not_multiples():
     g = UnetGenerator(ngf=2)
     with pytest.raises(ValueError, match="multiples of 256"):
         g(torch.zeros(1, 3, 128, 256))
+
+
+def test_unet_refuses_an_unknown_norm():
+    with pytest.raises(ValueError, match="unknown norm 'none'; expected 'batch' or 'instance'"):
+        UnetGenerator(3, 3, 5, ngf=4, norm="none")
