@@ -115,7 +115,8 @@ def read_images(uploads, path_text: str, max_images: int, verb: str) -> list[tup
     if path_text.strip():
         try:
             image_set = open_image_set(Path(path_text.strip()).expanduser())
-            images += list(image_set.iter_arrays(limit=max_images))
+            # one more than the cap, so that the warning below knows there were more
+            images += list(image_set.iter_arrays(limit=max_images + 1))
             for s in image_set.skipped:
                 st.error(f"Skipped {s.name}: {s.reason}")
         except (ImageError, OSError) as exc:

@@ -129,3 +129,20 @@ def test_compare_two_models_and_bad_uploaded_weights(tmp_path, monkeypatch):
     assert [r.model for r in runs["A"]] == ["horse2zebra"] and [r.model for r in runs["B"]] == ["zebra2horse"]
     assert not np.array_equal(runs["A"][0].output, runs["B"][0].output)
     assert any(b.label == "Download all 2 results (zip)" for b in at.get("download_button"))
+
+
+def test_a_bad_path_and_too_many_images_are_said_plainly(tmp_path, monkeypatch):
+    """dashboard.ui.read_images: a path that cannot be read is one red line naming it; past
+    the page's 100 images a warning says only the first 100 are used; the page keeps working."""
+    at = _app(tmp_path / "empty", monkeypatch)
+    at.run()
+    at.text_input(key="tr_folder").input(str(tmp_path / "nowhere")).run()
+    assert not at.exception
+    assert any(e.value.startswith("Could not read images:") and "nowhere" in e.value for e in at.error)
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(101):
+        Image.fromarray(np.full((8, 8, 3), i, np.uint8)).save(many / f"{i:03d}.png")
+    at.text_input(key="tr_folder").input(str(many)).run()
+    assert not at.exception and not at.error
+    assert any(w.value == "Only the first 100 images are translated." for w in at.warning)
