@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from core.gan.config import MODELS, TrainConfig
+from core.gan.data import is_builtin
 from core.progress import TqdmProgress
 
 
@@ -56,7 +57,7 @@ def _train(args: argparse.Namespace) -> int:
         lr=args.lr, ngf=args.ngf, ndf=args.ndf, grid=args.grid, quality=not args.no_quality,
         quality_n=args.quality_n,
     )
-    if config.data.lower() not in ("builtin", "digits"):
+    if not is_builtin(config.data):
         config.data = str(Path(config.data).expanduser().resolve())
     progress = TqdmProgress(disable=args.quiet)
     try:
