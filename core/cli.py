@@ -16,7 +16,7 @@ _SUBCOMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core", description="GAN Lens engine")
+    parser = argparse.ArgumentParser(prog="ganlens", description="GAN Lens engine (also: python -m core)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in _SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)

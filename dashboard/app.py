@@ -1,17 +1,14 @@
-"""Streamlit entry point: `streamlit run dashboard/app.py`. Builds the navigation over pages/."""
+"""Streamlit entry point: `ganlens-app` (or `streamlit run dashboard/app.py`). Builds the navigation over pages/."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import streamlit as st
+
+from dashboard.ui import sidebar_settings
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
-
-from dashboard.ui import sidebar_settings  # noqa: E402
 
 PAGES_DIR = ROOT / "pages"
 
