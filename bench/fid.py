@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 
 import numpy as np  # noqa: E402
 import scipy.linalg  # noqa: E402
 import torch  # noqa: E402
 
-from core.device import resolve_device  # noqa: E402
+from core.runtime.device import resolve_device  # noqa: E402
 from core.metrics.fid import extract_features, frechet_distance  # noqa: E402
 from core.metrics.inception import load_inception, run_model  # noqa: E402
 

@@ -43,7 +43,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from bench import _swd_numpy_reference as numpy_ref  # noqa: E402
-from core.device import resolve_device  # noqa: E402
+from core.runtime.device import resolve_device  # noqa: E402
 from core.metrics.swd import SWDSettings, compile_kernels, descriptor_memory_bytes, swd  # noqa: E402
 
 

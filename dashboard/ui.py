@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core.device import available_devices
+from core.runtime.device import available_devices
 from core.images import ImageError, load_image, open_image_set
-from core.models.download import cache_root
+from core.runtime.cache import cache_root
 
 class StreamlitProgress:
     """Adapter from core's Progress protocol to one ``st.progress`` bar per stage.
@@ -51,7 +51,7 @@ class StreamlitProgress:
 
 
 def show_job_progress(job, label: str) -> None:
-    """One progress bar per stage of a running ``core.jobs.BackgroundJob``, with elapsed time."""
+    """One progress bar per stage of a running ``core.runtime.jobs.BackgroundJob``, with elapsed time."""
     st.caption(f"{label} {job.elapsed:.0f} s")
     for stage, sp in job.stages().items():
         text = f"{stage}: {sp.done}/{sp.total} ({sp.elapsed:.1f} s)" if sp.total else f"{stage}: {sp.done}"

@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from core.jobs import BackgroundJob
+from core.runtime.jobs import BackgroundJob
 from core.metrics.compare import METRICS, CompareSettings, compare, history_csv
 from dashboard.charts import swd_figure
 from dashboard.set_input import image_set_input, show_set_summary

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.gan.config import MODELS, TrainConfig
 from core.gan.data import is_builtin
-from core.progress import TqdmProgress
+from core.runtime.progress import TqdmProgress
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from core.images import ImageError, center_crop_resize, open_image_set
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 BUILTIN_NAMES = ("builtin", "digits")
 DEFAULT_MAX_IMAGES = 20_000

@@ -24,7 +24,7 @@ import torch
 from core.gan import runs
 from core.gan.config import TrainConfig
 from core.gan.train import TrainResult, train
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 DEMO_RUNS: dict[str, TrainConfig] = {
     "dcgan-digits": TrainConfig(model="dcgan", data="builtin", size=32, steps=800, snapshot_every=40,

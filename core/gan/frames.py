@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from core.atomic import atomic_path
+from core.runtime.atomic import atomic_path
 
 ANIMATION_EXTENSIONS = (".gif", ".webp")
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from core.gan.frames import to_uint8
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 QUALITY_NOISE_OFFSET = 7919  # latents for quality use seed + offset, independent of training RNG
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from core.atomic import atomic_path
+from core.runtime.atomic import atomic_path
 from core.gan.frames import read_png, split_animation
 
 FORMAT = "ganlens-gan-run"

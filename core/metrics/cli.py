@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from core.models.download import cache_root
-from core.progress import TqdmProgress
+from core.runtime.cache import cache_root
+from core.runtime.progress import TqdmProgress
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from core.images import ImageError, ImageSet, open_image_set
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 METRICS = ("swd", "fid", "kid")
 #: Below this many images per set SWD's descriptor statistics get noisy.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import atomic_path
+from core.runtime.atomic import atomic_path
 from core.metrics.inception import EXTRACTOR_ID
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")

@@ -34,7 +34,7 @@ from core.metrics.inception import (
     load_inception,
 )
 from core.metrics.stats import GaussianStats, RunningStats
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 __all__ = [
     "FIDResult",

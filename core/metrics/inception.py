@@ -47,11 +47,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.device import resolve_device
+from core.runtime.device import resolve_device
 from core.metrics.stats import FEATURE_DIM
-from core.models.download import file_hexdigest
-from core.prefetch import background
-from core.progress import Progress, null_progress
+from core.runtime.hashing import file_hexdigest
+from core.runtime.prefetch import background
+from core.runtime.progress import Progress, null_progress
 
 ResizeMode = Literal["tf1", "clean"]
 RESIZE_MODES: tuple[str, ...] = ("tf1", "clean")

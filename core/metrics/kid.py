@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 DEFAULT_SUBSETS = 100
 DEFAULT_SUBSET_SIZE = 1000

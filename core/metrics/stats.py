@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import atomic_path
+from core.runtime.atomic import atomic_path
 
 #: Dimension of Inception pool3 features, the default expected in statistics files.
 FEATURE_DIM = 2048

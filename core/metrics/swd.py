@@ -89,9 +89,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.device import resolve_device
+from core.runtime.device import resolve_device
 from core.metrics import swd_kernels as K
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 __all__ = [
     "SWDSettings",

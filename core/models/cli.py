@@ -20,7 +20,7 @@ from core.models.checkpoints import TRANSLATION_ARCHITECTURES, CheckpointError, 
 from core.models.download import DownloadError, cache_path, cached_path, ensure_model
 from core.models.translate import DEFAULT_RESOLUTION, MAX_RESOLUTION, save_results, translate_named
 from core.models.zoo import CATALOG, FAMILIES, get_spec, list_models
-from core.progress import TqdmProgress
+from core.runtime.progress import TqdmProgress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

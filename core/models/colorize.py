@@ -35,14 +35,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.device import resolve_device
+from core.runtime.device import resolve_device
 from core.models import outputs
 from core.models.colorization import SIGGRAPH17Colorizer, upsample_ab
 from core.models.image_quality import QualityScores, compare_images
 from core.models.lab import lab_to_rgb, lab_to_xyz, linear_to_srgb, rgb2lab, rgb_to_lab
 # Shared output helpers; png_bytes and unique_names are re-exported for the Colorize page.
 from core.models.outputs import png_bytes, resize_rgb, unique_names  # noqa: F401
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 #: Network resolution of the official models.
 REFERENCE_SIZE = 256

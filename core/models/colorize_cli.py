@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.progress import TqdmProgress
+from core.runtime.progress import TqdmProgress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

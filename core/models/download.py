@@ -1,9 +1,8 @@
 """On-demand, resumable, checksum-verified model downloads into the GAN Lens model cache.
 
 Cache layout: ``<cache root>/models/<name>.pth``. The cache root is the ``cache_dir`` argument
-when given (the same folder as the dashboard's "Cache folder" setting), else the environment
-variable ``GANLENS_CACHE``, else ``~/.cache/ganlens``; models therefore land in
-``~/.cache/ganlens/models`` by default. A model already in the cache is used without any network
+when given, else :func:`core.runtime.cache.cache_root` (``$GANLENS_CACHE``, the platform's cache
+folder such as ``$XDG_CACHE_HOME/ganlens``, else ``~/.cache/ganlens``). A model already in the cache is used without any network
 access; a ``.pth`` saved there by hand (under the catalog name, or under the file name of the
 official URL) counts as cached.
 
@@ -18,12 +17,11 @@ then atomically renamed into place (``os.replace``). A failed check deletes the 
 bad file is left in the cache. Every failure raises :class:`DownloadError` naming the URL, the
 reason and the exact path where the file can be saved by hand.
 
-Progress is reported through :mod:`core.progress` in bytes.
+Progress is reported through :mod:`core.runtime.progress` in bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import re
@@ -33,11 +31,11 @@ import urllib.request
 from pathlib import Path
 
 from core.models.zoo import ModelSpec, get_spec, list_models, resolve_url
-from core.progress import Progress, null_progress
+from core.runtime.cache import cache_subdir
+from core.runtime.hashing import CHUNK_SIZE, sha256_file
+from core.runtime.progress import Progress, null_progress
 
-CACHE_ENV = "GANLENS_CACHE"
 USER_AGENT = "ganlens-model-download/1.0"
-CHUNK_SIZE = 1 << 20
 DEFAULT_TIMEOUT = 30.0
 _TORCH_MAGICS = (b"PK\x03\x04", b"\x80")  # torch zip archive; legacy torch.save pickle (PROTO opcode)
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
@@ -48,17 +46,9 @@ class DownloadError(RuntimeError):
     and where the file can be placed by hand."""
 
 
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The GAN Lens cache root: ``cache_dir``, else ``$GANLENS_CACHE``, else ``~/.cache/ganlens``."""
-    if cache_dir is not None and str(cache_dir).strip():
-        return Path(cache_dir).expanduser()
-    env = os.environ.get(CACHE_ENV, "").strip()
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "ganlens"
-
-
 def model_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """The folder holding downloaded models: ``<cache root>/models``."""
-    return cache_root(cache_dir) / "models"
+    return cache_subdir("models", cache_dir)
 
 
 def cache_path(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None) -> Path:
@@ -95,20 +85,6 @@ def remove_cached(model: str | ModelSpec, cache_dir: str | os.PathLike | None = 
             p.unlink()
             removed = True
     return removed
-
-
-def file_hexdigest(path: str | os.PathLike, algorithm: str = "sha256", chunk_size: int = CHUNK_SIZE) -> str:
-    """Hex digest (``hashlib`` algorithm name) of a file, read in chunks."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def sha256_file(path: str | os.PathLike, chunk_size: int = CHUNK_SIZE) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    return file_hexdigest(path, "sha256", chunk_size)
 
 
 def verify_checksum(path: str | os.PathLike, expected: str | None) -> str:

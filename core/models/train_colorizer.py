@@ -30,12 +30,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from core.atomic import atomic_path
-from core.device import resolve_device
+from core.runtime.atomic import atomic_path
+from core.runtime.device import resolve_device
 from core.models.color_unet import ARCH_NAME, ColorUNet
 from core.models.colorization import AB_NORM
 from core.models.lab import lab_to_rgb, rgb_to_lab
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 FORMAT_VERSION = 1
 SAMPLE_COUNT = 4

@@ -35,7 +35,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from core.device import resolve_device
+from core.runtime.device import resolve_device
 from core.models import outputs
 # Shared output helpers; png_bytes, result_filename, unique_names, wipe_composite are re-exported
 # for the Translate page.
@@ -43,7 +43,7 @@ from core.models.outputs import (  # noqa: F401
     check_rgb, png_bytes, resize_rgb, result_filename, unique_names, wipe_composite,
 )
 from core.models.pix2pix import per_image_batchnorm
-from core.progress import Progress, null_progress
+from core.runtime.progress import Progress, null_progress
 
 #: Largest processing size (longer side, pixels) accepted.
 MAX_RESOLUTION = 1024

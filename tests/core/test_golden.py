@@ -16,12 +16,10 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
 from PIL import Image
 
 from core.cli import main
-from core.samples import make_sample_set
+from core.images.samples import make_sample_set
 
 # (set A, set B, n A, n B, size)
 SETS = ("shapes", "shapes-blurred", 40, 32, 64)

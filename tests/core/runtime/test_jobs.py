@@ -1,12 +1,11 @@
-"""core.jobs.BackgroundJob: result, error, per-stage progress from the worker thread."""
+"""core.runtime.jobs.BackgroundJob: result, error, per-stage progress from the worker thread."""
 
 from __future__ import annotations
 
 import threading
 
-import pytest
 
-from core.jobs import BackgroundJob
+from core.runtime.jobs import BackgroundJob
 
 
 def test_result_and_progress_are_recorded():

@@ -1,4 +1,4 @@
-"""core.prefetch.background: order, error forwarding, early stop, thread-local context."""
+"""core.runtime.prefetch.background: order, error forwarding, early stop, thread-local context."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core.prefetch import background
+from core.runtime.prefetch import background
 
 
 def test_yields_in_order_from_another_thread():

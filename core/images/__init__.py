@@ -34,8 +34,9 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from core.prefetch import background
-from core.progress import Progress, null_progress
+from core.images.errors import ImageError
+from core.runtime.prefetch import background
+from core.runtime.progress import Progress, null_progress
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -48,10 +49,6 @@ MAX_ZIP_MEMBER_BYTES = 512 * 1024 * 1024
 
 ResizePolicy = Literal["none", "error", "resize", "center-crop"]
 RESIZE_POLICIES: tuple[str, ...] = ("none", "error", "resize", "center-crop")
-
-
-class ImageError(ValueError):
-    """A specific, user-facing problem with an image or an image set (names the file)."""
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""core/atomic.py: the one temp-file-then-rename for files readers may open at any moment."""
+"""core/runtime/atomic.py: the one temp-file-then-rename for files readers may open at any moment."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.atomic import atomic_path
+from core.runtime.atomic import atomic_path
 
 
 def test_new_content_replaces_the_file_only_on_success(tmp_path):
