@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -47,13 +49,17 @@ def _sizes(at: AppTest, samples: int, n: int) -> None:
     at.number_input(key="metrics_n").set_value(n)
 
 
-def _run_comparison(at: AppTest) -> AppTest:
-    """Click Run, let the background job finish, then rerun so the page collects the result."""
+def _run_comparison(at: AppTest, timeout: float = 240) -> AppTest:
+    """Click Run, then rerun the page until it has collected the background job's outcome (the
+    success or error message it sets when the job ends)."""
     at.button(key="metrics_run").click().run()
     assert not at.exception, at.exception
-    if "metrics_job" in at.session_state:
-        assert at.session_state["metrics_job"].wait(timeout=240), "comparison did not finish"
+    deadline = time.monotonic() + timeout
+    while "metrics_message" not in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.1)
         at.run()
+    assert "metrics_message" in at.session_state, "the comparison did not finish"
+    assert "metrics_job" not in at.session_state
     return at
 
 
@@ -200,7 +206,17 @@ def test_one_image_set_gives_a_specific_error():
         [e.value for e in at.error]
 
 
-def test_page_stays_usable_while_a_comparison_runs():
+def test_page_stays_usable_while_a_comparison_runs(monkeypatch):
+    import core.metrics.compare as compare_module
+
+    release = threading.Event()
+    real_compare = compare_module.compare
+
+    def held_compare(*args, **kwargs):  # the job runs until the test lets it go
+        assert release.wait(240)
+        return real_compare(*args, **kwargs)
+
+    monkeypatch.setattr(compare_module, "compare", held_compare)
     at = _app()
     _sizes(at, samples=1024, n=1024)
     at.run()
@@ -208,8 +224,9 @@ def test_page_stays_usable_while_a_comparison_runs():
     job = at.session_state["metrics_job"]
     at.number_input(key="metrics_seed").set_value(5).run()  # interacting does not cancel the job
     assert not at.exception, at.exception
-    if job.running:
-        assert at.button(key="metrics_run").disabled  # one comparison at a time
+    assert job.running
+    assert at.button(key="metrics_run").disabled  # one comparison at a time
+    release.set()
     assert job.wait(240) and job.error is None
     at.run()
     assert "Result: Shapes (discs) vs Shapes (discs), blurred (N = 1024)" in [s.value for s in at.subheader]
