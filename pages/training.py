@@ -48,7 +48,7 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
     """Widgets choosing one run or animation; returns a loader (re-read on every refresh)."""
     default = 0 if runs.list_runs(DEMO_DIR) else 1
     source = st.radio(
-        f"Source {label}", SOURCES, index=default, key=f"tr_src_{label}", horizontal=False,
+        f"Source {label}", SOURCES, index=default, key=f"lab_src_{label}", horizontal=False,
         help="A shipped demo run, a run in the runs folder, any run folder path, or an animated GIF/WebP.",
     )
     if source == "Demo run":
@@ -58,30 +58,30 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
             return None
         names = [p.name for p in demo]
         pick = st.selectbox(f"Demo run {label}", names, index=1 if label == "B" and len(names) > 1 else 0,
-                            key=f"tr_demo_{label}", help="Runs shipped with GAN Lens (digits, 32 px, CPU).")
+                            key=f"lab_demo_{label}", help="Runs shipped with GAN Lens (digits, 32 px, CPU).")
         return lambda: runs.load_run(DEMO_DIR / pick)
     if source == "Run in the runs folder":
         found = runs.list_runs(runs_dir)
         if not found:
             st.info(f"No runs in {runs_dir} yet: train one below or change the runs folder.")
             return None
-        pick = st.selectbox(f"Run {label}", [p.name for p in found], key=f"tr_run_{label}",
+        pick = st.selectbox(f"Run {label}", [p.name for p in found], key=f"lab_run_{label}",
                             help="Run folders (with a config.json) inside the runs folder.")
         return lambda: runs.load_run(runs_dir / pick)
     if source == "Run folder path":
-        path = st.text_input(f"Run folder {label}", key=f"tr_path_{label}",
+        path = st.text_input(f"Run folder {label}", key=f"lab_path_{label}",
                              placeholder="/path/to/run", help="A run folder on the server, as written by train-gan.")
         if not path.strip():
             return None
         return lambda: runs.load_run(Path(path.strip()).expanduser())
     if source == "Upload an animation":
-        up = st.file_uploader(f"Animation {label}", type=["gif", "webp"], key=f"tr_upload_{label}",
+        up = st.file_uploader(f"Animation {label}", type=["gif", "webp"], key=f"lab_upload_{label}",
                               help="An animated GIF or WebP, one frame per snapshot (e.g. a progress.gif).")
         if up is None:
             return None
         data, name = up.getvalue(), up.name
         return lambda: _split_upload(data, name)
-    path = st.text_input(f"Animation file {label}", key=f"tr_anim_{label}", placeholder="/path/to/progress.gif",
+    path = st.text_input(f"Animation file {label}", key=f"lab_anim_{label}", placeholder="/path/to/progress.gif",
                          help="An animated GIF or WebP file on the server.")
     if not path.strip():
         return None
@@ -108,8 +108,8 @@ def _stops(panels: dict[str, Timeline]) -> list[int]:
 
 
 def _move(direction: int) -> None:
-    stops = st.session_state.get("_tr_stops", [0])
-    st.session_state["tr_step"] = neighbor_step(stops, int(st.session_state.get("tr_step", 0)), direction)
+    stops = st.session_state.get("_lab_stops", [0])
+    st.session_state["lab_step"] = neighbor_step(stops, int(st.session_state.get("lab_step", 0)), direction)
 
 
 def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
@@ -118,22 +118,22 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
         st.info("Choose a run or an animation for A and B above.")
         return
     stops = _stops(panels)
-    st.session_state["_tr_stops"] = stops
+    st.session_state["_lab_stops"] = stops
     last = max(stops)
-    step = min(max(int(st.session_state.get("tr_step", 0)), 0), last)
-    if st.session_state.get("tr_play"):
+    step = min(max(int(st.session_state.get("lab_step", 0)), 0), last)
+    if st.session_state.get("lab_play"):
         now = time.monotonic()
-        if now - st.session_state.get("_tr_last_advance", 0.0) >= PLAY_INTERVAL_S * 0.9:
+        if now - st.session_state.get("_lab_last_advance", 0.0) >= PLAY_INTERVAL_S * 0.9:
             step = neighbor_step(stops, step, +1) if step < last else stops[0]
-            st.session_state["_tr_last_advance"] = now
-    st.session_state["tr_step"] = step
+            st.session_state["_lab_last_advance"] = now
+    st.session_state["lab_step"] = step
 
     c_prev, c_slider, c_next = st.columns([1, 10, 1], vertical_alignment="bottom")
-    c_prev.button("◀", key="tr_prev", on_click=_move, args=(-1,),
+    c_prev.button("◀", key="lab_prev", on_click=_move, args=(-1,),
                   help="Back to the previous snapshot of either run.")
-    c_next.button("▶", key="tr_next", on_click=_move, args=(+1,),
+    c_next.button("▶", key="lab_next", on_click=_move, args=(+1,),
                   help="Forward to the next snapshot of either run.")
-    step = c_slider.slider("Step", 0, max(last, 1), key="tr_step",
+    step = c_slider.slider("Step", 0, max(last, 1), key="lab_step",
                            help="Training step shown by both panels (each shows its latest snapshot at or before it).")
 
     cols = dict(zip(("A", "B"), st.columns(2)))
@@ -157,10 +157,10 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
 
     with_losses = {k: v for k, v in panels.items() if v.losses is not None and v.losses.steps}
     if with_losses:
-        st.plotly_chart(run_loss_figure(with_losses, step), key="tr_loss_chart")
+        st.plotly_chart(run_loss_figure(with_losses, step), key="lab_loss_chart")
     with_quality = {k: v for k, v in panels.items() if v.quality is not None and v.quality.steps}
     if with_quality:
-        st.plotly_chart(run_quality_figure(with_quality, step), key="tr_quality_chart")
+        st.plotly_chart(run_quality_figure(with_quality, step), key="lab_quality_chart")
     elif with_losses:
         st.caption("No quality curve: the chosen runs were trained without it.")
     if len(with_losses) < len(panels):
@@ -179,31 +179,31 @@ def _slug(text: str) -> str:
 def _start_form(runs_dir: Path) -> None:
     c1, c2, c3 = st.columns(3)
     with c1:
-        model = st.selectbox("Model", MODELS, key="tr_new_model",
+        model = st.selectbox("Model", MODELS, key="lab_new_model",
                              help="DCGAN (Radford 2015), WGAN with weight clipping (Arjovsky 2017) or WGAN-GP (Gulrajani 2017).")
-        dataset = st.radio("Dataset", ["Built-in digits", "Folder on the server"], key="tr_new_data",
+        dataset = st.radio("Dataset", ["Built-in digits", "Folder on the server"], key="lab_new_data",
                            help="scikit-learn's 8×8 digits upscaled, or a folder of your images (centre-cropped).")
         folder = ""
         if dataset == "Folder on the server":
-            folder = st.text_input("Image folder", key="tr_new_folder", placeholder="/path/to/images",
+            folder = st.text_input("Image folder", key="lab_new_folder", placeholder="/path/to/images",
                                    help="A folder (searched recursively) or a zip of training images.")
     with c2:
-        size = st.selectbox("Image size", [32, 64], key="tr_new_size", help="Generated image size in px.")
-        steps = st.number_input("Steps", 1, 100_000, 300, key="tr_new_steps",
+        size = st.selectbox("Image size", [32, 64], key="lab_new_size", help="Generated image size in px.")
+        steps = st.number_input("Steps", 1, 100_000, 300, key="lab_new_steps",
                                 help="Generator updates; WGAN models also do 5 critic updates per step.")
-        every = st.number_input("Snapshot every", 1, 10_000, 25, key="tr_new_every",
+        every = st.number_input("Snapshot every", 1, 10_000, 25, key="lab_new_every",
                                 help="Write a frame (and a quality point) every this many steps.")
     with c3:
-        batch = st.number_input("Batch size", 1, 1024, 64, key="tr_new_batch",
+        batch = st.number_input("Batch size", 1, 1024, 64, key="lab_new_batch",
                                 help="Images per update; the dataset needs at least this many.")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="tr_new_seed",
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="lab_new_seed",
                                help="Fixes initial weights, minibatches and the frames' fixed noise.")
-        quality = st.checkbox("Quality curve (SWD)", value=True, key="tr_new_quality",
+        quality = st.checkbox("Quality curve (SWD)", value=True, key="lab_new_quality",
                               help="SWD of 256 samples vs 256 training images at every snapshot.")
     data_label = "digits" if dataset == "Built-in digits" else Path(folder.strip() or "folder").name
-    name = st.text_input("Run name", value=f"{model}-{data_label}-{size}px", key="tr_new_name",
+    name = st.text_input("Run name", value=f"{model}-{data_label}-{size}px", key="lab_new_name",
                          help="Folder created inside the runs folder (a number is added if it exists).")
-    if not st.button("Start training", type="primary", key="tr_new_start",
+    if not st.button("Start training", type="primary", key="lab_new_start",
                      help="Train in the background; the run keeps going if you switch pages."):
         return
     if dataset == "Folder on the server" and not folder.strip():
@@ -225,7 +225,7 @@ def _start_form(runs_dir: Path) -> None:
         st.error(f"Cannot start training: {exc}")
         return
     st.success(f"Training started in {job.run_dir} ({len(data)} images).")
-    st.session_state["_tr_watch"] = True
+    st.session_state["_lab_watch"] = True
 
 
 def _job_panel(job: TrainingJob) -> None:
@@ -238,7 +238,7 @@ def _job_panel(job: TrainingJob) -> None:
         if job.error:
             st.error(f"{job.run_dir.name} failed: {job.error}")
         if job.active:
-            st.button("Stop", key=f"tr_stop_{job.run_dir.name}", on_click=job.stop,
+            st.button("Stop", key=f"lab_stop_{job.run_dir.name}", on_click=job.stop,
                       help="Stop after the current step; a checkpoint is saved so train-gan --resume can continue.")
     with c2:
         if frames:
@@ -252,10 +252,10 @@ def _live_jobs() -> None:
     for job in jobs:
         _job_panel(job)
     active = any(j.active for j in jobs)
-    if st.session_state.get("_tr_any_active") and not active:
-        st.session_state["_tr_any_active"] = False
+    if st.session_state.get("_lab_any_active") and not active:
+        st.session_state["_lab_any_active"] = False
         st.rerun()  # a run finished: refresh the run lists and the viewer
-    st.session_state["_tr_any_active"] = active
+    st.session_state["_lab_any_active"] = active
 
 
 def _jobs_static() -> None:
@@ -271,7 +271,7 @@ st.title("Training lab")
 st.caption("Scrub two GAN runs side by side on one step slider, with their loss and quality "
            "curves; or train a short run and watch its frames appear.")
 
-runs_dir = Path(st.text_input("Runs folder", value="runs", key="tr_runs_dir",
+runs_dir = Path(st.text_input("Runs folder", value="runs", key="lab_runs_dir",
                               help="Folder holding your run folders (relative paths are from where the app runs).")
                 ).expanduser()
 
@@ -283,9 +283,9 @@ with col_b:
     st.subheader("B")
     loader_b = _pick("B", runs_dir)
 
-st.toggle("Play", key="tr_play", help="Step through the snapshots automatically (loops at the end).")
+st.toggle("Play", key="lab_play", help="Step through the snapshots automatically (loops at the end).")
 any_live = any(j.active for j in _registry().jobs())
-run_every = PLAY_INTERVAL_S if st.session_state.get("tr_play") else (LIVE_REFRESH_S if any_live else None)
+run_every = PLAY_INTERVAL_S if st.session_state.get("lab_play") else (LIVE_REFRESH_S if any_live else None)
 st.fragment(run_every=run_every)(_viewer)({"A": loader_a, "B": loader_b})
 
 st.divider()

@@ -32,7 +32,7 @@ def demo():
 
 def _app(tmp_path) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["tr_runs_dir"] = str(tmp_path / "runs")
+    at.session_state["lab_runs_dir"] = str(tmp_path / "runs")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -53,8 +53,8 @@ def _vlines(spec: dict) -> list[float]:
 
 def test_demo_runs_render_both_panels_and_charts(tmp_path, demo):
     at = _app(tmp_path)
-    assert at.radio(key="tr_src_A").value == "Demo run"
-    assert at.selectbox(key="tr_demo_A").value == A and at.selectbox(key="tr_demo_B").value == B
+    assert at.radio(key="lab_src_A").value == "Demo run"
+    assert at.selectbox(key="lab_demo_A").value == A and at.selectbox(key="lab_demo_B").value == B
     assert not at.error, [e.value for e in at.error]
     assert len(_panel_images(at)) == 2
     caps = _panel_captions(at)
@@ -71,7 +71,7 @@ def test_demo_runs_render_both_panels_and_charts(tmp_path, demo):
     np.testing.assert_allclose(q[f"A: {A}"]["y"], demo[A].quality.swd_avg)
     np.testing.assert_allclose(q[f"B: {B}"]["x"], demo[B].quality.steps)
     assert _vlines(loss) == [0] and _vlines(quality) == [0]
-    assert at.slider(key="tr_step").max == max(demo[A].last_step, demo[B].last_step)
+    assert at.slider(key="lab_step").max == max(demo[A].last_step, demo[B].last_step)
 
 
 def test_slider_moves_both_panels_to_latest_snapshot_at_or_before(tmp_path, demo):
@@ -79,7 +79,7 @@ def test_slider_moves_both_panels_to_latest_snapshot_at_or_before(tmp_path, demo
     url_a0, url_b0 = (im.value[0] for im in _panel_images(at))
     sa, sb = demo[A].steps, demo[B].steps
     step = sa[3] + 1  # between DCGAN snapshots
-    at.slider(key="tr_step").set_value(step).run()
+    at.slider(key="lab_step").set_value(step).run()
     assert not at.exception, at.exception
     want_a = sa[frame_at_or_before(sa, step)]
     want_b = sb[frame_at_or_before(sb, step)]
@@ -91,31 +91,31 @@ def test_slider_moves_both_panels_to_latest_snapshot_at_or_before(tmp_path, demo
     # the images changed with the snapshots (media URLs are content hashes)
     url_a, url_b = (im.value[0] for im in _panel_images(at))
     assert url_a != url_a0 and (url_b != url_b0) == (want_b != 0)
-    at.slider(key="tr_step").set_value(want_a).run()  # same snapshot, same image
+    at.slider(key="lab_step").set_value(want_a).run()  # same snapshot, same image
     assert _panel_images(at)[0].value[0] == url_a
     # ▶ goes to the next snapshot of either run, ◀ back
     stops = merged_steps(sa, sb)
-    at.button(key="tr_next").click().run()
+    at.button(key="lab_next").click().run()
     nxt = next(s for s in stops if s > step)
-    assert at.slider(key="tr_step").value == nxt
-    at.button(key="tr_prev").click().run()
-    assert at.slider(key="tr_step").value == max(s for s in stops if s < nxt)
+    assert at.slider(key="lab_step").value == nxt
+    at.button(key="lab_prev").click().run()
+    assert at.slider(key="lab_step").value == max(s for s in stops if s < nxt)
     # past the last snapshot of the shorter run, it keeps showing its last frame
-    at.slider(key="tr_step").set_value(max(sb[-1], sa[-1])).run()
+    at.slider(key="lab_step").set_value(max(sb[-1], sa[-1])).run()
     assert _panel_captions(at)[0].startswith(f"A · {A} · step {sa[-1]} of {sa[-1]}")
 
 
 def test_play_advances_one_snapshot_per_tick(tmp_path, demo):
     at = _app(tmp_path)
     stops = merged_steps(demo[A].steps, demo[B].steps)
-    at.toggle(key="tr_play").set_value(True).run()
+    at.toggle(key="lab_play").set_value(True).run()
     assert not at.exception, at.exception
-    assert at.slider(key="tr_step").value == stops[1]
+    assert at.slider(key="lab_step").value == stops[1]
     time.sleep(0.7)  # one play interval later the (fragment) rerun moves on by one stop
     at.run()
-    assert at.slider(key="tr_step").value == stops[2]
-    at.toggle(key="tr_play").set_value(False).run()
-    assert at.slider(key="tr_step").value == stops[2]
+    assert at.slider(key="lab_step").value == stops[2]
+    at.toggle(key="lab_play").set_value(False).run()
+    assert at.slider(key="lab_step").value == stops[2]
 
 
 def test_broken_run_folder_names_missing_files(tmp_path):
@@ -123,8 +123,8 @@ def test_broken_run_folder_names_missing_files(tmp_path):
     broken.mkdir()
     (broken / "config.json").write_text("{}")
     at = _app(tmp_path)
-    at.radio(key="tr_src_A").set_value("Run folder path").run()
-    at.text_input(key="tr_path_A").set_value(str(broken)).run()
+    at.radio(key="lab_src_A").set_value("Run folder path").run()
+    at.text_input(key="lab_path_A").set_value(str(broken)).run()
     assert not at.exception, at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1
@@ -143,15 +143,15 @@ def _gif_bytes(tmp_path: Path, n_frames: int) -> bytes:
 
 def test_uploaded_animations(tmp_path):
     at = _app(tmp_path)
-    at.radio(key="tr_src_B").set_value("Upload an animation").run()
-    at.file_uploader(key="tr_upload_B").set_value(("still.gif", _gif_bytes(tmp_path, 1), "image/gif")).run()
+    at.radio(key="lab_src_B").set_value("Upload an animation").run()
+    at.file_uploader(key="lab_upload_B").set_value(("still.gif", _gif_bytes(tmp_path, 1), "image/gif")).run()
     assert not at.exception, at.exception
     assert any("still.gif" in e.value and "not an animation" in e.value for e in at.error)
-    at.file_uploader(key="tr_upload_B").set_value(("anim.gif", _gif_bytes(tmp_path, 4), "image/gif")).run()
+    at.file_uploader(key="lab_upload_B").set_value(("anim.gif", _gif_bytes(tmp_path, 4), "image/gif")).run()
     assert not at.error, [e.value for e in at.error]
     caps = _panel_captions(at)
     assert caps[1] == "B · anim.gif · frame 0 of 3"
-    at.slider(key="tr_step").set_value(2).run()
+    at.slider(key="lab_step").set_value(2).run()
     assert _panel_captions(at)[1] == "B · anim.gif · frame 2 of 3"
 
 
@@ -159,8 +159,8 @@ def test_still_gif_on_server_path(tmp_path):
     still = tmp_path / "still.gif"
     still.write_bytes(_gif_bytes(tmp_path, 1))
     at = _app(tmp_path)
-    at.radio(key="tr_src_A").set_value("Animation file on the server").run()
-    at.text_input(key="tr_anim_A").set_value(str(still)).run()
+    at.radio(key="lab_src_A").set_value("Animation file on the server").run()
+    at.text_input(key="lab_anim_A").set_value(str(still)).run()
     assert any("still.gif: is a still GIF image" in e.value for e in at.error)
 
 
@@ -170,10 +170,10 @@ def test_too_small_dataset_says_how_many(tmp_path):
     for i in range(3):
         Image.fromarray(np.full((20, 20, 3), 50 * i, np.uint8)).save(folder / f"{i}.png")
     at = _app(tmp_path)
-    at.radio(key="tr_new_data").set_value("Folder on the server").run()
-    at.text_input(key="tr_new_folder").set_value(str(folder))
-    at.number_input(key="tr_new_batch").set_value(16)
-    at.button(key="tr_new_start").click().run()
+    at.radio(key="lab_new_data").set_value("Folder on the server").run()
+    at.text_input(key="lab_new_folder").set_value(str(folder))
+    at.number_input(key="lab_new_batch").set_value(16)
+    at.button(key="lab_new_start").click().run()
     assert not at.exception, at.exception
     errors = [e.value for e in at.error]
     assert any("3 usable images" in e and "at least 16 images" in e for e in errors), errors
@@ -182,12 +182,12 @@ def test_too_small_dataset_says_how_many(tmp_path):
 
 def test_train_from_page_in_background(tmp_path):
     at = _app(tmp_path)
-    at.number_input(key="tr_new_steps").set_value(4)
-    at.number_input(key="tr_new_every").set_value(2)
-    at.number_input(key="tr_new_batch").set_value(8)
-    at.checkbox(key="tr_new_quality").uncheck()
-    at.text_input(key="tr_new_name").set_value("page run")
-    at.button(key="tr_new_start").click().run()
+    at.number_input(key="lab_new_steps").set_value(4)
+    at.number_input(key="lab_new_every").set_value(2)
+    at.number_input(key="lab_new_batch").set_value(8)
+    at.checkbox(key="lab_new_quality").uncheck()
+    at.text_input(key="lab_new_name").set_value("page run")
+    at.button(key="lab_new_start").click().run()
     assert not at.exception, at.exception
     assert any("Training started" in s.value for s in at.success)
     run_dir = tmp_path / "runs" / "page-run"
@@ -198,6 +198,6 @@ def test_train_from_page_in_background(tmp_path):
     assert [s for s, _ in runs.list_frames(run_dir)] == [0, 2, 4]
     # the new run is listed in the runs folder and can be viewed
     at.run()
-    at.radio(key="tr_src_A").set_value("Run in the runs folder").run()
-    assert at.selectbox(key="tr_run_A").value == "page-run"
+    at.radio(key="lab_src_A").set_value("Run in the runs folder").run()
+    assert at.selectbox(key="lab_run_A").value == "page-run"
     assert _panel_captions(at)[0].startswith("A · page-run · step 0 of 4")
