@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.ui import sidebar_settings
+from dashboard.settings import sidebar_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.images import ImageError, decode_uploads, open_image_set
-from core.metrics.compare import Source, StatsSource
 from core.images.samples import SAMPLE_SETS, make_sample_set
+from core.metrics.compare import Source, StatsSource
 
 SOURCES = ("Built-in sample", "Upload files", "Upload a folder", "Upload a zip",
            "Folder on the server", "FID statistics (.npz)")

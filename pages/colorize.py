@@ -27,7 +27,10 @@ from core.models.colorize import (
     results_zip,
     wipe_composite,
 )
-from dashboard.ui import StreamlitProgress, cache_dir, device_choice, read_images, show_error
+from dashboard.feedback import show_error
+from dashboard.image_input import read_images
+from dashboard.progress import StreamlitProgress
+from dashboard.settings import cache_dir, device_choice
 
 MODEL_KINDS = {
     "ECCV16 (official, Zhang et al. 2016)": "eccv16",

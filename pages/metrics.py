@@ -6,11 +6,13 @@ from functools import partial
 
 import streamlit as st
 
-from core.runtime.jobs import BackgroundJob
 from core.metrics.compare import METRICS, CompareSettings, compare, history_csv
+from core.runtime.jobs import BackgroundJob
 from dashboard.charts import swd_figure
+from dashboard.progress import show_job_progress
+from dashboard.resources import inception_model
 from dashboard.set_input import image_set_input, show_set_summary
-from dashboard.ui import cache_dir, device_choice, inception_model, show_job_progress
+from dashboard.settings import cache_dir, device_choice
 
 st.title("Compare image sets")
 st.caption(

@@ -18,7 +18,8 @@ from core.gan.jobs import JobRegistry, TrainingJob
 from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
 from core.images import ImageError
 from dashboard.charts import run_loss_figure, run_quality_figure
-from dashboard.ui import StreamlitProgress, device_choice
+from dashboard.progress import StreamlitProgress
+from dashboard.settings import device_choice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "dashboard" / "demo_runs"

@@ -30,7 +30,10 @@ from core.models.translate import (
     wipe_composite,
 )
 from core.models.zoo import ModelSpec, list_models
-from dashboard.ui import StreamlitProgress, cache_dir, device_choice, read_images, show_error
+from dashboard.feedback import show_error
+from dashboard.image_input import read_images
+from dashboard.progress import StreamlitProgress
+from dashboard.settings import cache_dir, device_choice
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_IMAGES = 100

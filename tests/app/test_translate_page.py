@@ -132,7 +132,7 @@ def test_compare_two_models_and_bad_uploaded_weights(tmp_path, monkeypatch):
 
 
 def test_a_bad_path_and_too_many_images_are_said_plainly(tmp_path, monkeypatch):
-    """dashboard.ui.read_images: a path that cannot be read is one red line naming it; past
+    """dashboard.image_input.read_images: a path that cannot be read is one red line naming it; past
     the page's 100 images a warning says only the first 100 are used; the page keeps working."""
     at = _app(tmp_path / "empty", monkeypatch)
     at.run()
