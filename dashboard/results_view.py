@@ -1,0 +1,111 @@
+"""The result viewer of the generator pages (Translate, Colorize): pick an image, compare the
+original with each model's result in a wipe or side by side, download one PNG or all of them as a
+zip, and read the per-image table.
+
+It runs as an ``st.fragment``: moving the wipe slider or picking another image reruns this viewer
+only, not the page above it (no re-decoding of the uploads, no reloading of models). Pages map their
+own result type onto :class:`ResultView`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+import streamlit as st
+
+from core.models.outputs import png_bytes, wipe_composite
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """One result image as the viewer shows it."""
+
+    image: str  # the input image's name
+    model: str  # the model's label
+    before: np.ndarray  # what the wipe shows on the left: the original (H x W x 3 uint8)
+    after: np.ndarray  # the model's result, the same size
+    seconds: float
+    filename: str  # the PNG download's file name
+    before_label: str = "Original"
+    scores: dict[str, str] = field(default_factory=dict)  # shown under the result, e.g. PSNR
+    row: dict[str, object] = field(default_factory=dict)  # extra columns of the table
+
+
+@st.fragment
+def show_results(
+    key: str,
+    runs: dict[str, list[ResultView]],
+    *,
+    verb: str,
+    zip_name: str,
+    zip_data: Callable[[], bytes],
+    score_help: dict[str, str] | None = None,
+) -> None:
+    """The viewer over ``runs`` (model label -> one result per input image, in input order).
+
+    ``verb`` names what the models did ("translated", "colorized"); ``zip_data`` builds the zip of
+    every result when the download is clicked, not on every rerun.
+    """
+    first_run = next(iter(runs.values()), [])
+    if not first_run:
+        return
+    st.subheader("Results")
+    names = [r.image for r in first_run]
+    i = st.selectbox(
+        "Show image", range(len(names)), format_func=lambda k: names[k], key=f"{key}_show",
+        help=f"Which {verb} image to look at.",
+    )
+    results = [rs[i] for rs in runs.values() if i < len(rs)]
+    before = results[0].before
+    view = st.radio(
+        "View", ("Wipe", "Side by side"), horizontal=True, key=f"{key}_view",
+        help="Wipe: drag a divider over one picture; side by side: original and results in columns.",
+    )
+    if view == "Wipe":
+        target = 0
+        if len(results) > 1:
+            target = st.radio(
+                "Wipe against", range(len(results)), format_func=lambda k: results[k].model,
+                horizontal=True, key=f"{key}_wipe_model", help="Which model's result the wipe reveals.",
+            )
+        pos = st.slider(
+            f"Wipe: {results[0].before_label.lower()} ← → {verb}", 0, 100, 50, key=f"{key}_wipe",
+            help=f"Drag to show more of the {results[0].before_label.lower()} (left part) or of the result "
+            "(right part).",
+        )
+        r = results[target]
+        st.image(wipe_composite(before, r.after, pos / 100.0),
+                 caption=f"{r.image}: {r.before_label.lower()} | {r.model}", width="stretch")
+        _scores(st.container(), r, score_help or {})
+    else:
+        cols = st.columns(1 + len(results))
+        cols[0].image(before, caption=f"{results[0].before_label} ({before.shape[1]}x{before.shape[0]})",
+                      width="stretch")
+        for col, r in zip(cols[1:], results, strict=True):
+            col.image(r.after, caption=f"{r.model} ({r.seconds:.2f} s)", width="stretch")
+            _scores(col, r, score_help or {})
+    for k, (col, r) in enumerate(zip(st.columns(len(results)), results, strict=True)):
+        col.download_button(
+            f"Download {r.model} result", partial(png_bytes, r.after), file_name=r.filename,
+            mime="image/png", key=f"{key}_dl_{k}_{i}", help=f"Save this {verb} image as PNG.",
+        )
+    everything = [r for rs in runs.values() for r in rs]
+    st.download_button(
+        f"Download all {len(everything)} results (zip)", zip_data, file_name=zip_name,
+        mime="application/zip", key=f"{key}_dl_all",
+        help=f"Every {verb} image of this run as PNGs with unique names.",
+    )
+    st.dataframe(
+        [{"image": r.image, "model": r.model, **r.row, "seconds": round(r.seconds, 3)} for r in everything],
+        hide_index=True,
+    )
+
+
+def _scores(where, r: ResultView, helps: dict[str, str]) -> None:
+    if not r.scores:
+        return
+    for col, (name, value) in zip(where.columns(len(r.scores)), r.scores.items(), strict=True):
+        col.metric(name, value, help=helps.get(name))
