@@ -293,7 +293,7 @@ net_size = int(st.number_input("Network input size (px, 0 = the model's own)", m
                                     "the training size for a U-Net."))
 
 images = [(name, fit_within(arr, max_side))
-          for name, arr in read_images(uploads, typed_images, MAX_IMAGES, "colorized")]
+          for name, arr in read_images(uploads, typed_images, MAX_IMAGES, "colorized", key="colorize_inputs")]
 if images:
     st.caption(f"{len(images)} image(s) ready: " + ", ".join(
         f"{n} ({a.shape[1]}x{a.shape[0]})" for n, a in images[:8]) + (" …" if len(images) > 8 else ""))

@@ -245,7 +245,7 @@ uploads = st.file_uploader("Images", type=IMAGE_TYPES, accept_multiple_files=Tru
                            help="One or more pictures to translate (PNG, JPEG, WebP, ...).")
 folder = st.text_input("…or an image file, folder or zip on this machine", key="tr_folder",
                        help="Full path on the machine running GAN Lens; folders are searched recursively.")
-images = read_images(uploads, folder, MAX_IMAGES, "translated")
+images = read_images(uploads, folder, MAX_IMAGES, "translated", key="translate_inputs")
 if not images:
     st.info("No images yet: upload some or give a path.")
 
