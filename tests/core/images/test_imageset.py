@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 import torch
@@ -89,3 +91,48 @@ def test_decode_uploads_decodes_on_arrival_and_downscales():
     assert s.read(0).shape == (20, 40, 3)
     with pytest.raises(ImageError, match="none of the uploaded files is a readable image"):
         decode_uploads([("x.png", b"nope")])
+
+
+def _zip_of_images(path, n=3):
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(n):
+            zf.writestr(f"{i}.png", png_bytes(rgb(8, 8, i)))
+    return path
+
+
+@pytest.fixture
+def opened_zips(monkeypatch):
+    """Every ZipFile opened while the test runs (listing a zip, or reading its members)."""
+    opened: list[zipfile.ZipFile] = []
+
+    class Spy(zipfile.ZipFile):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(zipfile, "ZipFile", Spy)
+    return opened
+
+
+def test_with_block_closes_the_zip_it_read(tmp_path, opened_zips):
+    zpath = _zip_of_images(tmp_path / "set.zip")
+    with open_image_set(zpath) as s:
+        first = torch.cat(list(s.iter_batches(batch_size=2)))
+        assert any(zf.fp is not None for zf in opened_zips)  # members are read through an open zip
+    assert opened_zips and all(zf.fp is None for zf in opened_zips)
+    np.testing.assert_array_equal(first.permute(0, 2, 3, 1).numpy(), np.stack([rgb(8, 8, i) for i in range(3)]))
+
+
+def test_a_closed_set_reopens_its_zip_when_read_again(tmp_path, opened_zips):
+    zpath = _zip_of_images(tmp_path / "set.zip")
+    s = open_image_set(zpath)
+    first = torch.cat(list(s.iter_batches(batch_size=2)))
+    s.close()
+    assert all(zf.fp is None for zf in opened_zips)
+    before = len(opened_zips)
+    again = torch.cat(list(s.iter_batches(batch_size=2)))
+    assert torch.equal(first, again)
+    assert len(opened_zips) == before + 1 and opened_zips[-1].fp is not None
+    s.close()
+    s.close()  # closing twice is harmless
+    assert all(zf.fp is None for zf in opened_zips)
