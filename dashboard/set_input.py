@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.images import ImageError, decode_uploads, open_image_set
+from core.images import UPLOAD_IMAGE_TYPES, ImageError, decode_uploads, open_image_set
 from core.images.samples import SAMPLE_SETS, make_sample_set
 from core.metrics.compare import Source, StatsSource
 
 SOURCES = ("Built-in sample", "Upload files", "Upload a folder", "Upload a zip",
            "Folder on the server", "FID statistics (.npz)")
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -61,7 +60,7 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
     if kind in ("Upload files", "Upload a folder", "Upload a zip"):
         multiple = {"Upload files": True, "Upload a folder": "directory", "Upload a zip": False}[kind]
         files = st.file_uploader(
-            f"{label}: {kind.lower()}", type=["zip"] if kind == "Upload a zip" else IMAGE_TYPES,
+            f"{label}: {kind.lower()}", type=["zip"] if kind == "Upload a zip" else UPLOAD_IMAGE_TYPES,
             accept_multiple_files=multiple, key=f"{key}_upload_{kind}",
             help="Images are decoded as they arrive; very large images are downscaled to 1024 px.",
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.images import UPLOAD_IMAGE_TYPES
 from core.models.colorize import (
     OFFICIAL_COLORIZERS,
     ColorizeResult,
@@ -37,7 +38,6 @@ MODEL_KINDS = {
     "SIGGRAPH17 (official, user-guided)": "siggraph17",
     "My color U-Net checkpoint": "checkpoint",
 }
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_IMAGES = 200
 RESULTS_KEY = "cz_results"
 HINTS_KEY = "cz_hints"
@@ -278,7 +278,7 @@ compare = st.checkbox("Compare with a second model", key="cz_compare",
 picked_b = model_picker("cz_b", "Second model") if compare else None
 
 st.subheader("Images")
-uploads = st.file_uploader("Images to colorize", type=IMAGE_TYPES, accept_multiple_files=True,
+uploads = st.file_uploader("Images to colorize", type=UPLOAD_IMAGE_TYPES, accept_multiple_files=True,
                            key="cz_uploads", help="One or many pictures (gray or colour).")
 typed_images = st.text_input("…or an image file or folder on this machine", key="cz_image_path",
                              help="Path on the machine running GAN Lens; folders are searched recursively.")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from core.images import UPLOAD_IMAGE_TYPES
 from core.models.checkpoints import (
     TRANSLATION_ARCHITECTURES,
     CheckpointError,
@@ -35,7 +36,6 @@ from dashboard.image_input import read_images
 from dashboard.progress import StreamlitProgress
 from dashboard.settings import cache_dir, device_choice
 
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_IMAGES = 100
 RESULTS_KEY = "tr_results"
 SOURCES = ("Model zoo", "Upload a .pth", "A .pth on this machine")
@@ -241,7 +241,7 @@ if compare:
         picked_b = model_picker("tr_b", "Second model")
 
 st.subheader("Images")
-uploads = st.file_uploader("Images", type=IMAGE_TYPES, accept_multiple_files=True, key="tr_uploads",
+uploads = st.file_uploader("Images", type=UPLOAD_IMAGE_TYPES, accept_multiple_files=True, key="tr_uploads",
                            help="One or more pictures to translate (PNG, JPEG, WebP, ...).")
 folder = st.text_input("…or an image file, folder or zip on this machine", key="tr_folder",
                        help="Full path on the machine running GAN Lens; folders are searched recursively.")

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.images import ImageError, center_crop_resize, open_image_set
+from core.images import ImageError, as_uint8_nchw, center_crop_resize, open_image_set
 from core.runtime.progress import Progress, null_progress
 
 BUILTIN_NAMES = ("builtin", "digits")
@@ -75,6 +75,7 @@ def load_training_data(data: str | Path, size: int, *, max_images: int = DEFAULT
         result = TrainingData("digits", images)
     else:
         path = Path(data).expanduser()
+        name = path.name or str(path)
         try:
             image_set = open_image_set(path)
         except ImageError as exc:
@@ -82,17 +83,18 @@ def load_training_data(data: str | Path, size: int, *, max_images: int = DEFAULT
                 raise DatasetTooSmallError(
                     f"{path}: no images found; training needs at least {min_images} images") from None
             raise
-        n = min(len(image_set), max_images)
-        arrays: list[np.ndarray] = []
-        for i, (_, arr) in enumerate(image_set.iter_arrays(limit=n)):
-            arrays.append(center_crop_resize(arr, (size, size)))
-            progress("load images", i + 1, n)
+        with image_set:
+            n = min(len(image_set), max_images)
+            arrays: list[np.ndarray] = []
+            for i, (_, arr) in enumerate(image_set.iter_arrays(limit=n)):
+                arrays.append(center_crop_resize(arr, (size, size)))
+                progress("load images", i + 1, n)
         skipped = [(s.name, s.reason) for s in image_set.skipped]
         if arrays:
-            images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+            images = as_uint8_nchw(np.stack(arrays), name).contiguous()
         else:
             images = torch.zeros((0, 3, size, size), dtype=torch.uint8)
-        result = TrainingData(path.name or str(path), images, skipped)
+        result = TrainingData(name, images, skipped)
     if len(result) < min_images:
         detail = f" ({len(result.skipped)} files skipped as unreadable)" if result.skipped else ""
         raise DatasetTooSmallError(

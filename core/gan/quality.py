@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from core.gan.frames import to_uint8
+from core.images import as_uint8_nchw
 from core.runtime.progress import Progress, null_progress
 
 QUALITY_NOISE_OFFSET = 7919  # latents for quality use seed + offset, independent of training RNG
@@ -52,8 +53,7 @@ class QualityTracker:
 
     def __init__(self, real_images: torch.Tensor, nz: int, *, n: int = 256, seed: int = 0,
                  device: torch.device | str = "cpu", swd_seed: int = 0) -> None:
-        if real_images.dtype != torch.uint8 or real_images.ndim != 4:
-            raise ValueError("real_images must be uint8 N x 3 x H x W")
+        real_images = as_uint8_nchw(real_images, "training images")
         n = min(n, real_images.shape[0])
         g = torch.Generator().manual_seed(seed + QUALITY_NOISE_OFFSET)
         idx = torch.randperm(real_images.shape[0], generator=g)[:n]

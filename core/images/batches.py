@@ -5,10 +5,10 @@ Accepted, with one set of rules:
 
 - an :class:`~core.images.ImageSet` (decoded batch by batch on worker threads);
 - a uint8 NumPy array or torch tensor, 4-D (``N x H x W x 3`` or ``N x 3 x H x W``) or one 3-D
-  ``H x W x 3`` image. The layout is read from the shape: channels-first when dimension 1 has 3
-  entries and the last does not; channels-last when the last has 3. Where both have 3 (3 x 3
-  images), arrays are read channels-last (the image-file convention) and tensors channels-first
-  (torch's);
+  ``H x W x 3`` image. The layout is read from the shape (:func:`core.images.layout.image_layout`):
+  channels-first when dimension 1 has 3 entries and the last does not; channels-last when the last
+  has 3. Where both have 3 (3 x 3 images), arrays are read channels-last (the image-file
+  convention) and tensors channels-first (torch's);
 - an iterable of such arrays or tensors (batches of one set; their sizes may differ).
 
 Anything else (another dtype, 1 or 4 channels, another number of dimensions) is refused with an
@@ -24,22 +24,13 @@ import numpy as np
 import torch
 
 from core.images.errors import ImageError
+from core.images.imageset import ImageSet
+from core.images.layout import image_layout
 
 __all__ = ["ImageSource", "as_uint8_nchw", "count_images", "iter_uint8_batches"]
 
 #: What the metrics and models accept as a set of images (see the module docstring).
 ImageSource = Iterable[torch.Tensor | np.ndarray] | torch.Tensor | np.ndarray
-
-
-def _layout(shape: tuple[int, ...], channels_last_first: bool) -> str | None:
-    first, last = shape[1] == 3, shape[-1] == 3
-    if first and last:
-        return "NHWC" if channels_last_first else "NCHW"
-    if first:
-        return "NCHW"
-    if last:
-        return "NHWC"
-    return None
 
 
 def as_uint8_nchw(batch: torch.Tensor | np.ndarray, label: str = "images") -> torch.Tensor:
@@ -50,13 +41,13 @@ def as_uint8_nchw(batch: torch.Tensor | np.ndarray, label: str = "images") -> to
     if batch.dtype not in (np.uint8, torch.uint8):
         raise ImageError(f"{label}: images must be uint8 (0..255), got dtype {batch.dtype}")
     shape = tuple(batch.shape)
-    if batch.ndim == 3 and shape[-1] == 3:
-        batch, shape = batch[None], (1, *shape)
-    if len(shape) != 4:
-        raise ImageError(f"{label}: expected N x H x W x 3 or N x 3 x H x W images, got shape {shape}")
-    layout = _layout(shape, channels_last_first=is_array)
-    if layout is None:
+    layout = image_layout(shape, tensor=not is_array)
+    if layout == "HWC":
+        batch, layout = batch[None], "NHWC"
+    elif layout is None and len(shape) == 4:
         raise ImageError(f"{label}: images must have 3 (RGB) channels, got shape {shape}")
+    elif layout is None:
+        raise ImageError(f"{label}: expected N x H x W x 3 or N x 3 x H x W images, got shape {shape}")
     if is_array:
         t = torch.from_numpy(np.ascontiguousarray(batch) if batch.flags.writeable else np.array(batch))
     else:
@@ -68,8 +59,6 @@ def iter_uint8_batches(images: ImageSource, batch_size: int, label: str = "image
     """Yield uint8 N x 3 x H x W chunks of at most ``batch_size`` images from any accepted input."""
     if batch_size < 1:
         raise ImageError(f"{label}: batch size must be at least 1, got {batch_size}")
-    from core.images import ImageSet
-
     if isinstance(images, ImageSet):
         yield from images.iter_batches(batch_size=batch_size)
         return

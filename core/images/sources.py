@@ -1,0 +1,238 @@
+"""Where the entries of an image set come from, without decoding anything: a folder (walked
+recursively, sorted, hidden files left out), a zip's members (unsafe paths, links and zip bombs
+refused), a ``.npy``/``.npz`` uint8 array (memory-mapped for ``.npy``) or an in-memory array,
+uploaded ``(name, bytes)`` pairs (a zip among them expanded), or a list of paths. Which files are
+images is decided by extension (:data:`IMAGE_EXTENSIONS`); the rest are listed as skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+import numpy as np
+
+from core.images.errors import ImageError
+from core.images.layout import ARRAY_CHANNELS, image_layout
+
+#: File types read as images, in the order upload widgets list them.
+IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+#: The same types without the dot, as ``st.file_uploader(type=...)`` takes them.
+UPLOAD_IMAGE_TYPES: tuple[str, ...] = tuple(ext.removeprefix(".") for ext in IMAGE_EXTENSIONS)
+#: Array files read as image sets.
+ARRAY_EXTENSIONS: tuple[str, ...] = (".npy", ".npz")
+#: Largest uncompressed zip member accepted, in bytes.
+MAX_ZIP_MEMBER_BYTES = 512 * 1024 * 1024
+
+#: What an image set can be opened from (see :func:`find_entries`).
+SetSource = str | os.PathLike | Sequence[str | os.PathLike] | Sequence[tuple[str, bytes]] | np.ndarray
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file left out of a set (or a note about one), with the reason."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One image of a set: where its bytes (or pixels) come from."""
+
+    name: str
+    kind: Literal["file", "zip", "bytes", "array", "decoded"]
+    ref: object = None  # Path | (zip_path, member) | bytes | (ArraySource, index) | ndarray
+
+
+class ArraySource:
+    """A uint8 array of images in any layout :func:`core.images.layout.image_layout` reads with
+    gray, RGB or RGBA channels, held as an N x H x W x C view (no copy, so a memory-mapped ``.npy``
+    stays on disk); :meth:`get` gives one image as H x W x 3 RGB (gray repeated, alpha dropped)."""
+
+    def __init__(self, array: np.ndarray, label: str) -> None:
+        if array.dtype != np.uint8:
+            raise ImageError(f"{label}: array dtype is {array.dtype}, expected uint8 images (0..255)")
+        layout = image_layout(array.shape, tensor=False, channels=ARRAY_CHANNELS)
+        if layout is None:
+            raise ImageError(f"{label}: array shape {array.shape} is not N x H x W x C images")
+        if layout == "HWC":
+            array = array[None]
+        elif layout == "NHW":
+            array = array[..., None]
+        elif layout == "NCHW":
+            array = array.transpose(0, 2, 3, 1)
+        self.array = array
+
+    @classmethod
+    def from_file(cls, path: Path) -> ArraySource:
+        """Open a ``.npy`` (memory-mapped) or the image array of a ``.npz`` (``images``, else the
+        first 3-D or 4-D array)."""
+        try:
+            if path.suffix.lower() == ".npy":
+                arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            else:
+                with np.load(path, allow_pickle=False) as z:
+                    keys = list(z.keys())
+                    if "mu" in keys and "sigma" in keys:
+                        raise ImageError(
+                            f"{path}: holds FID statistics (mu, sigma), not images; "
+                            "use it as a statistics file for FID"
+                        )
+                    image_keys = [k for k in keys if z[k].ndim in (3, 4)]
+                    if not image_keys:
+                        raise ImageError(f"{path}: no image array inside (keys: {', '.join(keys)})")
+                    key = "images" if "images" in image_keys else image_keys[0]
+                    arr = z[key]
+        except ImageError:
+            raise
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise ImageError(f"{path}: cannot read array file ({exc})") from None
+        return cls(arr, str(path))
+
+    def __len__(self) -> int:
+        return int(self.array.shape[0])
+
+    def get(self, i: int) -> np.ndarray:
+        a = np.asarray(self.array[i])
+        if a.shape[2] == 1:
+            a = np.repeat(a, 3, axis=2)
+        elif a.shape[2] == 4:
+            a = a[:, :, :3]
+        return np.ascontiguousarray(a)
+
+
+def _unsafe_zip_reason(info: zipfile.ZipInfo) -> str | None:
+    name = info.filename
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "unsafe path in zip (absolute path)"
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if ".." in parts:
+        return "unsafe path in zip ('..' component)"
+    if (info.external_attr >> 16) & 0o170000 == 0o120000:
+        return "unsafe entry in zip (symbolic link)"
+    if info.file_size > MAX_ZIP_MEMBER_BYTES:
+        return f"zip member too large ({info.file_size:,} bytes uncompressed)"
+    if info.compress_size and info.file_size / info.compress_size > 1000:
+        return "zip member rejected as a zip bomb (compression ratio over 1000)"
+    return None
+
+
+def _is_hidden(parts: Sequence[str]) -> bool:
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def _classify(name: str) -> str | None:
+    """None if the extension is an image type, else the reason it is skipped."""
+    ext = os.path.splitext(name)[1].lower()
+    if ext in IMAGE_EXTENSIONS:
+        return None
+    return f"not an image file type ({ext or 'no extension'})"
+
+
+def _entries_from_folder(folder: Path) -> tuple[list[Entry], list[SkippedFile]]:
+    entries: list[Entry] = []
+    skipped: list[SkippedFile] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+        rel = path.relative_to(folder)
+        if _is_hidden(rel.parts):
+            continue
+        reason = _classify(path.name)
+        if reason:
+            skipped.append(SkippedFile(str(rel), reason))
+        elif not path.is_file():
+            skipped.append(SkippedFile(str(rel), "broken link"))
+        else:
+            entries.append(Entry(str(rel), "file", path))
+    return entries, skipped
+
+
+def _entries_from_zip(path: Path, data: bytes | None = None) -> tuple[list[Entry], list[SkippedFile]]:
+    label = str(path)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImageError(f"{label}: not a readable zip file ({exc})") from None
+    entries: list[Entry] = []
+    skipped: list[SkippedFile] = []
+    with zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.filename):
+            if info.is_dir():
+                continue
+            unsafe = _unsafe_zip_reason(info)
+            if unsafe:
+                skipped.append(SkippedFile(info.filename, unsafe))
+                continue
+            if _is_hidden(PurePosixPath(info.filename.replace("\\", "/")).parts):
+                continue
+            reason = _classify(info.filename)
+            if reason:
+                skipped.append(SkippedFile(info.filename, reason))
+            elif data is not None:  # an uploaded zip: keep only the member bytes of images
+                entries.append(Entry(info.filename, "bytes", zf.read(info)))
+            else:
+                entries.append(Entry(info.filename, "zip", (path, info.filename)))
+    return entries, skipped
+
+
+def _entries_from_items(items: Sequence) -> tuple[list[Entry], list[SkippedFile]]:
+    """Entries of uploaded ``(name, bytes)`` pairs (a zip among them expanded) and/or paths."""
+    entries: list[Entry] = []
+    skipped: list[SkippedFile] = []
+    for item in items:
+        if isinstance(item, tuple):
+            fname, data = item
+            if fname.lower().endswith(".zip"):
+                zentries, zskipped = _entries_from_zip(Path(fname), bytes(data))
+                entries += [Entry(f"{fname}/{e.name}", e.kind, e.ref) for e in zentries]
+                skipped += [SkippedFile(f"{fname}/{s.name}", s.reason) for s in zskipped]
+                continue
+            reason = _classify(fname)
+            if reason:
+                skipped.append(SkippedFile(fname, reason))
+            else:
+                entries.append(Entry(fname, "bytes", bytes(data)))
+        else:
+            p = Path(item)
+            reason = _classify(p.name)
+            if reason:
+                skipped.append(SkippedFile(str(p), reason))
+            elif not p.is_file():
+                skipped.append(SkippedFile(str(p), "file not found"))
+            else:
+                entries.append(Entry(str(p), "file", p))
+    return entries, skipped
+
+
+def find_entries(source: SetSource, name: str | None = None) -> tuple[str, list[Entry], list[SkippedFile]]:
+    """The set's name, its entries and the files left out, for any :data:`SetSource`: a folder
+    (searched recursively), a ``.zip``, a ``.npy``/``.npz`` uint8 array file, a single image file,
+    a uint8 array (layouts as :class:`ArraySource`), a list of image paths, or a list of
+    ``(name, bytes)`` pairs (uploads). Raises :class:`ImageError` for a missing path or a single
+    file that is not an image."""
+    if isinstance(source, np.ndarray):
+        label = name or "array"
+        src = ArraySource(source, label)
+        return label, [Entry(f"{label}[{i}]", "array", (src, i)) for i in range(len(src))], []
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source).expanduser()
+        label = name or path.name or str(path)
+        if not path.exists():
+            raise ImageError(f"{path}: no such file or folder")
+        if path.is_dir():
+            return label, *_entries_from_folder(path)
+        if path.suffix.lower() == ".zip":
+            return label, *_entries_from_zip(path)
+        if path.suffix.lower() in ARRAY_EXTENSIONS:
+            src = ArraySource.from_file(path)
+            return label, [Entry(f"{path.name}[{i}]", "array", (src, i)) for i in range(len(src))], []
+        reason = _classify(path.name)
+        if reason:
+            raise ImageError(f"{path}: {reason}; give a folder, a zip, an array file or images")
+        return label, [Entry(path.name, "file", path)], []
+    return name or "files", *_entries_from_items(list(source))
