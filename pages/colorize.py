@@ -22,11 +22,11 @@ from core.models.colorize import (
     fit_within,
     hints_from_rows,
     load_colorizer_file,
-    png_bytes,
     result_filename,
     results_zip,
     wipe_composite,
 )
+from core.models.outputs import png_bytes
 from dashboard.ui import StreamlitProgress, cache_dir, device_choice, read_images, show_error
 
 MODEL_KINDS = {

@@ -13,8 +13,9 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 
 from core.cli import main as cli_main
-from core.models.cyclegan import ResnetGenerator
-from core.models.pix2pix import UnetGenerator
+from core.models.networks.cyclegan import ResnetGenerator
+from core.models.networks.pix2pix import UnetGenerator
+from core.models.outputs import wipe_composite
 from core.models.translate import (
     MAX_RESOLUTION,
     Translation,
@@ -22,7 +23,6 @@ from core.models.translate import (
     results_zip,
     translate_images,
     translate_named,
-    wipe_composite,
 )
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -119,7 +119,7 @@ def test_unet_sizes_and_batchnorm_modes():
 
 
 def test_single_channel_generator():
-    g = ResnetGenerator(input_nc=1, output_nc=1, ngf=4, n_blocks=1).eval()
+    g = ResnetGenerator(input_nc=1, output_nc=1, ngf=4, n_blocks=6).eval()
     out = translate_images(g, [_image(20, 12)], resolution=16, device="cpu")[0]
     assert out.shape == (20, 12, 3)
     assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])

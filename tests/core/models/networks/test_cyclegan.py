@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.models.cyclegan import ResnetGenerator
-from core.models.pix2pix import UnetGenerator, per_image_batchnorm
+from core.models.networks.cyclegan import ResnetGenerator
+from core.models.networks.pix2pix import UnetGenerator, per_image_batchnorm
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
