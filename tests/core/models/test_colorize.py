@@ -136,7 +136,7 @@ def test_hint_errors(eccv16):
         build_hint_tensors([ColorHint(100, 10, (1, 2, 3))], (50, 100))
     with pytest.raises(ValueError, match="0..255"):
         build_hint_tensors([ColorHint(1, 1, (300, 2, 3))], (50, 100))
-    with pytest.raises(ValueError, match=r"colour hints need a model that takes them \(siggraph17\); eccv16 takes no"):
+    with pytest.raises(ValueError, match=r"hints need a model that takes them \(siggraph17\); eccv16 takes no"):
         colorize_array(eccv16, _photo(16, 16), hints=[ColorHint(1, 1, (255, 0, 0))], size=16)
     assert hex_to_rgb("#FF8000") == (255, 128, 0)
     with pytest.raises(ValueError, match="#rrggbb"):
@@ -250,3 +250,31 @@ def test_wipe_composite():
     assert np.array_equal(wipe_composite(a, b, 1.0), a)
     with pytest.raises(ValueError, match="one size"):
         wipe_composite(a, b[:, :5], 0.5)
+
+
+def test_colorize_refuses_translation_generators():
+    from core.models.networks.cyclegan import ResnetGenerator
+
+    with pytest.raises(ValueError, match="cyclegan_resnet_6blocks is a translation model, not a colorizer"):
+        colorize_array(ResnetGenerator(ngf=4, n_blocks=6), _photo(16, 16), size=16)
+
+
+def test_loaded_colorizer_keeps_the_checkpoint_metadata_from_one_read(tmp_path, monkeypatch):
+    import core.models.checkpoints as checkpoints
+    from core.models.networks.color_unet import ColorUNet
+    from core.models.registry import get_architecture
+
+    net = ColorUNet(base_channels=4, depth=2)
+    path = tmp_path / "mine.pt"
+    torch.save({"arch": "color_unet", "config": net.config, "state_dict": net.state_dict(), "size": 40,
+                "step": 12}, path)
+    calls = []
+    real_load = torch.load
+    monkeypatch.setattr(checkpoints.torch, "load", lambda *a, **k: calls.append(k) or real_load(*a, **k))
+    loaded = load_colorizer_file(path, device="cpu")
+    assert len(calls) == 1 and calls[0]["weights_only"] is True
+    assert loaded.net_size == 40 and loaded.name == "mine" and not loaded.uses_hints
+    assert loaded.model.architecture is get_architecture("color_unet")
+    assert loaded.model.metadata == {"arch": "color_unet", "config": {"base_channels": 4, "depth": 2}, "size": 40,
+                                     "step": 12}
+    assert loaded.module is loaded.model.module and loaded.arch == "color_unet"

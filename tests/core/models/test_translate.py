@@ -173,3 +173,13 @@ def test_cli_translate_writes_same_size_pngs(tmp_path, generator, capsys):
     torch.save({"x": torch.zeros(2)}, bad)
     assert cli_main(["translate", "--model", str(bad), str(folder), "--out", str(out), "--quiet"]) == 2
     assert "match none of the known architectures" in capsys.readouterr().err
+
+
+def test_translate_refuses_colorizers_and_unregistered_networks():
+    from core.models.checkpoints import CheckpointError
+    from core.models.networks.color_unet import ColorUNet
+
+    with pytest.raises(ValueError, match="is a color_unet colorization model, not an image-to-image generator"):
+        translate_images(ColorUNet(base_channels=4, depth=1), [_image(8, 8)], device="cpu")
+    with pytest.raises(CheckpointError, match="match none of the known architectures"):
+        translate_images(ResnetGenerator(ngf=4, n_blocks=1), [_image(8, 8)], device="cpu")
