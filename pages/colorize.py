@@ -23,11 +23,11 @@ from core.models.colorize import (
     fit_within,
     hints_from_rows,
     load_colorizer_file,
-    png_bytes,
     result_filename,
     results_zip,
     wipe_composite,
 )
+from core.models.outputs import png_bytes
 from dashboard.feedback import show_error
 from dashboard.image_input import read_images
 from dashboard.progress import StreamlitProgress

@@ -13,22 +13,17 @@ import numpy as np
 import streamlit as st
 
 from core.images import UPLOAD_IMAGE_TYPES
-from core.models.checkpoints import (
-    TRANSLATION_ARCHITECTURES,
-    CheckpointError,
-    LoadedModel,
-    load_model_info,
-)
+from core.models.checkpoints import CheckpointError
 from core.models.download import DownloadError, cached_path, ensure_model, model_dir
+from core.models.loading import LoadedModel, load_model_info
+from core.models.outputs import png_bytes, result_filename, wipe_composite
+from core.models.registry import architecture_names
 from core.models.translate import (
     DEFAULT_RESOLUTION,
     MAX_RESOLUTION,
     Translation,
-    png_bytes,
-    result_filename,
     results_zip,
     translate_named,
-    wipe_composite,
 )
 from core.models.zoo import ModelSpec, list_models
 from dashboard.feedback import show_error
@@ -43,7 +38,7 @@ AUTO = "auto-detect"
 
 
 def zoo_specs() -> list[ModelSpec]:
-    return list_models("cyclegan") + list_models("pix2pix")
+    return list_models("translation")
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
@@ -103,7 +98,7 @@ def zoo_picker(key: str) -> tuple[str, LoadedModel] | None:
 
 
 def arch_choice(key: str) -> str | None:
-    choice = st.selectbox("Architecture", [AUTO, *TRANSLATION_ARCHITECTURES], key=f"{key}_arch",
+    choice = st.selectbox("Architecture", [AUTO, *architecture_names("translation")], key=f"{key}_arch",
                           help="Leave on auto-detect unless you know the generator type of your file.")
     return None if choice == AUTO else choice
 

@@ -16,10 +16,12 @@ import sys
 from pathlib import Path
 
 from core.images import IMAGE_EXTENSIONS, ImageError, load_image
-from core.models.checkpoints import TRANSLATION_ARCHITECTURES, CheckpointError, load_model_info
+from core.models.checkpoints import CheckpointError
 from core.models.download import DownloadError, cache_path, cached_path, ensure_model
+from core.models.loading import load_model_info
+from core.models.registry import FAMILIES, architecture_names
 from core.models.translate import DEFAULT_RESOLUTION, MAX_RESOLUTION, save_results, translate_named
-from core.models.zoo import CATALOG, FAMILIES, get_spec, list_models
+from core.models.zoo import CATALOG, get_spec, list_models
 from core.runtime.progress import TqdmProgress
 
 
@@ -34,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--model", required=True, help="zoo name (see `models list`) or a .pth weights file")
     t.add_argument("images", nargs="+", help="image files or folders")
     t.add_argument("--out", required=True, help="folder for the translated PNGs")
-    t.add_argument("--arch", choices=TRANSLATION_ARCHITECTURES, default=None,
+    t.add_argument("--arch", choices=architecture_names("translation"), default=None,
                    help="architecture of a .pth file (default: detected from its keys)")
     t.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION,
                    help=f"processing size of the longer side (default {DEFAULT_RESOLUTION}, max {MAX_RESOLUTION})")
@@ -104,7 +106,7 @@ def _translate(args: argparse.Namespace) -> int:
                 print(f"skipped: {exc}", file=sys.stderr)
         if not named:
             raise ValueError("no readable images given")
-        results = translate_named(info.module, named, model_name=name, resolution=args.resolution,
+        results = translate_named(info, named, model_name=name, resolution=args.resolution,
                                   device=args.device, progress=bar, bn_stats=args.bn_stats)
     except (DownloadError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -35,20 +35,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.runtime.device import resolve_device
+from core.images.batches import as_uint8_nchw
 from core.models import outputs
-from core.models.colorization import SIGGRAPH17Colorizer, upsample_ab
 from core.models.image_quality import QualityScores, compare_images
 from core.models.lab import lab_to_rgb, lab_to_xyz, linear_to_srgb, rgb2lab, rgb_to_lab
-# Shared output helpers; png_bytes and unique_names are re-exported for the Colorize page.
-from core.models.outputs import png_bytes, resize_rgb, unique_names  # noqa: F401
+from core.models.loading import LoadedModel, as_loaded_model, load_model_info
+from core.models.networks.colorization import upsample_ab
+from core.models.outputs import resize_rgb
+from core.models.registry import architectures
+from core.models.zoo import list_models
+from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
 #: Network resolution of the official models.
 REFERENCE_SIZE = 256
-#: Names of the official colorizers (their weights come from ``core.models.download``).
-OFFICIAL_COLORIZERS = ("eccv16", "siggraph17")
-COLORIZER_ARCHS = ("eccv16", "siggraph17", "color_unet")
+#: Names of the official colorizers: the zoo's colorization entries (weights from
+#: :mod:`core.models.download`).
+OFFICIAL_COLORIZERS: tuple[str, ...] = tuple(s.name for s in list_models("colorization"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,18 +75,25 @@ class ColorHint:
 
 @dataclass
 class LoadedColorizer:
-    """A colorizer ready to run: the module (eval mode, on ``device``), its architecture name,
-    a display name and the network input size to use."""
+    """A colorizer ready to run: the loaded model (module in eval mode on ``device``, registry
+    entry, config and checkpoint metadata), a display name and the network input size to use."""
 
-    module: nn.Module
-    arch: str
+    model: LoadedModel
     name: str
     net_size: int = REFERENCE_SIZE
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     @property
+    def module(self) -> nn.Module:
+        return self.model.module
+
+    @property
+    def arch(self) -> str:
+        return self.model.arch
+
+    @property
     def uses_hints(self) -> bool:
-        return self.arch == "siggraph17"
+        return self.model.architecture.takes_hints
 
 
 @dataclass
@@ -123,7 +133,7 @@ def _check_rgb(rgb: np.ndarray) -> np.ndarray:
 
 def l_channel(rgb: np.ndarray) -> torch.Tensor:
     """L of an H x W x 3 uint8 image as a float32 ``1 x 1 x H x W`` tensor."""
-    t = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).to(torch.float64) / 255.0
+    t = as_uint8_nchw(np.asarray(rgb), "image")[0].to(torch.float64) / 255.0
     return rgb_to_lab(t)[0:1].unsqueeze(0).to(torch.float32)
 
 
@@ -229,14 +239,16 @@ def wipe_composite(before: np.ndarray, after: np.ndarray, position: float, line:
 # --------------------------------------------------------------------------------------------
 
 
-def _net_size_ok(size: int, arch: str) -> None:
-    if size < 8 or (arch in OFFICIAL_COLORIZERS and size % 8):
-        raise ValueError(f"network size {size} is not supported by {arch} (use a multiple of 8, e.g. 256)")
+def _net_size_ok(size: int, model: LoadedModel) -> None:
+    m = model.architecture.size_multiple
+    if size < 8 or size % m:
+        rule = f"a multiple of {m}" if m > 1 else "at least 8"
+        raise ValueError(f"network size {size} is not supported by {model.arch} (use {rule}, e.g. 256)")
 
 
 @torch.no_grad()
 def colorize_array(
-    model: nn.Module | LoadedColorizer,
+    model: LoadedColorizer | LoadedModel | nn.Module,
     rgb: np.ndarray,
     *,
     hints: Sequence[ColorHint] | None = None,
@@ -245,22 +257,26 @@ def colorize_array(
 ) -> np.ndarray:
     """Colorize one H x W x 3 uint8 image with the reference pipeline; returns H x W x 3 uint8.
 
-    ``model`` maps raw L (``1 x 1 x size x size``) to ab; SIGGRAPH17 also takes hints.
+    ``model`` maps raw L (``1 x 1 x size x size``) to ab; an architecture that takes hints
+    (SIGGRAPH17) also gets them. A bare network has its architecture detected from its weights.
     """
     if isinstance(model, LoadedColorizer):
-        net, arch, device = model.module, model.arch, model.device
+        loaded, device = model.model, model.device
         size = size or model.net_size
     else:
-        net = model
-        arch = getattr(model, "arch", type(model).__name__)
-        device = next(model.parameters()).device
+        loaded = as_loaded_model(model)
+        device = next(loaded.module.parameters()).device
         size = size or REFERENCE_SIZE
-    _net_size_ok(size, arch)
+    if loaded.family != "colorization":
+        raise ValueError(f"{loaded.arch} is a {loaded.family} model, not a colorizer")
+    _net_size_ok(size, loaded)
+    net = loaded.module
     arr = _check_rgb(rgb)
     l_orig, l_rs = preprocess(arr, size)
     if hints:
-        if not isinstance(net, SIGGRAPH17Colorizer):
-            raise ValueError(f"colour hints need the SIGGRAPH17 model; {arch} takes no hints")
+        takers = ", ".join(a.name for a in architectures("colorization") if a.takes_hints)
+        if not loaded.architecture.takes_hints:
+            raise ValueError(f"colour hints need a model that takes them ({takers}); {loaded.arch} takes no hints")
         ab_hint, mask = build_hint_tensors(hints, arr.shape[:2], size, hint_radius)
         ab = net(l_rs.to(device), ab_hint.to(device), mask.to(device))
     else:
@@ -312,31 +328,27 @@ def colorize_images(
 def load_colorizer_file(
     path: str | Path, *, device: str | torch.device = "cpu", name: str | None = None
 ) -> LoadedColorizer:
-    """Load a colorizer weights file safely (``torch.load(weights_only=True)``, through
-    :func:`core.models.checkpoints.load_model_info`, which detects the architecture and loads
-    strictly).
+    """Load a colorizer weights file safely, reading it once (``torch.load(weights_only=True)``,
+    through :func:`core.models.loading.load_model_info`, which detects the architecture, loads
+    strictly and keeps the checkpoint's metadata).
 
     Accepts an official state dict (ECCV16, SIGGRAPH17) or a GAN Lens color U-Net checkpoint
     ``{"arch": "color_unet", "config": {...}, "state_dict": {...}, "size": ...}``, whose training
-    ``size`` becomes the default network size. Other generators (CycleGAN, pix2pix) are refused
-    with a ``ValueError`` naming what the file is.
+    ``size`` (from the metadata) becomes the default network size. Other generators (CycleGAN,
+    pix2pix) are refused with a ``ValueError`` naming what the file is.
     """
-    from core.models.checkpoints import load_model_info
-
     p = Path(path).expanduser()
     if not p.is_file():
         raise FileNotFoundError(f"{p}: checkpoint not found")
     info = load_model_info(p, name=p.name)  # CheckpointError is a ValueError naming the file
-    if info.arch not in COLORIZER_ARCHS:
+    if info.family != "colorization":
         raise ValueError(f"{p.name}: holds a {info.arch} generator, not a colorizer "
-                         f"(expected one of {', '.join(COLORIZER_ARCHS)})")
-    net_size = REFERENCE_SIZE
-    if info.arch == "color_unet":
-        meta = torch.load(p, map_location="cpu", weights_only=True)
-        if isinstance(meta, Mapping) and isinstance(meta.get("size"), int) and meta["size"] >= 8:
-            net_size = int(meta["size"])
+                         f"(expected one of {', '.join(a.name for a in architectures('colorization'))})")
+    trained = info.metadata.get("size")
+    net_size = trained if isinstance(trained, int) and trained >= 8 else REFERENCE_SIZE
     dev = resolve_device(device)
-    return LoadedColorizer(info.module.to(dev), info.arch, name or p.stem, net_size, dev)
+    info.module.to(dev)
+    return LoadedColorizer(info, name or p.stem, net_size, dev)
 
 
 def load_colorizer(

@@ -2,7 +2,7 @@
 
 * ``train-colorizer FOLDER --out CKPT [--size 64 --epochs 5 --batch-size 8 --lr 1e-3
   --base-channels 16 --depth 3 --max-steps N --resume --seed 0 --device auto]`` - trains the
-  GAN Lens color U-Net (:mod:`core.models.train_colorizer`) and writes the checkpoint and a
+  GAN Lens color U-Net (:mod:`core.models.training.colorizer`) and writes the checkpoint and a
   sample grid PNG next to it.
 * ``colorize --model eccv16|siggraph17|PATH IMAGES... --out DIR [--gray-first --size N
   --cache-dir DIR --no-download --device auto]`` - colorizes images with the reference
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core.models.train_colorizer import train_colorizer
+    from core.models.training.colorizer import train_colorizer
 
     bar = TqdmProgress()
     try:
@@ -84,7 +84,6 @@ def _train(args: argparse.Namespace) -> int:
 def _colorize(args: argparse.Namespace) -> int:
     from core.images import open_image_set
     from core.models.colorize import colorize_images, load_colorizer, save_results
-
     from core.models.download import DownloadError
 
     bar = TqdmProgress()

@@ -10,8 +10,8 @@ the image as PIL ``"L"`` (the official ``Grayscale(1)``).
 
 Differences, by design: instead of squashing every image to 256 x 256, the image is resized
 (PIL bicubic) so that its longer side is ``resolution`` and both sides are multiples of the
-generator's stride (4 for the ResNet, ``2 ** num_downs`` for the U-Net; each side at least one
-multiple), translated, converted with ``tensor2im`` and resized back (PIL bicubic) to its
+generator's stride (the registry's ``size_multiple``: 4 for the ResNet, ``2 ** num_downs`` for the
+U-Net; each side at least one multiple), translated, converted with ``tensor2im`` and resized back (PIL bicubic) to its
 original height and width. ``resolution`` is rounded to the nearest multiple and capped at
 :data:`MAX_RESOLUTION` to protect memory.
 
@@ -35,14 +35,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from core.runtime.device import resolve_device
+from core.images.batches import as_uint8_nchw
 from core.models import outputs
-# Shared output helpers; png_bytes, result_filename, unique_names, wipe_composite are re-exported
-# for the Translate page.
-from core.models.outputs import (  # noqa: F401
-    check_rgb, png_bytes, resize_rgb, result_filename, unique_names, wipe_composite,
-)
-from core.models.pix2pix import per_image_batchnorm
+from core.models.loading import LoadedModel, as_loaded_model
+from core.models.networks.pix2pix import per_image_batchnorm
+from core.models.outputs import check_rgb, resize_rgb
+from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
 #: Largest processing size (longer side, pixels) accepted.
@@ -69,13 +67,6 @@ class Translation:
 # --------------------------------------------------------------------------------------------
 
 
-def size_multiple(model: nn.Module) -> int:
-    """What height and width must be multiples of for ``model`` (its ``size_multiple``
-    attribute, 4 for the CycleGAN ResNet, 256 for ``unet_256``; 4 when it has none)."""
-    m = getattr(model, "size_multiple", 4)
-    return int(m) if isinstance(m, int) and m > 0 else 4
-
-
 def processing_size(
     height: int, width: int, resolution: int = DEFAULT_RESOLUTION, multiple: int = 4,
     max_resolution: int = MAX_RESOLUTION,
@@ -100,13 +91,12 @@ def image_to_tensor(image: np.ndarray, channels: int = 3) -> torch.Tensor:
     """``ToTensor`` + ``Normalize(0.5, 0.5)``: uint8 H x W x 3 -> 1 x C x H x W float in [-1, 1]
     (``channels == 1``: PIL ``"L"`` grayscale first, as the official ``Grayscale(1)``)."""
     if channels == 1:
-        arr = np.asarray(Image.fromarray(image).convert("L"))[..., None]
+        t = torch.from_numpy(np.asarray(Image.fromarray(image).convert("L")).copy())[None, None]
     elif channels == 3:
-        arr = image
+        t = as_uint8_nchw(image, "image")
     else:
         raise ValueError(f"only 1- or 3-channel generators are supported, got {channels} input channels")
-    t = torch.from_numpy(np.array(arr, dtype=np.uint8, copy=True)).permute(2, 0, 1).float().div(255.0)
-    return ((t - 0.5) / 0.5).unsqueeze(0)
+    return (t.float().div(255.0) - 0.5) / 0.5
 
 
 def tensor_to_image(t: torch.Tensor) -> np.ndarray:
@@ -128,19 +118,19 @@ def tensor_to_image(t: torch.Tensor) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _run_one(model: nn.Module, image: np.ndarray, resolution: int, device: torch.device,
+def _run_one(model: LoadedModel, image: np.ndarray, resolution: int, device: torch.device,
              max_resolution: int) -> tuple[np.ndarray, tuple[int, int]]:
     h, w = image.shape[:2]
-    ph, pw = processing_size(h, w, resolution, size_multiple(model), max_resolution)
-    x = image_to_tensor(resize_rgb(image, (ph, pw)), int(getattr(model, "input_nc", 3))).to(device)
-    y = model(x)
+    ph, pw = processing_size(h, w, resolution, model.architecture.size_multiple, max_resolution)
+    x = image_to_tensor(resize_rgb(image, (ph, pw)), int(model.config["input_nc"])).to(device)
+    y = model.module(x)
     if y.shape[-2:] != x.shape[-2:]:
         raise ValueError(f"the generator returned {tuple(y.shape[-2:])} for a {ph}x{pw} input")
     return resize_rgb(tensor_to_image(y), (h, w)), (ph, pw)
 
 
 def translate_images(
-    model: nn.Module,
+    model: LoadedModel | nn.Module,
     images: Sequence[np.ndarray],
     *,
     resolution: int = DEFAULT_RESOLUTION,
@@ -150,7 +140,8 @@ def translate_images(
     stage: str = "Translating",
     max_resolution: int = MAX_RESOLUTION,
 ) -> list[np.ndarray]:
-    """Translate each H x W x 3 uint8 image with ``model``; every output has its input's size.
+    """Translate each H x W x 3 uint8 image with ``model`` (a loaded model, or a network built in
+    code, whose architecture is then detected); every output has its input's size.
 
     Images are run one at a time (sizes differ, and per-image BatchNorm statistics need batches
     of one). The model is moved to ``device`` and left in eval mode.
@@ -162,7 +153,7 @@ def translate_images(
 
 
 def translate_named(
-    model: nn.Module,
+    model: LoadedModel | nn.Module,
     images: Sequence[tuple[str, np.ndarray]],
     *,
     model_name: str = "model",
@@ -179,8 +170,11 @@ def translate_named(
         raise ValueError(f"bn_stats must be 'image' or 'running', got {bn_stats!r}")
     for name, image in images:
         check_rgb(image, name)
+    loaded = as_loaded_model(model)
+    if loaded.family != "translation":
+        raise ValueError(f"{model_name} is a {loaded.arch} {loaded.family} model, not an image-to-image generator")
     dev = resolve_device(device)
-    model = model.to(dev).eval()
+    net = loaded.module.to(dev).eval()
     results: list[Translation] = []
     total = len(images)
     progress(stage, 0, total)
@@ -188,10 +182,10 @@ def translate_named(
         for i, (name, image) in enumerate(images):
             t0 = time.perf_counter()
             if bn_stats == "image":
-                with per_image_batchnorm(model):
-                    out, phw = _run_one(model, image, resolution, dev, max_resolution)
+                with per_image_batchnorm(net):
+                    out, phw = _run_one(loaded, image, resolution, dev, max_resolution)
             else:
-                out, phw = _run_one(model, image, resolution, dev, max_resolution)
+                out, phw = _run_one(loaded, image, resolution, dev, max_resolution)
             results.append(Translation(name, model_name, image, out, phw, time.perf_counter() - t0))
             progress(stage, i + 1, total)
     return results

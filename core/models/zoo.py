@@ -20,6 +20,9 @@ looking like a PyTorch file). The two colorizer file names follow the ``torch.hu
 *prefix* and the download is checked against it. ``ModelSpec.sha256`` thus holds either a full
 64-digit digest or a prefix of one (see :func:`core.models.download.verify_checksum`).
 
+Each entry names its architecture in :mod:`core.models.registry`, which gives its family
+(translation or colorization); the catalog keeps no family of its own.
+
 Every model is cached as ``<cache>/models/<name>.pth`` (see :mod:`core.models.download`).
 The environment variable ``GANLENS_MODEL_BASE_URL`` replaces the server part of every URL
 (``<base>/<file name of the official URL>``), e.g. to use a mirror.
@@ -30,11 +33,10 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import urlsplit
 
-Family = Literal["cyclegan", "pix2pix", "colorization"]
-FAMILIES: tuple[str, ...] = ("cyclegan", "pix2pix", "colorization")
+from core.models.registry import FAMILIES, Architecture, Family, get_architecture
+
 BASE_URL_ENV = "GANLENS_MODEL_BASE_URL"
 
 CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
@@ -43,16 +45,25 @@ PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One downloadable model: its name, family, architecture (as
-    :func:`core.models.checkpoints.build_model` names it), official URL and checksum (a full
-    SHA-256 hex digest, a hex prefix of one, or ``None`` when unknown)."""
+    """One downloadable model: its name, architecture (a :mod:`core.models.registry` name),
+    official URL, checksum (a full SHA-256 hex digest, a hex prefix of one, or ``None`` when
+    unknown) and a description."""
 
     name: str
-    family: Family
     arch: str
     url: str
     sha256: str | None
     description: str
+
+    @property
+    def architecture(self) -> Architecture:
+        """The registry entry of :attr:`arch`."""
+        return get_architecture(self.arch)
+
+    @property
+    def family(self) -> Family:
+        """The architecture's family (``"translation"`` or ``"colorization"``)."""
+        return self.architecture.family
 
     @property
     def filename(self) -> str:
@@ -65,8 +76,7 @@ class ModelSpec:
         return os.path.basename(urlsplit(self.url).path)
 
     def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise ValueError(f"{self.name}: unknown family {self.family!r}")
+        get_architecture(self.arch)  # ValueError naming the known architectures
         if self.sha256 is not None:
             digest = self.sha256.lower()
             if not (8 <= len(digest) <= 64) or any(c not in "0123456789abcdef" for c in digest):
@@ -105,23 +115,23 @@ _PIX2PIX: tuple[tuple[str, str], ...] = (
 
 def _build_catalog() -> dict[str, ModelSpec]:
     specs: list[ModelSpec] = [
-        ModelSpec(name, "cyclegan", "cyclegan_resnet_9blocks", CYCLEGAN_URL.format(name=name), None,
+        ModelSpec(name, "cyclegan_resnet_9blocks", CYCLEGAN_URL.format(name=name), None,
                   f"CycleGAN: {text}")
         for name, text in _CYCLEGAN
     ]
     specs += [
-        ModelSpec(f"pix2pix_{name}", "pix2pix", "unet_256", PIX2PIX_URL.format(name=name), None,
+        ModelSpec(f"pix2pix_{name}", "unet_256", PIX2PIX_URL.format(name=name), None,
                   f"pix2pix: {text}")
         for name, text in _PIX2PIX
     ]
     specs += [
         ModelSpec(
-            "eccv16", "colorization", "eccv16",
+            "eccv16", "eccv16",
             "https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth",
             "9b330a0b", "Colorization: Zhang et al., Colorful Image Colorization (ECCV 2016)",
         ),
         ModelSpec(
-            "siggraph17", "colorization", "siggraph17",
+            "siggraph17", "siggraph17",
             "https://colorizers.s3.us-east-2.amazonaws.com/siggraph17-df00044c.pth",
             "df00044c", "Colorization: Zhang et al., Real-Time User-Guided Image Colorization (SIGGRAPH 2017)",
         ),
@@ -134,7 +144,7 @@ CATALOG: dict[str, ModelSpec] = _build_catalog()
 
 
 def list_models(family: str | None = None) -> list[ModelSpec]:
-    """The catalog entries (of one family if given), in catalog order."""
+    """The catalog entries (of one architecture family if given), in catalog order."""
     if family is not None and family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
     return [s for s in CATALOG.values() if family is None or s.family == family]

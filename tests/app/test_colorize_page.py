@@ -12,7 +12,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.models.colorize import colorize_images, load_colorizer_file
-from core.models.train_colorizer import train_colorizer
+from core.models.training.colorizer import train_colorizer
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "colorize.py")
 
@@ -140,8 +140,8 @@ def test_download_failure_offline_is_an_error_not_a_crash(tmp_path, monkeypatch)
 def test_siggraph17_from_cache_with_hints(tmp_path, monkeypatch):
     import torch
 
-    from core.models.colorization import SIGGRAPH17Colorizer
     from core.models.colorize import ColorHint, colorize_array
+    from core.models.networks.colorization import SIGGRAPH17Colorizer
 
     cache = tmp_path / "cache"
     (cache / "models").mkdir(parents=True)

@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.models.checkpoints import load_model
-from core.models.cyclegan import ResnetGenerator
+from core.models.loading import load_model
+from core.models.networks.cyclegan import ResnetGenerator
 from core.models.translate import translate_images
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "translate.py")

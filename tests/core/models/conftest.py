@@ -5,6 +5,8 @@ Fixtures:
 * ``serve_directory(path, *, ignore_range=False) -> LoopbackServer``: start a server for a folder;
   every server started is stopped at the end of the test.
 * ``loopback_server``: a server over a fresh empty folder (``server.root``) to put files in.
+* ``eccv16`` / ``siggraph17``: the official colorization networks with random weights and
+  randomised BatchNorm statistics, in eval mode (module scope: they are large).
 * ``single_thread``: run the test with ``torch.set_num_threads(1)`` (restored afterwards); on a
   busy shared CPU, OpenMP thread contention makes tiny forward passes 10x slower.
 
@@ -25,6 +27,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import torch
+
+from core.models.networks.colorization import ECCV16Colorizer, SIGGRAPH17Colorizer
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -173,3 +177,30 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def _randomize_bn(model: torch.nn.Module, seed: int) -> None:
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
+
+
+@pytest.fixture(scope="module")
+def eccv16() -> ECCV16Colorizer:
+    torch.manual_seed(0)
+    m = ECCV16Colorizer().eval()
+    _randomize_bn(m, 1)
+    return m
+
+
+@pytest.fixture(scope="module")
+def siggraph17() -> SIGGRAPH17Colorizer:
+    torch.manual_seed(2)
+    m = SIGGRAPH17Colorizer().eval()
+    _randomize_bn(m, 3)
+    return m

@@ -11,8 +11,6 @@ import pytest
 import torch
 
 from core.cli import main as cli_main
-from core.models.checkpoints import load_model
-from core.models.cyclegan import ResnetGenerator
 from core.models.download import (
     DownloadError,
     cache_path,
@@ -22,6 +20,8 @@ from core.models.download import (
     model_dir,
     remove_cached,
 )
+from core.models.loading import load_model
+from core.models.networks.cyclegan import ResnetGenerator
 from core.models.zoo import ModelSpec
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -36,7 +36,7 @@ def _write_generator(path: Path, seed: int = 0) -> bytes:
 
 
 def _spec(server, name: str, sha: str | None) -> ModelSpec:
-    return ModelSpec(name, "cyclegan", "cyclegan_resnet_9blocks", server.url_for(f"{name}.pth"), sha, "test model")
+    return ModelSpec(name, "cyclegan_resnet_9blocks", server.url_for(f"{name}.pth"), sha, "test model")
 
 
 class _Recorder:
@@ -202,9 +202,9 @@ def test_cli_models_download_and_list(loopback_server, tmp_path, monkeypatch, ca
     out = capsys.readouterr().out
     assert out.strip() == str(tmp_path / "models" / "zebra2horse.pth")
     assert (tmp_path / "models" / "zebra2horse.pth").read_bytes() == data
-    assert cli_main(["models", "list", "--family", "cyclegan", "--cache-dir", str(tmp_path)]) == 0
+    assert cli_main(["models", "list", "--family", "translation", "--cache-dir", str(tmp_path)]) == 0
     lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
-    assert len(lines) == 18 and "cached" in lines["zebra2horse"] and "cached" not in lines["horse2zebra"]
+    assert len(lines) == 18 + 5 and "cached" in lines["zebra2horse"] and "cached" not in lines["horse2zebra"]
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", _free_port_url("").rstrip("/"))
     assert cli_main(["models", "download", "horse2zebra", "--cache-dir", str(tmp_path), "--quiet"]) == 2
     assert "could not download" in capsys.readouterr().err

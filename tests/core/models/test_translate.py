@@ -13,8 +13,9 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 
 from core.cli import main as cli_main
-from core.models.cyclegan import ResnetGenerator
-from core.models.pix2pix import UnetGenerator
+from core.models.networks.cyclegan import ResnetGenerator
+from core.models.networks.pix2pix import UnetGenerator
+from core.models.outputs import wipe_composite
 from core.models.translate import (
     MAX_RESOLUTION,
     Translation,
@@ -22,7 +23,6 @@ from core.models.translate import (
     results_zip,
     translate_images,
     translate_named,
-    wipe_composite,
 )
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -119,7 +119,7 @@ def test_unet_sizes_and_batchnorm_modes():
 
 
 def test_single_channel_generator():
-    g = ResnetGenerator(input_nc=1, output_nc=1, ngf=4, n_blocks=1).eval()
+    g = ResnetGenerator(input_nc=1, output_nc=1, ngf=4, n_blocks=6).eval()
     out = translate_images(g, [_image(20, 12)], resolution=16, device="cpu")[0]
     assert out.shape == (20, 12, 3)
     assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
@@ -173,3 +173,13 @@ def test_cli_translate_writes_same_size_pngs(tmp_path, generator, capsys):
     torch.save({"x": torch.zeros(2)}, bad)
     assert cli_main(["translate", "--model", str(bad), str(folder), "--out", str(out), "--quiet"]) == 2
     assert "match none of the known architectures" in capsys.readouterr().err
+
+
+def test_translate_refuses_colorizers_and_unregistered_networks():
+    from core.models.checkpoints import CheckpointError
+    from core.models.networks.color_unet import ColorUNet
+
+    with pytest.raises(ValueError, match="is a color_unet colorization model, not an image-to-image generator"):
+        translate_images(ColorUNet(base_channels=4, depth=1), [_image(8, 8)], device="cpu")
+    with pytest.raises(CheckpointError, match="match none of the known architectures"):
+        translate_images(ResnetGenerator(ngf=4, n_blocks=1), [_image(8, 8)], device="cpu")

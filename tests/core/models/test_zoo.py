@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.models.checkpoints import ARCHITECTURES
+from core.models.registry import architecture_names
 from core.models.zoo import CATALOG, ModelSpec, get_spec, list_models, resolve_url
 
 # scripts/download_cyclegan_model.sh of junyanz/pytorch-CycleGAN-and-pix2pix
@@ -17,7 +17,7 @@ OFFICIAL_CYCLEGAN = {
 
 
 def test_all_official_cyclegan_models():
-    cyclegan = list_models("cyclegan")
+    cyclegan = [s for s in list_models("translation") if not s.name.startswith("pix2pix_")]
     assert {s.name for s in cyclegan} == OFFICIAL_CYCLEGAN
     for s in cyclegan:
         assert s.url == f"http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{s.name}.pth"
@@ -27,7 +27,7 @@ def test_all_official_cyclegan_models():
 
 
 def test_pix2pix_models_are_prefixed_unets():
-    names = {s.name for s in list_models("pix2pix")}
+    names = {s.name for s in list_models("translation") if s.name.startswith("pix2pix_")}
     assert names == {"pix2pix_edges2shoes", "pix2pix_sat2map", "pix2pix_map2sat", "pix2pix_facades_label2photo",
                      "pix2pix_day2night"}
     s = get_spec("pix2pix_sat2map")
@@ -46,7 +46,9 @@ def test_colorizers_use_hub_hash_prefix():
 
 def test_every_arch_is_buildable_and_names_unique():
     assert len(CATALOG) == 18 + 5 + 2
-    assert all(s.arch in ARCHITECTURES for s in CATALOG.values())
+    assert all(s.arch in architecture_names() for s in CATALOG.values())
+    assert {s.name for s in list_models("colorization")} == {"eccv16", "siggraph17"}
+    assert all(s.family == s.architecture.family == "translation" for s in list_models("translation"))
 
 
 def test_get_spec_suggests_close_names():
@@ -60,7 +62,9 @@ def test_get_spec_suggests_close_names():
 
 def test_bad_checksum_field_rejected():
     with pytest.raises(ValueError, match="hex digits"):
-        ModelSpec("x", "cyclegan", "cyclegan_resnet_9blocks", "http://h/x.pth", "xyz", "bad")
+        ModelSpec("x", "cyclegan_resnet_9blocks", "http://h/x.pth", "xyz", "bad")
+    with pytest.raises(ValueError, match="unknown architecture 'resnet_12blocks'"):
+        ModelSpec("x", "resnet_12blocks", "http://h/x.pth", None, "bad")
 
 
 def test_base_url_override(monkeypatch):

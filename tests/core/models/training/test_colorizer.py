@@ -12,10 +12,10 @@ import torch
 from PIL import Image
 
 from core.images import open_image_set
-from core.models.color_unet import ColorUNet
 from core.models.colorize import load_colorizer_file
 from core.models.colorize_cli import register
-from core.models.train_colorizer import (
+from core.models.networks.color_unet import ColorUNet
+from core.models.training.colorizer import (
     center_crop,
     resize_shorter_side,
     rgb_batch_to_l_ab,

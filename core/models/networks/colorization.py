@@ -19,12 +19,13 @@ Both follow richzhang/colorization (``colorizers/eccv16.py``, ``colorizers/siggr
 input resolution. Down-sampling in SIGGRAPH17 is strided slicing ``x[:, :, ::2, ::2]`` as in the
 reference. Input height and width must be multiples of 8.
 
-Weights are not downloaded here; see ``core.models.zoo`` / ``core.models.download``.
+Weights are not downloaded here; see :mod:`core.models.zoo` / :mod:`core.models.download`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -89,9 +90,6 @@ def _check_hw(x: torch.Tensor, what: str) -> None:
 class ECCV16Colorizer(nn.Module):
     """ECCV 2016 colorizer: ``forward(L)`` with raw L (N x 1 x H x W) -> ab (N x 2 x H x W)."""
 
-    arch = "eccv16"
-    uses_hints = False
-
     def __init__(self) -> None:
         super().__init__()
         self.model1 = _conv_block([1, 64, 64], last_stride=2)
@@ -134,9 +132,6 @@ class SIGGRAPH17Colorizer(nn.Module):
     (N x 2 x H x W, zeros where no hint) and hint mask (N x 1 x H x W, 1 at hints, 0 elsewhere).
     Missing hints/mask are zeros, as in the reference. Returns ab (N x 2 x H x W).
     """
-
-    arch = "siggraph17"
-    uses_hints = True
 
     def __init__(self, classes: int = SIGGRAPH17_CLASSES) -> None:
         super().__init__()
@@ -202,7 +197,18 @@ def upsample_ab(ab: torch.Tensor, size_hw: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(ab, size=size_hw, mode="bilinear", align_corners=False)
 
 
-COLORIZER_CLASSES: dict[str, type[nn.Module]] = {
-    "eccv16": ECCV16Colorizer,
-    "siggraph17": SIGGRAPH17Colorizer,
-}
+def _require_keys(sd: Mapping[str, torch.Tensor], what: str, keys: Sequence[str]) -> dict[str, Any]:
+    missing = [k for k in keys if k not in sd]
+    if missing:
+        raise ValueError(f"missing the {what} key(s) {' / '.join(missing)}")
+    return {}
+
+
+def eccv16_config_from_state_dict(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """``{}`` (the ECCV16 network has no options) when ``sd`` has its output keys, else ``ValueError``."""
+    return _require_keys(sd, "ECCV16", ("model8.6.weight", "model_out.weight"))
+
+
+def siggraph17_config_from_state_dict(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """``{}`` (the default 529 classes) when ``sd`` has the SIGGRAPH17 keys, else ``ValueError``."""
+    return _require_keys(sd, "SIGGRAPH17", ("model1short10.0.weight", "model_out.0.weight"))

@@ -23,14 +23,14 @@ reproduces the BatchNorm part of that default deterministically (Dropout stays o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from core.models.cyclegan import norm_layer
+from core.models.networks.cyclegan import norm_layer, tensor_shape
 
 NormName = Literal["batch", "instance"]
 
@@ -118,21 +118,37 @@ class UnetGenerator(nn.Module):
         self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
                                              outermost=True, norm=norm)
 
-    @property
-    def size_multiple(self) -> int:
-        """Height and width must be multiples of this."""
-        return 2**self.num_downs
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.input_nc:
             raise ValueError(f"UnetGenerator expects N x {self.input_nc} x H x W input, got {tuple(x.shape)}")
-        m = self.size_multiple
+        m = 2**self.num_downs
         if x.shape[2] % m or x.shape[3] % m:
             raise ValueError(
                 f"UnetGenerator with {self.num_downs} downsamplings needs height and width that are "
                 f"multiples of {m}, got {x.shape[2]}x{x.shape[3]}"
             )
         return self.model(x)
+
+
+def _unet_depth(sd: Mapping[str, torch.Tensor]) -> int:
+    prefix, depth = "model.model.1.model.", 2
+    while any(k.startswith(prefix + "3.model.") for k in sd):
+        prefix += "3.model."
+        depth += 1
+    return depth
+
+
+def unet_config_from_state_dict(sd: Mapping[str, torch.Tensor], num_downs: int) -> dict[str, Any]:
+    """The :class:`UnetGenerator` keyword arguments (besides ``num_downs``) that load ``sd``
+    strictly, read from key names and tensor shapes; ``ValueError`` when ``sd`` is not a U-Net
+    with ``num_downs`` levels."""
+    ngf, input_nc, _, _ = tensor_shape(sd, "model.model.0.weight", 4)
+    output_nc = tensor_shape(sd, "model.model.3.weight", 4)[1]
+    depth = _unet_depth(sd)
+    if depth != num_downs:
+        raise ValueError(f"U-Net has {depth} levels, expected {num_downs}")
+    norm = "batch" if "model.model.1.model.2.weight" in sd else "instance"
+    return {"input_nc": input_nc, "output_nc": output_nc, "ngf": ngf, "norm": norm}
 
 
 @contextmanager

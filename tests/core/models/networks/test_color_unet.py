@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.models.color_unet import ColorUNet, color_unet_config_from_state_dict
+from core.models.networks.color_unet import ColorUNet, color_unet_config_from_state_dict
 
 
 @pytest.mark.parametrize("base, depth", [(8, 1), (8, 3), (12, 2)])

@@ -23,7 +23,8 @@ the input's size.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -140,14 +141,35 @@ class ResnetGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
-    #: Height and width must be multiples of this for the output to keep the input's size.
-    @property
-    def size_multiple(self) -> int:
-        return 2**N_DOWNSAMPLING
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.input_nc:
             raise ValueError(
                 f"ResnetGenerator expects N x {self.input_nc} x H x W input, got {tuple(x.shape)}"
             )
         return self.model(x)
+
+
+def tensor_shape(sd: Mapping[str, torch.Tensor], key: str, ndim: int) -> tuple[int, ...]:
+    """The shape of ``sd[key]``, which must be an ``ndim``-D tensor, else ``ValueError``."""
+    t = sd.get(key)
+    if not isinstance(t, torch.Tensor) or t.dim() != ndim:
+        raise ValueError(f"missing {ndim}-D tensor {key!r}")
+    return tuple(t.shape)
+
+
+def resnet_config_from_state_dict(sd: Mapping[str, torch.Tensor], n_blocks: int) -> dict[str, Any]:
+    """The :class:`ResnetGenerator` keyword arguments (besides ``n_blocks``) that load ``sd``
+    strictly, read from key names and tensor shapes; ``ValueError`` when ``sd`` is not a ResNet
+    generator with ``n_blocks`` residual blocks."""
+    ngf, input_nc, kh, kw = tensor_shape(sd, "model.1.weight", 4)
+    if (kh, kw) != (7, 7):
+        raise ValueError("first conv is not 7x7")
+    blocks = {int(k.split(".")[1]) for k in sd if k.startswith("model.") and ".conv_block." in k}
+    first = 3 * N_DOWNSAMPLING + 4  # after pad, conv, norm, ReLU and the downsampling triples
+    if blocks != set(range(first, first + n_blocks)):
+        raise ValueError(f"expected residual blocks model.{first} .. model.{first + n_blocks - 1}, "
+                         f"found {len(blocks)}")
+    output_nc = tensor_shape(sd, f"model.{first + n_blocks + 3 * N_DOWNSAMPLING + 1}.weight", 4)[0]
+    norm = "batch" if "model.2.weight" in sd else "instance"
+    use_dropout = f"model.{first}.conv_block.6.weight" in sd
+    return {"input_nc": input_nc, "output_nc": output_nc, "ngf": ngf, "norm": norm, "use_dropout": use_dropout}

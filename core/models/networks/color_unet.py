@@ -1,6 +1,6 @@
 """GAN Lens' own small colorization U-Net: L -> ab regression.
 
-Same interface as the official colorizers in :mod:`core.models.colorization`: ``forward(L)``
+Same interface as the official colorizers in :mod:`core.models.networks.colorization`: ``forward(L)``
 takes raw L in [0, 100] (N x 1 x H x W), normalises it internally as ``(L - 50) / 100`` (the
 reference normalisation of richzhang/colorization) and returns ab in Lab units as
 ``110 * tanh(.)`` (N x 2 x H x W).
@@ -27,9 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.models.colorization import AB_NORM, normalize_l
-
-ARCH_NAME = "color_unet"
+from core.models.networks.colorization import AB_NORM, normalize_l
 
 
 def _groups(channels: int) -> int:
@@ -69,9 +67,6 @@ class _Up(nn.Module):
 
 class ColorUNet(nn.Module):
     """U-Net colorizer; ``ColorUNet(base_channels=16, depth=3)``. See the module docstring."""
-
-    arch = ARCH_NAME
-    uses_hints = False
 
     def __init__(self, base_channels: int = 16, depth: int = 3) -> None:
         super().__init__()

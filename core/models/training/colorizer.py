@@ -1,5 +1,5 @@
-"""Train the GAN Lens colorization U-Net (:class:`core.models.color_unet.ColorUNet`) on any
-image folder: L -> ab regression with an L1 loss and Adam.
+"""Train the GAN Lens colorization U-Net (:class:`core.models.networks.color_unet.ColorUNet`,
+registry entry ``color_unet``) on any image folder: L -> ab regression with an L1 loss and Adam.
 
 Data: every readable image of the folder (recursive, bad files skipped and reported) is loaded
 once and downscaled (PIL bicubic) so that its shorter side equals ``size``; each epoch visits the
@@ -30,12 +30,16 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from core.images.batches import as_uint8_nchw
+from core.models.lab import lab_to_rgb, rgb_to_lab
+from core.models.networks.colorization import AB_NORM
+from core.models.registry import get_architecture
 from core.runtime.atomic import atomic_path
 from core.runtime.device import resolve_device
-from core.models.color_unet import ARCH_NAME, ColorUNet
-from core.models.colorization import AB_NORM
-from core.models.lab import lab_to_rgb, rgb_to_lab
 from core.runtime.progress import Progress, null_progress
+
+#: The registry entry trained here; its name is the checkpoint's ``"arch"``.
+ARCH = get_architecture("color_unet")
 
 FORMAT_VERSION = 1
 SAMPLE_COUNT = 4
@@ -95,7 +99,7 @@ def load_training_images(
 
 def rgb_batch_to_l_ab(batch: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``N x H x W x 3`` uint8 -> (L ``N x 1 x H x W``, ab ``N x 2 x H x W``), float32."""
-    t = torch.as_tensor(np.asarray(batch)).permute(0, 3, 1, 2).to(torch.float32) / 255.0
+    t = as_uint8_nchw(batch, "training batch").to(torch.float32) / 255.0
     lab = rgb_to_lab(t)
     return lab[:, :1].contiguous(), lab[:, 1:].contiguous()
 
@@ -190,8 +194,8 @@ def load_training_checkpoint(path: str | Path) -> dict:
     """Read a training checkpoint with ``weights_only=True`` and check it is a color U-Net's."""
     p = Path(path)
     ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("arch") != ARCH_NAME or "state_dict" not in ckpt:
-        raise ValueError(f"{p}: not a GAN Lens color U-Net checkpoint (arch must be {ARCH_NAME!r})")
+    if not isinstance(ckpt, dict) or ckpt.get("arch") != ARCH.name or "state_dict" not in ckpt:
+        raise ValueError(f"{p}: not a GAN Lens color U-Net checkpoint (arch must be {ARCH.name!r})")
     return ckpt
 
 
@@ -212,7 +216,7 @@ def train_colorizer(
     samples_path: str | Path | None = None,
     progress: Progress = null_progress,
 ) -> TrainColorizerResult:
-    """Train (or resume training) a :class:`ColorUNet` and write checkpoint + sample grid.
+    """Train (or resume training) a color U-Net and write checkpoint + sample grid.
 
     ``epochs`` counts from the start of training (a resumed run stops at the same total);
     ``max_steps`` caps the total number of optimisation steps. ``lr`` defaults to 1e-3, or to
@@ -241,7 +245,7 @@ def train_colorizer(
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = ColorUNet(**config)
+        model = ARCH.build(**config)
     model.to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999))
     step, epoch, batch_in_epoch = 0, 0, 0
@@ -265,7 +269,7 @@ def train_colorizer(
     def save() -> None:
         _atomic_save(
             {
-                "arch": ARCH_NAME,
+                "arch": ARCH.name,
                 "config": dict(config),
                 "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "optimizer": optimizer.state_dict(),
