@@ -227,13 +227,6 @@ def fit_within(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
     return resize_rgb(arr, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
-def wipe_composite(before: np.ndarray, after: np.ndarray, position: float, line: bool = True) -> np.ndarray:
-    """``before`` left of ``position`` (0..1 of the width, clamped), ``after`` right of it, with an
-    optional 1-pixel white divider on the last ``before`` column; both images must have the same
-    size (:func:`core.models.outputs.wipe_composite`)."""
-    return outputs.wipe_composite(before, after, min(max(position, 0.0), 1.0), line, line_in="before")
-
-
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
@@ -326,29 +319,32 @@ def colorize_images(
 
 
 def load_colorizer_file(
-    path: str | Path, *, device: str | torch.device = "cpu", name: str | None = None
+    source: str | Path | bytes, *, device: str | torch.device = "cpu", name: str | None = None
 ) -> LoadedColorizer:
-    """Load a colorizer weights file safely, reading it once (``torch.load(weights_only=True)``,
-    through :func:`core.models.loading.load_model_info`, which detects the architecture, loads
-    strictly and keeps the checkpoint's metadata).
+    """Load a colorizer weights file (a path, or the bytes of an upload named ``name``) safely,
+    reading it once (``torch.load(weights_only=True)``, through
+    :func:`core.models.loading.load_model_info`, which detects the architecture, loads strictly and
+    keeps the checkpoint's metadata).
 
     Accepts an official state dict (ECCV16, SIGGRAPH17) or a GAN Lens color U-Net checkpoint
     ``{"arch": "color_unet", "config": {...}, "state_dict": {...}, "size": ...}``, whose training
     ``size`` (from the metadata) becomes the default network size. Other generators (CycleGAN,
     pix2pix) are refused with a ``ValueError`` naming what the file is.
     """
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: checkpoint not found")
-    info = load_model_info(p, name=p.name)  # CheckpointError is a ValueError naming the file
-    if info.family != "colorization":
-        raise ValueError(f"{p.name}: holds a {info.arch} generator, not a colorizer "
-                         f"(expected one of {', '.join(a.name for a in architectures('colorization'))})")
+    if isinstance(source, bytes):
+        label = name or "checkpoint"
+        display = Path(label).stem
+    else:
+        source = Path(source).expanduser()
+        if not source.is_file():
+            raise FileNotFoundError(f"{source}: checkpoint not found")
+        label, display = source.name, name or source.stem
+    info = load_model_info(source, name=label, family="colorization")  # CheckpointError: a ValueError
     trained = info.metadata.get("size")
     net_size = trained if isinstance(trained, int) and trained >= 8 else REFERENCE_SIZE
     dev = resolve_device(device)
     info.module.to(dev)
-    return LoadedColorizer(info, name or p.stem, net_size, dev)
+    return LoadedColorizer(info, display, net_size, dev)
 
 
 def load_colorizer(
@@ -363,10 +359,10 @@ def load_colorizer(
     a checkpoint path."""
     key = str(spec).strip()
     if key.lower() in OFFICIAL_COLORIZERS:
-        from core.models.download import ensure_model  # the shared download/cache machinery
+        from core.models.download import cached_path, ensure_model  # the shared download/cache machinery
 
         if not download:
-            path = cached_model_path(key.lower(), cache_dir)
+            path = cached_path(key.lower(), cache_dir)
             if path is None:
                 raise FileNotFoundError(f"{key}: weights are not in the model cache; download them first")
         else:
@@ -376,14 +372,6 @@ def load_colorizer(
             raise ValueError(f"{path}: holds {loaded.arch} weights, expected {key.lower()}")
         return loaded
     return load_colorizer_file(key, device=device)
-
-
-def cached_model_path(name: str, cache_dir: str | Path | None = None) -> Path | None:
-    """Where the model cache (``<cache>/models``) holds ``name``'s weights, or ``None`` if they
-    are not downloaded yet. Never touches the network."""
-    from core.models.download import cached_path
-
-    return cached_path(name, cache_dir)
 
 
 # --------------------------------------------------------------------------------------------

@@ -165,12 +165,21 @@ def _other_arch_hint(sd: Mapping[str, torch.Tensor], chosen: Architecture) -> st
 # --------------------------------------------------------------------------------------------
 
 
+#: What a model of each family is called in messages.
+_FAMILY_NOUNS: dict[str, str] = {"translation": "image-to-image generator", "colorization": "colorizer"}
+
+
 def load_model_info(
-    source: Source, arch: str | Architecture | None = None, *, name: str | None = None
+    source: Source,
+    arch: str | Architecture | None = None,
+    *,
+    name: str | None = None,
+    family: Family | None = None,
 ) -> LoadedModel:
     """Read a weights file once and load it into a model of ``arch`` (detected when ``None``),
     strictly, in eval mode on the CPU, keeping the file's metadata. :class:`CheckpointError`
-    lists missing/unexpected/mismatched keys when the weights do not fit the chosen architecture."""
+    lists missing/unexpected/mismatched keys when the weights do not fit the chosen architecture,
+    and says what the file holds when ``family`` is given and the file is of another family."""
     ckpt = read_checkpoint(source, name)
     label, sd = ckpt.label, ckpt.state_dict
     if arch is None:
@@ -183,6 +192,10 @@ def load_model_info(
             entry = get_architecture(arch)
         except ValueError as exc:
             raise CheckpointError(f"{label}: {exc}") from None
+    if family is not None and entry.family != family:
+        wanted = ", ".join(a.name for a in architectures(family))
+        raise CheckpointError(f"{label}: holds a {entry.name} {_FAMILY_NOUNS[entry.family]}, not a "
+                              f"{_FAMILY_NOUNS[family]} (expected one of {wanted})")
 
     try:
         cfg = entry.infer_config(sd)

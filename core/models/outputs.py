@@ -13,7 +13,6 @@ import io
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -52,13 +51,11 @@ def wipe_composite(
     after: np.ndarray,
     position: float,
     line: bool = True,
-    *,
-    line_in: Literal["after", "before"] = "after",
 ) -> np.ndarray:
     """Before|after split view: columns left of ``round(position * W)`` from ``before``, the rest
     from ``after`` (``position`` in [0, 1], else ``ValueError``). With ``line`` a 1-pixel white
-    divider is drawn at the split, over the first column of ``after`` (``line_in="after"``) or the
-    last column of ``before`` (``line_in="before"``). Gray H x W inputs are expanded to RGB."""
+    divider is drawn at the split, over the first column of ``after``. Gray H x W inputs are expanded
+    to RGB."""
     a = check_rgb(before, "before", allow_gray=True)
     b = check_rgb(after, "after", allow_gray=True)
     if a.shape != b.shape:
@@ -66,14 +63,12 @@ def wipe_composite(
                          f"got {a.shape} and {b.shape}")
     if not 0.0 <= float(position) <= 1.0:
         raise ValueError(f"position must be in [0, 1], got {position}")
-    if line_in not in ("after", "before"):
-        raise ValueError(f"line_in must be 'after' or 'before', got {line_in!r}")
     w = a.shape[1]
     split = int(round(float(position) * w))
     out = b.copy()
     out[:, :split] = a[:, :split]
     if line and 0 < split < w:
-        out[:, split if line_in == "after" else split - 1] = 255
+        out[:, split] = 255
     return out
 
 

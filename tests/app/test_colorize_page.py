@@ -48,38 +48,43 @@ def _app(cache: Path, monkeypatch) -> AppTest:
     return at
 
 
+def _pick_zoo(at: AppTest, key: str, name: str) -> None:
+    box = at.selectbox(key=f"{key}_zoo")
+    box.select(next(option for option in box.options if f" {name} — " in option)).run()
+
+
 def test_renders_offline_without_models(tmp_path, monkeypatch):
     at = _app(tmp_path / "cache", monkeypatch)
     at.run()
     assert not at.exception
-    assert any("not in the model cache" in i.value for i in at.info)
-    assert any(b.label == "Download ECCV16 weights" for b in at.button)
-    run = at.button(key="cz_run")
+    assert any("eccv16 is not in the model cache yet" in i.value for i in at.info)
+    assert any(b.label == "Download eccv16" for b in at.button)
+    run = at.button(key="colorize_run")
     assert run.disabled  # no model, no image: nothing to run, nothing crashes
-    at.selectbox(key="cz_a_kind").set_value("SIGGRAPH17 (official, user-guided)").run()
+    _pick_zoo(at, "colorize_a", "siggraph17")
     assert not at.exception
-    assert any("SIGGRAPH17" in i.value for i in at.info)
-    at.selectbox(key="cz_a_kind").set_value("My color U-Net checkpoint").run()
+    assert any("siggraph17 is not in the model cache yet" in i.value for i in at.info)
+    at.radio(key="colorize_a_source").set_value("A file on this machine").run()
     assert not at.exception
-    assert any("No checkpoint chosen yet" in i.value for i in at.info)
+    assert any("No weights file chosen yet" in i.value and "train-colorizer" in i.value for i in at.info)
 
 
 def test_colorizes_upload_with_trained_unet(tmp_path, monkeypatch, tiny_checkpoint):
     at = _app(tmp_path / "cache", monkeypatch)
     at.run()
-    at.selectbox(key="cz_a_kind").set_value("My color U-Net checkpoint").run()
-    at.file_uploader(key="cz_a_ckpt_upload").set_value(
+    at.radio(key="colorize_a_source").set_value("Upload a file").run()
+    at.file_uploader(key="colorize_a_upload").set_value(
         ("tiny.pt", tiny_checkpoint.read_bytes(), "application/octet-stream"))
     photo = _photo()
-    at.file_uploader(key="cz_uploads").set_value([
+    at.file_uploader(key="colorize_uploads").set_value([
         ("photo.png", _png(photo), "image/png"),
         ("broken.png", b"definitely not a png", "image/png"),
     ])
-    at.checkbox(key="cz_gray_first").check()
+    at.checkbox(key="colorize_gray_first").check()
     at.run()
     assert not at.exception
     assert any("broken.png" in e.value for e in at.error)  # the bad file is named, the rest works
-    at.button(key="cz_run").click().run()
+    at.button(key="colorize_run").click().run()
     assert not at.exception, at.exception
 
     metrics = {m.label: m.value for m in at.metric}
@@ -88,15 +93,25 @@ def test_colorizes_upload_with_trained_unet(tmp_path, monkeypatch, tiny_checkpoi
     assert metrics["PSNR"] == f"{expected.scores.psnr:.2f} dB"
     assert metrics["SSIM"] == f"{expected.scores.ssim:.4f}"
     labels = [b.label for b in at.get("download_button")]
-    assert "Download this result" in labels and "Download all 1 results (zip)" in labels
-    captions = [c for im in at.image for c in im.captions]
-    assert captions[0] == "Original" and captions[1].startswith("tiny (")
-    assert captions[2] == "Wipe view (tiny)"
+    assert "Download tiny result" in labels and "Download all 1 results (zip)" in labels
+    assert [c for im in at.image for c in im.captions] == ["photo.png: original | tiny"]
 
-    # results survive a rerun (kept in session state) and the wipe slider works
-    at.slider(key="cz_wipe").set_value(20).run()
+    # results survive a rerun (kept in session state), the wipe slider and the side-by-side view work
+    at.slider(key="colorize_wipe").set_value(20).run()
     assert not at.exception
     assert {m.label for m in at.metric} == {"PSNR", "SSIM"}
+    at.radio(key="colorize_view").set_value("Side by side").run()
+    captions = [c for im in at.image for c in im.captions]
+    assert captions[0] == "Original (40x30)" and captions[1].startswith("tiny (")
+
+    # the uploaded checkpoint stayed with this session: nothing was written under the cache folder
+    cache = tmp_path / "cache"
+    assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
+    other = _app(cache, monkeypatch)  # another session sees no uploaded model and no result
+    other.run()
+    assert not other.exception
+    assert "colorize_results" not in other.session_state
+    assert "_colorize_a_uploaded_model" not in other.session_state
 
 
 def test_server_side_paths_and_comparison(tmp_path, monkeypatch, tiny_checkpoint):
@@ -107,31 +122,32 @@ def test_server_side_paths_and_comparison(tmp_path, monkeypatch, tiny_checkpoint
     img.write_bytes(_png(_photo(24, 33)))
     at = _app(cache, monkeypatch)
     at.run()
-    at.selectbox(key="cz_a_kind").set_value("My color U-Net checkpoint").run()
-    at.selectbox(key="cz_a_ckpt_found").set_value("mine.pt")
-    at.checkbox(key="cz_compare").check().run()
-    at.selectbox(key="cz_b_kind").set_value("My color U-Net checkpoint").run()
-    at.text_input(key="cz_b_ckpt_path").input(str(tiny_checkpoint))
-    at.text_input(key="cz_image_path").input(str(img))
+    at.radio(key="colorize_a_source").set_value("A file on this machine").run()
+    at.selectbox(key="colorize_a_found").set_value("mine.pt")
+    at.toggle(key="colorize_compare").set_value(True).run()
+    at.radio(key="colorize_b_source").set_value("A file on this machine").run()
+    at.text_input(key="colorize_b_path").input(str(tiny_checkpoint))
+    at.text_input(key="colorize_folder").input(str(img))
     at.run()
     assert not at.exception
-    at.button(key="cz_run").click().run()
+    at.button(key="colorize_run").click().run()
     assert not at.exception, at.exception
+    at.radio(key="colorize_view").set_value("Side by side").run()
     captions = [c for im in at.image for c in im.captions]
-    assert captions[:3] == ["Input", captions[1], captions[2]]
+    assert captions[0] == "Input (33x24)"
     assert captions[1].startswith("mine (") and captions[2].startswith("tiny (")
     assert any(b.label == "Download all 2 results (zip)" for b in at.get("download_button"))
     # a missing checkpoint path is a specific error, not a crash
-    at.text_input(key="cz_b_ckpt_path").input(str(tmp_path / "nope.pt")).run()
+    at.text_input(key="colorize_b_path").input(str(tmp_path / "nope.pt")).run()
     assert not at.exception
-    assert any("no such checkpoint file" in e.value for e in at.error)
+    assert any("nope.pt: no such weights file" in e.value for e in at.error)
 
 
 def test_download_failure_offline_is_an_error_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
     at = _app(tmp_path / "cache", monkeypatch)
     at.run()
-    at.button(key="cz_a_download").click().run()
+    at.button(key="colorize_a_download").click().run()
     assert not at.exception
     assert any("Could not download eccv16" in e.value for e in at.error)
     assert not (tmp_path / "cache" / "models" / "eccv16.pth").exists()
@@ -153,24 +169,24 @@ def test_siggraph17_from_cache_with_hints(tmp_path, monkeypatch):
     photo = _photo(32, 40)
     at = _app(cache, monkeypatch)
     at.run()
-    at.selectbox(key="cz_a_kind").set_value("SIGGRAPH17 (official, user-guided)").run()
-    assert any("Weights cached at" in c.value for c in at.caption)
-    at.file_uploader(key="cz_uploads").set_value(("photo.png", _png(photo), "image/png"))
-    at.number_input(key="cz_net_size").set_value(64)  # the released weights use 256; 64 is faster
+    _pick_zoo(at, "colorize_a", "siggraph17")
+    assert any(c.value == "`siggraph17.pth`: siggraph17" for c in at.caption)
+    at.file_uploader(key="colorize_uploads").set_value(("photo.png", _png(photo), "image/png"))
+    at.number_input(key="colorize_net_size").set_value(64)  # the released weights use 256; 64 is faster
     at.run()
-    at.button(key="cz_run").click().run()
+    at.button(key="colorize_run").click().run()
     assert not at.exception, at.exception
-    plain = at.session_state["cz_results"]["siggraph17"][0].output_rgb
+    plain = at.session_state["colorize_results"]["siggraph17"][0].output_rgb
 
-    at.number_input(key="cz_hint_x").set_value(5)
-    at.number_input(key="cz_hint_y").set_value(6)
-    at.color_picker(key="cz_hint_colour").pick("#00ff00")
-    at.button(key="cz_hint_add").click().run()
+    at.number_input(key="colorize_hint_x").set_value(5)
+    at.number_input(key="colorize_hint_y").set_value(6)
+    at.color_picker(key="colorize_hint_colour").pick("#00ff00")
+    at.button(key="colorize_hint_add").click().run()
     assert not at.exception, at.exception
-    assert at.session_state["cz_hints"] == [{"x": 5, "y": 6, "colour": "#00ff00"}]
-    at.button(key="cz_run").click().run()
+    assert at.session_state["colorize_hints"] == [{"x": 5, "y": 6, "colour": "#00ff00"}]
+    at.button(key="colorize_run").click().run()
     assert not at.exception, at.exception
-    hinted = at.session_state["cz_results"]["siggraph17"][0].output_rgb
+    hinted = at.session_state["colorize_results"]["siggraph17"][0].output_rgb
 
     model = SIGGRAPH17Colorizer()
     model.load_state_dict(torch.load(cache / "models" / "siggraph17.pth", weights_only=True))

@@ -62,15 +62,16 @@ def test_renders_offline_without_models(tmp_path, monkeypatch):
     at = _app(tmp_path / "empty", monkeypatch)
     at.run()
     assert not at.exception
-    assert any("No zoo model is downloaded yet" in i.value for i in at.info)
+    assert any("apple2orange is not in the model cache yet" in i.value for i in at.info)
+    assert any(c.value.startswith("0 of 23 zoo models are on this machine") for c in at.caption)
     assert any(b.label == "Download apple2orange" for b in at.button)
-    assert at.button(key="tr_run").disabled
+    assert at.button(key="translate_run").disabled
     # a failing download shows the reason and the drop path, and the page keeps working
-    at.button(key="tr_a_download").click().run()
+    at.button(key="translate_a_download").click().run()
     assert not at.exception
     drop = tmp_path / "empty" / "models" / "apple2orange.pth"
     assert any("Could not download apple2orange" in e.value and str(drop) in e.value for e in at.error)
-    at.radio(key="tr_a_source").set_value("Upload a .pth").run()
+    at.radio(key="translate_a_source").set_value("Upload a file").run()
     assert not at.exception
     assert any("No weights file uploaded yet" in i.value for i in at.info)
 
@@ -80,19 +81,19 @@ def test_translates_upload_with_cached_zoo_model(tmp_path, monkeypatch):
     at = _app(cache, monkeypatch)
     at.run()
     assert not at.exception
-    assert at.selectbox(key="tr_a_zoo").value.name == "horse2zebra"  # the cached one is preselected
+    assert at.selectbox(key="translate_a_zoo").value.name == "horse2zebra"  # the cached one is preselected
     photo = _photo()
-    at.file_uploader(key="tr_uploads").set_value([
+    at.file_uploader(key="translate_uploads").set_value([
         ("photo.png", _png(photo), "image/png"),
         ("broken.png", b"definitely not a png", "image/png"),
     ])
-    at.slider(key="tr_resolution").set_value(64)
+    at.slider(key="translate_resolution").set_value(64)
     at.run()
     assert not at.exception
     assert any("broken.png" in e.value for e in at.error)  # specific error, page goes on
-    at.button(key="tr_run").click().run()
+    at.button(key="translate_run").click().run()
     assert not at.exception
-    (result,) = at.session_state["tr_results"]["A"]
+    (result,) = at.session_state["translate_results"]["A"]
     assert result.name == "photo.png" and result.model == "horse2zebra"
     assert result.output.shape == photo.shape
     model, _ = load_model(cache / "models" / "horse2zebra.pth")
@@ -100,8 +101,8 @@ def test_translates_upload_with_cached_zoo_model(tmp_path, monkeypatch):
     assert any(b.label == "Download all 1 results (zip)" for b in at.get("download_button"))
     assert len(at.image) >= 1
     # results survive a rerun, and the side-by-side view works
-    at.radio(key="tr_view").set_value("Side by side").run()
-    assert not at.exception and "tr_results" in at.session_state
+    at.radio(key="translate_view").set_value("Side by side").run()
+    assert not at.exception and "translate_results" in at.session_state
     assert len(at.image) >= 2
 
 
@@ -109,23 +110,23 @@ def test_compare_two_models_and_bad_uploaded_weights(tmp_path, monkeypatch):
     cache = _cache_with(tmp_path, "horse2zebra", "zebra2horse")
     at = _app(cache, monkeypatch)
     at.run()
-    at.file_uploader(key="tr_uploads").set_value([("p.png", _png(_photo(20, 28)), "image/png")])
-    at.slider(key="tr_resolution").set_value(64)
-    at.toggle(key="tr_compare").set_value(True).run()
+    at.file_uploader(key="translate_uploads").set_value([("p.png", _png(_photo(20, 28)), "image/png")])
+    at.slider(key="translate_resolution").set_value(64)
+    at.toggle(key="translate_compare").set_value(True).run()
     assert not at.exception
     # the second model: first an unusable upload, then the other cached zoo model
-    at.radio(key="tr_b_source").set_value("Upload a .pth").run()
-    at.file_uploader(key="tr_b_upload").set_value([("junk.pth", b"<html>nope</html>", "application/octet-stream")])
+    at.radio(key="translate_b_source").set_value("Upload a file").run()
+    at.file_uploader(key="translate_b_upload").set_value([("junk.pth", b"<html>nope</html>", "application/octet-stream")])
     at.run()
     assert not at.exception
     assert any("junk.pth: not a PyTorch weights file" in e.value for e in at.error)
-    assert at.button(key="tr_run").disabled
-    at.radio(key="tr_b_source").set_value("Model zoo").run()
-    zebra = next(s for s in at.selectbox(key="tr_b_zoo").options if s.startswith("✅ zebra2horse"))
-    at.selectbox(key="tr_b_zoo").select(zebra).run()
-    at.button(key="tr_run").click().run()
+    assert at.button(key="translate_run").disabled
+    at.radio(key="translate_b_source").set_value("Model zoo").run()
+    zebra = next(s for s in at.selectbox(key="translate_b_zoo").options if s.startswith("✅ zebra2horse"))
+    at.selectbox(key="translate_b_zoo").select(zebra).run()
+    at.button(key="translate_run").click().run()
     assert not at.exception
-    runs = at.session_state["tr_results"]
+    runs = at.session_state["translate_results"]
     assert [r.model for r in runs["A"]] == ["horse2zebra"] and [r.model for r in runs["B"]] == ["zebra2horse"]
     assert not np.array_equal(runs["A"][0].output, runs["B"][0].output)
     assert any(b.label == "Download all 2 results (zip)" for b in at.get("download_button"))
@@ -136,13 +137,13 @@ def test_a_bad_path_and_too_many_images_are_said_plainly(tmp_path, monkeypatch):
     the page's 100 images a warning says only the first 100 are used; the page keeps working."""
     at = _app(tmp_path / "empty", monkeypatch)
     at.run()
-    at.text_input(key="tr_folder").input(str(tmp_path / "nowhere")).run()
+    at.text_input(key="translate_folder").input(str(tmp_path / "nowhere")).run()
     assert not at.exception
     assert any(e.value.startswith("Could not read images:") and "nowhere" in e.value for e in at.error)
     many = tmp_path / "many"
     many.mkdir()
     for i in range(101):
         Image.fromarray(np.full((8, 8, 3), i, np.uint8)).save(many / f"{i:03d}.png")
-    at.text_input(key="tr_folder").input(str(many)).run()
+    at.text_input(key="translate_folder").input(str(many)).run()
     assert not at.exception and not at.error
     assert any(w.value == "Only the first 100 images are translated." for w in at.warning)

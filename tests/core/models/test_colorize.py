@@ -27,7 +27,6 @@ from core.models.colorize import (
     load_colorizer_file,
     results_zip,
     to_grayscale,
-    wipe_composite,
 )
 from core.models.outputs import unique_names
 
@@ -220,7 +219,7 @@ def test_loading_refuses_incomplete_and_non_colorizer_weights(tmp_path):
         load_colorizer_file(path)
     gan = tmp_path / "horse2zebra.pth"
     torch.save(ResnetGenerator(ngf=4, n_blocks=6).state_dict(), gan)
-    with pytest.raises(ValueError, match="horse2zebra.pth: holds a cyclegan_resnet_6blocks generator, not a colorizer"):
+    with pytest.raises(ValueError, match="horse2zebra.pth: holds a cyclegan_resnet_6blocks image-to-image generator, not a colorizer"):
         load_colorizer_file(gan)
 
 
@@ -239,17 +238,6 @@ def test_fit_within_keeps_aspect_ratio():
     assert small.shape == (100, 40, 3)
     assert fit_within(img, 0) is not None and fit_within(img, 0).shape == img.shape
     assert fit_within(img, 500).shape == img.shape
-
-
-def test_wipe_composite():
-    a = np.zeros((4, 10, 3), np.uint8)
-    b = np.full((4, 10, 3), 100, np.uint8)
-    w = wipe_composite(a, b, 0.3)
-    assert (w[:, :2] == 0).all() and (w[:, 2] == 255).all() and (w[:, 3:] == 100).all()
-    assert np.array_equal(wipe_composite(a, b, 0.0), b)
-    assert np.array_equal(wipe_composite(a, b, 1.0), a)
-    with pytest.raises(ValueError, match="one size"):
-        wipe_composite(a, b[:, :5], 0.5)
 
 
 def test_colorize_refuses_translation_generators():

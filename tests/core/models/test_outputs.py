@@ -63,13 +63,11 @@ def test_png_bytes_round_trip_and_gray_expansion():
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(gray)))), np.stack([gray] * 3, -1))
 
 
-def test_wipe_composite_split_and_divider_side():
+def test_wipe_composite_split_and_divider():
     a = np.full((3, 10, 3), 10, np.uint8)
     b = np.full((3, 10, 3), 200, np.uint8)
     after = wipe_composite(a, b, 0.4)
     assert (after[:, :4] == 10).all() and (after[:, 4] == 255).all() and (after[:, 5:] == 200).all()
-    before = wipe_composite(a, b, 0.4, line_in="before")
-    assert (before[:, :3] == 10).all() and (before[:, 3] == 255).all() and (before[:, 4:] == 200).all()
     plain = wipe_composite(a, b, 0.4, line=False)
     assert (plain[:, :4] == 10).all() and (plain[:, 4:] == 200).all()
     np.testing.assert_array_equal(wipe_composite(a, b, 0.0), b)
@@ -92,8 +90,6 @@ def test_bad_inputs_raise_value_errors():
         wipe_composite(a, a[:, :3], 0.5)
     with pytest.raises(ValueError, match="position"):
         wipe_composite(a, a, -0.1)
-    with pytest.raises(ValueError, match="line_in"):
-        wipe_composite(a, a, 0.5, line_in="middle")
 
 
 def test_resize_rgb_bicubic_and_noop():

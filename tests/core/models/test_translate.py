@@ -15,7 +15,6 @@ from PIL import Image
 from core.cli import main as cli_main
 from core.models.networks.cyclegan import ResnetGenerator
 from core.models.networks.pix2pix import UnetGenerator
-from core.models.outputs import wipe_composite
 from core.models.translate import (
     MAX_RESOLUTION,
     Translation,
@@ -123,21 +122,6 @@ def test_single_channel_generator():
     out = translate_images(g, [_image(20, 12)], resolution=16, device="cpu")[0]
     assert out.shape == (20, 12, 3)
     assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
-
-
-def test_wipe_composite():
-    a = np.full((4, 10, 3), 10, np.uint8)
-    b = np.full((4, 10, 3), 200, np.uint8)
-    np.testing.assert_array_equal(wipe_composite(a, b, 0.0), b)
-    np.testing.assert_array_equal(wipe_composite(a, b, 1.0), a)
-    half = wipe_composite(a, b, 0.5)
-    assert (half[:, :5] == 10).all() and (half[:, 5] == 255).all() and (half[:, 6:] == 200).all()
-    no_line = wipe_composite(a, b, 0.3, line=False)
-    assert (no_line[:, :3] == 10).all() and (no_line[:, 3:] == 200).all()
-    with pytest.raises(ValueError, match="same size"):
-        wipe_composite(a, b[:, :5], 0.5)
-    with pytest.raises(ValueError, match="position"):
-        wipe_composite(a, b, 1.5)
 
 
 def test_results_zip_has_unique_names_and_the_pixels():

@@ -1,0 +1,194 @@
+"""Choosing a generator on the Translate and Colorize pages: a model of the zoo (downloaded on
+demand into the model cache), an uploaded weights file, or a file on this machine (typed, or
+picked from a folder of models trained here).
+
+One caching rule for loaded models, on both pages:
+
+- a weights file on the server (zoo or path) is loaded once per (path, modification time,
+  architecture, device) and shared by every session (``st.cache_resource``; sessions only read a
+  loaded module);
+- an uploaded weights file stays with the session that uploaded it: the loaded model is kept in
+  that session's state (one per picker, keyed by the file's SHA-256) and nothing is written to the
+  server's disk.
+
+Pages pass a ``load(source, label, arch, device)`` function (``source`` a path or the uploaded
+bytes, ``label`` the user's file name for messages) and get ``(display name, loaded model)`` back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core.models.download import DownloadError, cached_path, ensure_model, model_dir
+from core.models.registry import Family, architecture_names
+from core.models.zoo import ModelSpec, list_models
+from dashboard.feedback import show_error
+from dashboard.progress import StreamlitProgress
+from dashboard.settings import cache_dir, device_choice
+
+Loader = Callable[[Path | bytes, str, str | None, str], Any]
+SOURCES = ("Model zoo", "Upload a file", "A file on this machine")
+AUTO = "auto-detect"
+WEIGHT_TYPES = ["pth", "pt"]
+#: Errors a bad weights file or an unreadable path can raise while loading (CheckpointError and
+#: ImageError are ValueErrors); each is shown as one line and the page goes on.
+LOAD_ERRORS = (ValueError, OSError, RuntimeError)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading model…")
+def _load_server_file(family: str, path: str, mtime_ns: int, arch: str | None, device: str, _load: Loader) -> Any:
+    return _load(Path(path), Path(path).name, arch, device)
+
+
+def _load_file(family: Family, path: Path, arch: str | None, load: Loader) -> Any | None:
+    try:
+        return _load_server_file(family, str(path), path.stat().st_mtime_ns, arch, device_choice(), load)
+    except LOAD_ERRORS as exc:
+        show_error(exc, f"Could not use {path.name}")
+        return None
+
+
+def _load_upload(key: str, upload, arch: str | None, load: Loader) -> Any | None:
+    data = upload.getvalue()
+    ident = (hashlib.sha256(data).hexdigest(), arch, device_choice())
+    slot = f"_{key}_uploaded_model"
+    kept = st.session_state.get(slot)
+    if kept is not None and kept[0] == ident:
+        return kept[1]
+    st.session_state.pop(slot, None)  # one uploaded model per picker: the old one is dropped first
+    try:
+        with st.spinner(f"Loading {upload.name}…"):
+            loaded = load(data, upload.name, arch, device_choice())
+    except LOAD_ERRORS as exc:
+        show_error(exc, f"Could not use {upload.name}")
+        return None
+    st.session_state[slot] = (ident, loaded)
+    return loaded
+
+
+def _arch_choice(key: str, family: Family, choose_arch: bool) -> str | None:
+    if not choose_arch:
+        return None
+    choice = st.selectbox("Architecture", [AUTO, *architecture_names(family)], key=f"{key}_arch",
+                          help="Leave on auto-detect unless you know the generator type of your file.")
+    return None if choice == AUTO else choice
+
+
+def _download(spec: ModelSpec) -> None:
+    try:
+        ensure_model(spec, cache_dir=cache_dir(), progress=StreamlitProgress(st.container()))
+    except (DownloadError, ValueError, OSError) as exc:
+        show_error(exc, f"Could not download {spec.name}")
+        return
+    st.rerun()
+
+
+def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
+    specs = list_models(family)
+    cached = {s.name: cached_path(s, cache_dir()) for s in specs}
+    n_cached = sum(p is not None for p in cached.values())
+    st.caption(f"{n_cached} of {len(specs)} zoo models are on this machine (`{model_dir(cache_dir())}`).")
+    default = next((i for i, s in enumerate(specs) if cached[s.name] is not None), 0)
+    spec = st.selectbox(
+        "Model", specs, index=default, key=f"{key}_zoo",
+        format_func=lambda s: f"{'✅' if cached[s.name] else '⬇️'} {s.name} — {s.description}",
+        help="✅ = on this machine (works offline), ⬇️ = needs a one-time download.",
+    )
+    path = cached[spec.name]
+    if path is None:
+        st.info(f"{spec.name} is not in the model cache yet. Download it once (needs internet); after "
+                "that it works offline.")
+        if st.button(f"Download {spec.name}", key=f"{key}_download",
+                     help="Fetch the official weights into the model cache, with progress."):
+            _download(spec)
+        return None
+    loaded = _load_file(family, path, spec.arch, load)
+    if loaded is None:
+        return None
+    st.caption(f"`{path.name}`: {loaded.arch}")
+    return spec.name, loaded
+
+
+def _upload(key: str, family: Family, load: Loader, choose_arch: bool, help_text: str) -> tuple[str, Any] | None:
+    upload = st.file_uploader("Weights file (.pth, .pt)", type=WEIGHT_TYPES, key=f"{key}_upload",
+                              help=f"{help_text} Loaded as weights only and kept for this session only.")
+    arch = _arch_choice(key, family, choose_arch)
+    if upload is None:
+        st.info("No weights file uploaded yet.")
+        return None
+    loaded = _load_upload(key, upload, arch, load)
+    if loaded is None:
+        return None
+    st.caption(f"{upload.name}: {loaded.arch}")
+    return Path(upload.name).stem, loaded
+
+
+def _server_path(key: str, family: Family, load: Loader, choose_arch: bool, local_dir: Path | None,
+                 local_hint: str) -> tuple[str, Any] | None:
+    typed = st.text_input("Weights file path", key=f"{key}_path",
+                          help="Full path of a .pth/.pt file on the machine running GAN Lens.")
+    found = sorted(p for p in local_dir.glob("*.pt*") if p.suffix in (".pt", ".pth")) \
+        if local_dir is not None and local_dir.is_dir() else []
+    picked = None
+    if found:
+        picked = st.selectbox("…or one trained on this machine", ["(none)", *(p.name for p in found)],
+                              key=f"{key}_found", help=f"Models saved under {local_dir}.")
+    arch = _arch_choice(key, family, choose_arch)
+    if typed.strip():
+        path = Path(typed.strip()).expanduser()
+        if not path.is_file():
+            st.error(f"{path}: no such weights file")
+            return None
+    elif picked and picked != "(none)":
+        path = local_dir / picked  # type: ignore[operator]
+    else:
+        st.info(f"No weights file chosen yet. {local_hint}".strip())
+        return None
+    loaded = _load_file(family, path, arch, load)
+    return None if loaded is None else (path.stem, loaded)
+
+
+def pick_model(
+    key: str,
+    title: str,
+    *,
+    family: Family,
+    load: Loader,
+    choose_arch: bool = True,
+    local_dir: Path | None = None,
+    local_hint: str = "",
+    upload_help: str = "",
+) -> tuple[str, Any] | None:
+    """The model chooser (see the module docstring); ``(display name, loaded model)`` once a model
+    is ready, else ``None`` with a line saying what is missing. ``local_dir``: a folder of models
+    trained on this machine, offered as a list; ``local_hint``: how to get one there."""
+    st.markdown(f"**{title}**")
+    source = st.radio("Source", SOURCES, horizontal=True, key=f"{key}_source",
+                      help="A pretrained zoo model, an uploaded weights file, or a file on this machine.")
+    if source == SOURCES[0]:
+        return _zoo(key, family, load)
+    if source == SOURCES[1]:
+        return _upload(key, family, load, choose_arch, upload_help)
+    return _server_path(key, family, load, choose_arch, local_dir, local_hint)
+
+
+def models_on_this_machine(family: Family, local_dir: Path | None = None) -> None:
+    """An expander listing the zoo models already downloaded and the models in ``local_dir``."""
+    rows = []
+    for spec in list_models(family):
+        path = cached_path(spec, cache_dir())
+        if path is not None:
+            rows.append({"model": spec.name, "file": str(path), "MB": round(path.stat().st_size / 2**20, 1)})
+    if local_dir is not None and local_dir.is_dir():
+        for p in sorted(local_dir.glob("*.pt*")):
+            rows.append({"model": p.stem, "file": str(p), "MB": round(p.stat().st_size / 2**20, 2)})
+    with st.expander(f"Models on this machine ({len(rows)})"):
+        if rows:
+            st.dataframe(rows, hide_index=True)
+        else:
+            st.info(f"No model weights in {cache_dir()} yet.")
