@@ -217,7 +217,7 @@ def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, budget_bytes: i
         if weights[0] is not None:  # merged rows: any count
             padded = (_blas_rows(sizes[0]), _blas_rows(sizes[1]))
         cached = []
-        for si, (rows, nv) in enumerate(zip((rows_a, rows_b), vecs)):
+        for si, (rows, nv) in enumerate(zip((rows_a, rows_b), vecs, strict=True)):
             full = buffer(f"desc{si}", (padded[si], dim))
             r0 = 0
             for piece in rows.pieces():
@@ -235,7 +235,7 @@ def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, budget_bytes: i
     n_chunks = math.ceil(n_dirs / chunk)
     for ci, c0 in enumerate(range(0, n_dirs, chunk)):
         projs = []
-        for si, (rows, nv) in enumerate(zip((rows_a, rows_b), vecs)):
+        for si, (rows, nv) in enumerate(zip((rows_a, rows_b), vecs, strict=True)):
             dT = set_dirs[si][:, c0:c0 + chunk].T.contiguous()  # (dc, dim)
             proj = buffer(f"proj{si}", (chunk, padded[si]))[:dT.shape[0]]  # reused chunk after chunk
             if cached is not None:
@@ -309,7 +309,7 @@ class _Store:
         """(chunk, row indices in it or None for all its rows) holding the images ``idx``
         (sorted, distinct; None: all), in image order."""
         bounds = (np.arange(len(self.chunks) + 1) if idx is None
-                  else np.searchsorted(idx, self.starts + [self.n_images]))
+                  else np.searchsorted(idx, [*self.starts, self.n_images]))
         for c in range(len(self.chunks)):
             lo, hi = int(bounds[c]), int(bounds[c + 1])
             n_c = len(self.row_starts[c]) - 1

@@ -54,7 +54,7 @@ class DescriptorSet:
     def add(self, images: torch.Tensor, centres: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
         """Descriptors of a uint8 n x 3 x H x W batch at the given centres (per level, each n x P)."""
         pyr = laplacian_pyramid(images.to(self.device), len(self.sizes))
-        for lv, (level, (ys, xs)) in enumerate(zip(pyr, centres)):
+        for lv, (level, (ys, xs)) in enumerate(zip(pyr, centres, strict=True)):
             desc = extract_descriptors(level, ys, xs, self.settings.patch_size).to("cpu", torch.float32)
             self.moments[lv].append(image_moments(desc, images.shape[1]))
             self.chunks[lv].append(desc.to(self.store_dtype))
@@ -71,14 +71,19 @@ class DescriptorSet:
     def blocks(self, level: int, select: torch.Tensor | None) -> Blocks:
         """The rows (descriptors) of all (or the selected, sorted) images, in image order, as
         blocks of at most BLOCK images' rows."""
-        chunks, starts = self.chunks[level], np.array(self.starts + [self.n_images])
+        chunks, starts = self.chunks[level], np.array([*self.starts, self.n_images])
         ids = np.arange(self.n_images) if select is None else select.numpy()
 
         def gen() -> Iterator[torch.Tensor]:
             for s in range(0, len(ids), BLOCK):
                 blk = ids[s:s + BLOCK]
                 owner = np.searchsorted(starts, blk, side="right") - 1
-                parts = [chunks[c][torch.from_numpy(blk[owner == c] - starts[c])] for c in np.unique(owner)]
+                parts = []
+                for c in np.unique(owner):
+                    local = blk[owner == c] - starts[c]
+                    lo, hi = int(local[0]), int(local[-1]) + 1
+                    # a run of consecutive images is a view; a subset is gathered
+                    parts.append(chunks[c][lo:hi] if hi - lo == len(local) else chunks[c][torch.from_numpy(local)])
                 rows = parts[0] if len(parts) == 1 else torch.cat(parts)
                 yield rows.reshape(-1, rows.shape[-1])
 

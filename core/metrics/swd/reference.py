@@ -91,7 +91,7 @@ def pyr_up(x: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor
     reference ``pyr_up`` for even sizes."""
     h, w = x.shape[-2:]
     H, W = size if size is not None else (2 * h, 2 * w)
-    if (H + 1) // 2 != h or (W + 1) // 2 != w:
+    if h != (H + 1) // 2 or w != (W + 1) // 2:
         raise ValueError(f"pyr_up: {h} x {w} does not upsample to {H} x {W}")
     if min(H, W) < 3:
         raise ValueError(f"pyr_up needs an output of at least 3 x 3 pixels, got {H} x {W}")
@@ -189,9 +189,10 @@ def extract_descriptors(level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor,
 def image_moments(desc: torch.Tensor, n_channels: int = 3) -> np.ndarray:
     """Per image of n x P x D descriptors (channel-major D) and channel: the float64 sum and sum
     of squares of its values, an n x C x 2 array (computed on the CPU: MPS has no float64)."""
-    d = desc.detach().to("cpu", torch.float64)
-    d = d.reshape(d.shape[0], d.shape[1], n_channels, -1)
-    return torch.stack([d.sum((1, 3)), d.square().sum((1, 3))], dim=-1).numpy()
+    n, p = desc.shape[0], desc.shape[1]
+    # each (image, channel) a contiguous row reduced on its own: the same bits whatever n
+    d = desc.detach().to("cpu", torch.float64).reshape(n, p, n_channels, -1).transpose(1, 2).reshape(n, n_channels, -1)
+    return torch.stack([d.sum(-1), d.square().sum(-1)], dim=-1).numpy()
 
 
 def channel_stats(moments: np.ndarray, values_per_image: int) -> tuple[torch.Tensor, torch.Tensor]:

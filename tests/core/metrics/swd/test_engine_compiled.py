@@ -27,7 +27,7 @@ def test_compiled_cpu_descriptors_equal_the_tensor_pyramid(hw: tuple[int, int], 
     plain, moments = _cpu_descriptors(torch.from_numpy(x), sizes, centres, 7)
     merged, moments_m = _cpu_descriptors(torch.from_numpy(x), sizes, centres, 7, [True] * n_levels)
     pyr = laplacian_pyramid(torch.from_numpy(x), n_levels)
-    for lv, (level, (ys, xs)) in enumerate(zip(pyr, centres)):
+    for lv, (level, (ys, xs)) in enumerate(zip(pyr, centres, strict=True)):
         expected = extract_descriptors(level, ys, xs, 7)
         rows, weights, counts = plain[lv]
         assert weights is None and counts.tolist() == [40] * 5
@@ -40,7 +40,7 @@ def test_compiled_cpu_descriptors_equal_the_tensor_pyramid(hw: tuple[int, int], 
         keep, mult = [], []
         for i in range(5):
             seen: dict[tuple[int, int], int] = {}
-            for p, key in enumerate(zip(ys[i].tolist(), xs[i].tolist())):
+            for p, key in enumerate(zip(ys[i].tolist(), xs[i].tolist(), strict=True)):
                 if key not in seen:
                     seen[key] = len(keep)
                     keep.append(i * 40 + p)

@@ -27,10 +27,10 @@ def test_pyramids_match_scipy_reference(hw: tuple[int, int], n_levels: int) -> N
     x = structured(3, *hw, seed=1)
     ours_g = gaussian_pyramid(torch.from_numpy(x), n_levels)
     ours_l = laplacian_pyramid(torch.from_numpy(x), n_levels)
-    for o, r in zip(ours_g, ref.gaussian_pyramid(x, n_levels)):
+    for o, r in zip(ours_g, ref.gaussian_pyramid(x, n_levels), strict=True):
         assert o.dtype == torch.float32 and o.shape == r.shape
         np.testing.assert_allclose(o.numpy(), r, rtol=0, atol=1e-4)
-    for o, r in zip(ours_l, ref.laplacian_pyramid(x, n_levels)):
+    for o, r in zip(ours_l, ref.laplacian_pyramid(x, n_levels), strict=True):
         assert o.shape == r.shape
         np.testing.assert_allclose(o.numpy(), r, rtol=0, atol=1e-4)
     assert np.abs(ours_l[0].numpy()).max() > 1  # the band-pass level is not trivially zero
