@@ -1,4 +1,4 @@
-"""Benchmark of the SWD engine (core/metrics/swd.py) against two baselines on the same inputs.
+"""Benchmark of the SWD metric (core/metrics/swd/) against two baselines on the same inputs.
 
 For each image size (default 1024 images at 64 px and at 128 px, synthetic structured content made
 here: smooth colour fields, stripes and noise; set B is a blurred, lower-contrast variant):
@@ -6,7 +6,7 @@ here: smooth colour fields, stripes and noise; set B is a blurred, lower-contras
 1. ours on CPU (and on CUDA when available), full settings of the paper (128 descriptors per
    image, 4 x 128 directions);
 2. the straightforward NumPy/SciPy implementation of NVIDIA's reference algorithm in
-   ``bench/_swd_numpy_reference.py`` (minibatches of 64, as the reference's API is fed);
+   ``tests/reference/swd_numpy.py`` (minibatches of 64, as the reference's API is fed);
 3. koshian2/swd-pytorch, if ``--swd-pytorch DIR`` points at a folder holding its ``swd.py``
    (not on PyPI; its values are ~12x ours because it scales directions by their std, so only
    its time is compared). It runs on the same device as our CPU run.
@@ -21,7 +21,7 @@ its buffers to tracemalloc, torch does not); on CUDA ``torch.cuda.max_memory_all
 Torch uses its default thread count (``torch.get_num_threads()``, printed). The machine may be
 shared: the load average is printed before and after.
 
-Usage: ``python bench/swd.py [--n 1024] [--sizes 64 128] [--swd-pytorch /tmp/swd_pytorch]
+Usage (from the repository root): ``python -m bench.swd [--n 1024] [--sizes 64 128] [--swd-pytorch /tmp/swd_pytorch]
 [--skip-numpy] [--repeat 3] [--device auto] [--memory-budget-mb 1024]``
 """
 
@@ -37,14 +37,13 @@ import tracemalloc
 import types
 from pathlib import Path
 
+import numpy as np
+import torch
+import torch.nn.functional as F
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from bench import _swd_numpy_reference as numpy_ref  # noqa: E402
-from core.runtime.device import resolve_device  # noqa: E402
-from core.metrics.swd import SWDSettings, compile_kernels, descriptor_memory_bytes, swd  # noqa: E402
+from core.metrics.swd import SWDSettings, compile_kernels, descriptor_memory_bytes, swd
+from core.runtime.device import resolve_device
+from tests.reference import swd_numpy as numpy_ref
 
 
 def make_set(n: int, size: int, seed: int, variant: bool) -> np.ndarray:
@@ -69,7 +68,7 @@ def make_set(n: int, size: int, seed: int, variant: bool) -> np.ndarray:
 class PeakRSS:
     """Peak increase of VmRSS over a block, sampled every 5 ms from /proc/self/status."""
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self.start = self.peak = _rss()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
@@ -200,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.swd_pytorch:
         try:
             pt_mod = load_swd_pytorch(args.swd_pytorch)
-        except Exception as e:  # noqa: BLE001 - report and go on without that baseline
+        except Exception as e:
             print(f"swd-pytorch not importable from {args.swd_pytorch}: {e}")
     for dev in devices:
         print(f"warm-up of ours [{dev.type}] (kernel cache load or first compile): {warm_up(dev):.2f} s")
@@ -231,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
             for dev in devices:
                 try:
                     t, vals, memo = run_swd_pytorch(pt_mod, a, b, dev)
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     print(f"swd-pytorch [{dev.type}] failed: {e}")
                     continue
                 print(f"swd-pytorch [{dev.type}] {t:8.2f} s   {memo}   its values (~12x, not comparable) {_fmt(vals)}")

@@ -40,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=None,
                    help="common resolution (default: the most common size of A); mixed sizes are resized")
     p.add_argument("--noise-floor", action="store_true", help="also SWD between two halves of A")
+    p.add_argument("--engine", choices=("auto", "torch", "compiled"), default="auto",
+                   help="auto (default): the compiled Numba engine on the CPU, torch on CUDA/MPS; "
+                        "torch: the plain torch reference on any device; compiled: CPU only. "
+                        "They agree to float32 rounding")
     p.set_defaults(func=_run, metric="swd")
 
     p = sub.add_parser("fid", help="Fréchet Inception Distance (TTUR reference)")
@@ -70,6 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         device=args.device,
         batch_size=args.batch_size,
         swd_size=getattr(args, "size", None),
+        swd_engine=getattr(args, "engine", "auto"),
         noise_floor=getattr(args, "noise_floor", False),
         fid_mode=getattr(args, "mode", "tf1"),
         kid_subsets=getattr(args, "subsets", 100),

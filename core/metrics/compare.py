@@ -40,7 +40,7 @@ Source = ImageSet | StatsSource
 
 def open_source(path: str | Path, name: str | None = None) -> Source:
     """Open a CLI/page argument: a folder, zip, array file or image list, or a stats ``.npz``."""
-    from core.metrics.stats import load_stats, is_stats_file
+    from core.metrics.stats import is_stats_file, load_stats
 
     p = Path(path).expanduser()
     if p.suffix.lower() == ".npz" and p.is_file() and is_stats_file(p):
@@ -57,6 +57,8 @@ class CompareSettings:
     device: str = "auto"
     swd_size: int | None = None  # common resolution for SWD; None = most common size of set A
     swd_resize: Literal["resize", "center-crop", "error"] = "resize"
+    # SWD engine: "compiled" (Numba, CPU only), "torch" (any device), "auto" (compiled on the CPU)
+    swd_engine: Literal["auto", "torch", "compiled"] = "auto"
     fid_mode: Literal["tf1", "clean"] = "tf1"
     kid_subsets: int = 100
     kid_subset_size: int = 1000
@@ -212,7 +214,7 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
         t0 = time.perf_counter()
         out = swd(x.iter_batches(stage=f"decode {lx}", progress=progress, **kw),
                   y.iter_batches(stage=f"decode {ly}", progress=progress, **kw),
-                  seed=st.seed, device=st.device, progress=progress)
+                  seed=st.seed, device=st.device, engine=st.swd_engine, progress=progress)
         res.timings[key] = time.perf_counter() - t0
         return out
 

@@ -1,8 +1,8 @@
 """A straightforward NumPy/SciPy implementation of the Progressive GAN SWD, written from the
 definition in NVIDIA ``tkarras/progressive_growing_of_gans`` ``metrics/sliced_wasserstein.py``.
 
-It is the independent reference for ``tests/core/metrics/test_swd.py`` and the NumPy baseline of
-``bench/swd.py``: 2-D ``scipy.ndimage.convolve`` with the 5x5 binomial kernel and
+It is the independent reference for the tests in ``tests/core/metrics/swd/`` and the NumPy
+baseline of ``bench/swd.py``: 2-D ``scipy.ndimage.convolve`` with the 5x5 binomial kernel and
 ``mode="mirror"``, ``[::2, ::2]`` decimation, zero-insertion upsampling with the kernel x4,
 flat-index neighbourhood gathering at ``randint(h, size - h)`` centres drawn per neighbourhood,
 per-set per-channel normalisation over all descriptors (population std), unit-L2 Gaussian
@@ -111,5 +111,5 @@ def swd_reference(images_a: np.ndarray, images_b: np.ndarray, rng: np.random.Gen
                 desc[lv].append(descriptors(level, ys, xs, patch))
         finals.append([finalize(d) for d in desc])
     dist = [sliced_wasserstein(da, db, repeats, dirs_per_repeat, rng) * 1e3
-            for da, db in zip(finals[0], finals[1])]
+            for da, db in zip(finals[0], finals[1], strict=True)]
     return dist + [float(np.mean(dist))]

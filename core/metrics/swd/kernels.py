@@ -1,15 +1,15 @@
-"""Compiled (Numba) CPU kernels of the SWD engine in :mod:`core.metrics.swd`.
+"""Numba kernels of the compiled CPU engine of SWD (:mod:`core.metrics.swd.engine_compiled`).
 
 What they compute is defined by NVIDIA's ``metrics/sliced_wasserstein.py`` (progressive_growing_of_gans),
-as described in :mod:`core.metrics.swd`; these are faster CPU evaluations of the same maths:
+as written out in :mod:`core.metrics.swd.reference`; these are faster CPU evaluations of the same maths:
 
 * :func:`laplacian_descriptors`: per image, the Laplacian pyramid (5-tap binomial filter, mirror
   boundaries, zero-insertion upsampling; exactly the float32 operations, in the same order, as
-  the tensor functions ``pyr_down``/``pyr_up`` of :mod:`core.metrics.swd`, so the values are
+  the tensor functions ``pyr_down``/``pyr_up`` of :mod:`core.metrics.swd.reference`, so the values are
   bit-identical to them), the 7x7x3 neighbourhoods at the given centres, and per image and
   channel the float64 sum and sum of squares of those descriptors (for the per-set
   normalisation). Nothing but one image's pyramid exists at a time per thread.
-* :func:`descriptor_moments`: the same per-image sums for descriptors computed elsewhere.
+* :func:`normalize_rows`: the per-channel normalisation of a float32 matrix, on a range of rows.
 * :func:`rows_l1`: per row, Σ_i |a_(i) - b_(i)| of two equal-length float32 vectors (the sorted
   projections' L1 distance of the reference's ``sliced_wasserstein``) *without sorting*: it equals
   ∫ |G(x)| dx with G = n (F_a - F_b) (F the empirical CDFs). The common range is cut into
@@ -38,8 +38,8 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["laplacian_descriptors", "centre_slots", "descriptor_moments", "normalize_rows", "rows_l1", "rows_l1_scratch",
-           "rows_l1_scratch_bytes", "PER_BUCKET", "MIN_HIST_N"]
+__all__ = ["MIN_HIST_N", "PER_BUCKET", "centre_slots", "laplacian_descriptors", "normalize_rows", "rows_l1",
+           "rows_l1_scratch", "rows_l1_scratch_bytes"]
 
 _F32 = np.float32
 # binomial [1,4,6,4,1]/16 taps: pyr_down (gain 1) and pyr_up (gain 2); all exact in float32
@@ -250,28 +250,6 @@ def laplacian_descriptors(images, i0, i1, sizes, ys, xs, slots, row0, patch, out
                 nxt = g
             _gather(lap, ys[lv, i], xs[lv, i], slots[lv, i], patch, out, row0[lv, i], moments[lv, i])
             g = nxt
-
-
-@njit(nogil=True, cache=True)
-def descriptor_moments(desc, i0, i1, n_channels, moments):
-    """Per image (rows i0..i1-1 of ``desc`` (n, P, D) float32) and channel (D = C * k, channel
-    major), the float64 sum and sum of squares, in the same order as the fused gather."""
-    k = desc.shape[2] // n_channels
-    for i in range(i0, i1):
-        for c in range(n_channels):
-            moments[i, c, 0] = 0.0
-            moments[i, c, 1] = 0.0
-        for p in range(desc.shape[1]):
-            row = desc[i, p]
-            for c in range(n_channels):
-                s = 0.0
-                q = 0.0
-                for j in range(c * k, (c + 1) * k):
-                    f = np.float64(row[j])
-                    s += f
-                    q += f * f
-                moments[i, c, 0] += s
-                moments[i, c, 1] += q
 
 
 @njit(nogil=True, cache=True)
@@ -514,7 +492,7 @@ def rows_l1(pa, pb, na, nb, wa, wb, shift, r0, r1, out, per_bucket, min_hist_n, 
     """``out[r] = Σ_i |sort(pa[r, :na])_i - sort(pb[r, :nb] + shift[r])_i|`` (float64) for rows
     r0..r1-1 of two float32 arrays (the columns from na and nb on are ignored: padding; the
     shifted values are float64; ``shift`` None: no shift), computed without sorting (see the
-    module docstring); column j of pa stands for ``wa[j] >= 1`` equal values (uint8 or int32;
+    module docstring); column j of pa stands for ``wa[j] >= 1`` equal values (int32;
     likewise pb; both None: one each, na = nb), the two multiplicity sums being equal. NaN for
     a row pair holding a NaN, sorted when it holds an infinity. ``cnt``..``tags``: the arrays of
     :func:`rows_l1_scratch` (``n`` = max(na, nb), ``per_bucket``, ``total``)."""
