@@ -38,7 +38,7 @@ from torch import nn
 from core.runtime.device import resolve_device
 from core.models import outputs
 from core.models.colorization import SIGGRAPH17Colorizer, upsample_ab
-from core.models.image_quality import QualityScores, compare_images
+from core.metrics.image_quality import QualityScores, compare_images
 from core.models.lab import lab_to_rgb, lab_to_xyz, linear_to_srgb, rgb2lab, rgb_to_lab
 # Shared output helpers; png_bytes and unique_names are re-exported for the Colorize page.
 from core.models.outputs import png_bytes, resize_rgb, unique_names  # noqa: F401
