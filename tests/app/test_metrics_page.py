@@ -161,7 +161,7 @@ def test_swd_with_statistics_file_is_refused_clearly(tmp_path):
 
 def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
     from core.metrics.fid import fid_from_features
-    from core.metrics.inception import extract_features
+    from core.features import extract_features
 
     at = _app()
     _sizes(at, samples=16, n=4)
