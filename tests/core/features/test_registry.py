@@ -110,8 +110,11 @@ def test_registration_lookup_and_removal(fake_extractor) -> None:
                          load=FAKE.load, preprocess=FAKE.preprocess, forward=FAKE.forward)
 
 
-def test_unregistered_extractor_is_gone() -> None:
-    assert FAKE_ID not in [e.id for e in list_extractors()]
+def test_unregister_removes_by_name() -> None:
+    before = list_extractors()
+    register(FAKE)
+    assert unregister("means-proj") is FAKE
+    assert list_extractors() == before
     with pytest.raises(ValueError, match="unknown feature extractor"):
         get_extractor(FAKE_ID)
 
