@@ -19,14 +19,13 @@ import argparse
 import os
 import time
 
-
 import numpy as np  # noqa: E402
 import scipy.linalg  # noqa: E402
 import torch  # noqa: E402
 
+from core.features import extract_features, get_extractor, run_extractor  # noqa: E402
+from core.metrics.fid import frechet_distance  # noqa: E402
 from core.runtime.device import resolve_device  # noqa: E402
-from core.metrics.fid import extract_features, frechet_distance  # noqa: E402
-from core.metrics.inception import load_inception, run_model  # noqa: E402
 
 
 def _sync(dev: torch.device) -> None:
@@ -36,14 +35,15 @@ def _sync(dev: torch.device) -> None:
 
 def bench_model(n: int, batch_size: int, size: int, mode: str, device: str) -> tuple[float, float]:
     dev = resolve_device(device)
-    model = load_inception(dev)
+    inception = get_extractor("inception")
+    model = inception.load(dev)
     x = torch.rand(batch_size, 3, 299, 299, device=dev) * 2 - 1
-    run_model(model, x[:2])  # warm-up
+    run_extractor(inception, model, x[:2])  # warm-up
     _sync(dev)
     n_batches = max(1, n // batch_size)
     t0 = time.perf_counter()
     for _ in range(n_batches):
-        run_model(model, x)
+        run_extractor(inception, model, x)
     _sync(dev)
     bare = n_batches * batch_size / (time.perf_counter() - t0)
 

@@ -26,12 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from core.metrics.inception import InceptionModelError
+    from core.features import FeatureExtractorError
     from core.models.download import DownloadError
 
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, DownloadError, InceptionModelError) as exc:
+    except (ValueError, FileNotFoundError, DownloadError, FeatureExtractorError) as exc:
         parser.exit(2, f"error: {exc}\n")  # user errors: one clear line, no traceback
     except KeyboardInterrupt:
         parser.exit(130, "interrupted\n")

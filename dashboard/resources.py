@@ -9,6 +9,6 @@ import streamlit as st
 @st.cache_resource(show_spinner="Loading the Inception network…")
 def inception_model(device: str):
     """FID's Inception network, loaded once per device for all sessions."""
-    from core.metrics.inception import load_inception
+    from core.features.inception import load_inception
 
     return load_inception(device)

@@ -89,8 +89,7 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
     def load_stats_upload() -> StatsSource:
         from core.metrics.stats import load_stats_bytes
 
-        mu, sigma, n = load_stats_bytes(stats_file.getvalue(), name=stats_file.name)
-        return StatsSource(stats_file.name, mu, sigma, n)
+        return StatsSource.from_stats(stats_file.name, load_stats_bytes(stats_file.getvalue(), name=stats_file.name))
 
     return _remember(key, ("stats", stats_file.file_id), load_stats_upload)
 

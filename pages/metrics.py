@@ -140,10 +140,10 @@ if result is not None:
         from core.metrics.stats import stats_to_npz_bytes
 
         cols = st.columns(len(result.stats))
-        for col, (label, (mu, sigma)) in zip(cols, sorted(result.stats.items())):
-            n = result.n_a if label == "A" else result.n_b
+        for col, (label, gs) in zip(cols, sorted(result.stats.items())):
             col.download_button(  # ~32 MB each: built when clicked, not on every rerun
-                f"Download statistics of set {label} (.npz)", partial(stats_to_npz_bytes, mu, sigma, n),
+                f"Download statistics of set {label} (.npz)",
+                partial(stats_to_npz_bytes, gs.mu, gs.sigma, gs.n, extractor=gs.extractor, mode=gs.mode),
                 file_name=f"stats_{label}.npz", key=f"metrics_stats_{label}",
                 help="mu/sigma in the pytorch-fid / clean-fid layout.",
             )

@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from core.runtime.atomic import atomic_path
 from core.gan.frames import read_png, split_animation
+from core.runtime.atomic import atomic_path
 
 FORMAT = "ganlens-gan-run"
 VERSION = 1

@@ -34,14 +34,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.runtime.atomic import atomic_path
-from core.runtime.device import resolve_device
 from core.gan import runs
 from core.gan.config import TrainConfig
 from core.gan.data import TrainingData, load_training_data
 from core.gan.frames import assemble_animation, image_grid, write_png
 from core.gan.models import Discriminator, Generator
 from core.gan.quality import QualityPoint, QualityTracker, sample_train_mode
+from core.runtime.atomic import atomic_path
+from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
 # Settings that must match for --resume to continue a run (steps may grow).

@@ -1,7 +1,9 @@
 """CLI subcommands for the metrics: ``swd A B``, ``fid A B [--save-stats OUT]``, ``kid A B``.
 
 A and B may be a folder (recursive), a zip, a .npy/.npz image array, or (FID only) a stats .npz
-with ``mu``/``sigma`` as written by pytorch-fid, clean-fid or ``--save-stats``.
+with ``mu``/``sigma`` as written by pytorch-fid, clean-fid or ``--save-stats`` (which also records
+the feature extractor's id and the resize mode). FID and KID take their features from the
+extractor named by ``--extractor`` (:mod:`core.features.registry`; default: the TF-2015 Inception).
 """
 
 from __future__ import annotations
@@ -27,8 +29,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _fid_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", choices=("tf1", "clean"), default="tf1",
-                   help="resize to 299: tf1 = TTUR/TF1 legacy bilinear (default), clean = clean-fid PIL bicubic")
+    p.add_argument("--extractor", default=None,
+                   help="feature extractor, a name or id registered in core.features (default: inception, "
+                        "the TF-2015 Inception of TTUR)")
+    p.add_argument("--mode", default=None,
+                   help="resize mode of the extractor; inception: tf1 = TTUR/TF1 legacy bilinear to 299 "
+                        "(default), clean = clean-fid PIL bicubic")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="feature cache folder (default: $GANLENS_CACHE, else ~/.cache/ganlens)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write cached features")
@@ -62,9 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from core.features import DEFAULT_EXTRACTOR, get_extractor
     from core.metrics.compare import CompareSettings, compare, open_source
     from core.metrics.stats import save_stats
 
+    extractor = get_extractor(getattr(args, "extractor", None) or DEFAULT_EXTRACTOR)
     a = open_source(args.a)
     b = open_source(args.b)
     settings = CompareSettings(
@@ -76,9 +84,10 @@ def _run(args: argparse.Namespace) -> int:
         swd_size=getattr(args, "size", None),
         swd_engine=getattr(args, "engine", "auto"),
         noise_floor=getattr(args, "noise_floor", False),
-        fid_mode=getattr(args, "mode", "tf1"),
+        fid_mode=getattr(args, "mode", None) or extractor.default_mode,
         kid_subsets=getattr(args, "subsets", 100),
         kid_subset_size=getattr(args, "subset_size", 1000),
+        feature_extractor=extractor.id,
         cache_dir=None if getattr(args, "no_cache", True) else cache_root(args.cache_dir),
     )
     progress = TqdmProgress(disable=args.quiet or args.json)
@@ -87,8 +96,9 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if getattr(args, "save_stats", None) is not None:  # the fid subcommand: A's statistics exist
-        mu, sigma = result.stats["A"]
-        save_stats(args.save_stats, mu, sigma, n=result.n_a)
+        a_stats = result.stats["A"]
+        save_stats(args.save_stats, a_stats.mu, a_stats.sigma, n=a_stats.n,
+                   extractor=a_stats.extractor, mode=a_stats.mode)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0

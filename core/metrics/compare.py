@@ -1,8 +1,10 @@
 """One comparison of two image sets: SWD, FID and KID with shared decoding, feature caching,
 an optional same-distribution noise floor, timings and warnings.
 
-This is the orchestration used by both the CLI (``python -m core swd|fid|kid|compare``) and the
-metrics page; the maths lives in ``swd.py``, ``fid.py`` and ``kid.py``.
+This is the orchestration used by both the metrics page (any combination of the three metrics)
+and the CLI subcommands ``python -m core swd A B``, ``python -m core fid A B`` and
+``python -m core kid A B``, each of which runs one metric through :func:`compare`. The maths
+lives in ``swd.py``, ``fid.py`` and ``kid.py``; features come from :mod:`core.features`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Literal
 
 import numpy as np
 
+from core.features.registry import DEFAULT_EXTRACTOR, FeatureExtractor
 from core.images import ImageError, ImageSet, open_image_set
+from core.metrics.stats import GaussianStats
 from core.runtime.progress import Progress, null_progress
 
 METRICS = ("swd", "fid", "kid")
@@ -27,12 +31,22 @@ SWD_SMALL_N = 64
 
 @dataclass
 class StatsSource:
-    """Precomputed FID statistics (mu, sigma) read from a .npz (pytorch-fid / clean-fid layout)."""
+    """Precomputed FID statistics (mu, sigma) read from a .npz (pytorch-fid / clean-fid layout),
+    with the extractor id and resize mode that made them when the file says."""
 
     name: str
     mu: np.ndarray
     sigma: np.ndarray
     n: int | None = None
+    extractor: str | None = None
+    mode: str | None = None
+
+    @classmethod
+    def from_stats(cls, name: str, stats: GaussianStats) -> StatsSource:
+        return cls(name, stats.mu, stats.sigma, stats.n, stats.extractor, stats.mode)
+
+    def to_gaussian(self) -> GaussianStats:
+        return GaussianStats(self.mu, self.sigma, self.n, self.extractor, self.mode)
 
 
 Source = ImageSet | StatsSource
@@ -44,8 +58,7 @@ def open_source(path: str | Path, name: str | None = None) -> Source:
 
     p = Path(path).expanduser()
     if p.suffix.lower() == ".npz" and p.is_file() and is_stats_file(p):
-        mu, sigma, n = load_stats(p)
-        return StatsSource(name or p.name, mu, sigma, n)
+        return StatsSource.from_stats(name or p.name, load_stats(p))
     return open_image_set(p, name=name)
 
 
@@ -62,6 +75,7 @@ class CompareSettings:
     fid_mode: Literal["tf1", "clean"] = "tf1"
     kid_subsets: int = 100
     kid_subset_size: int = 1000
+    feature_extractor: str = DEFAULT_EXTRACTOR  # id or name in core.features.registry (FID, KID)
     noise_floor: bool = False  # also SWD between two halves of A
     cache_dir: Path | None = None
     batch_size: int = 64
@@ -81,7 +95,9 @@ class CompareResult:
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    stats: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    #: FID/KID: the id of the feature extractor used, and each side's Gaussian statistics.
+    extractor: str | None = None
+    stats: dict[str, GaussianStats] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         def conv(r):
@@ -99,6 +115,7 @@ class CompareResult:
             "swd_noise_floor": conv(self.swd_noise_floor),
             "fid": conv(self.fid),
             "kid": conv(self.kid),
+            "feature_extractor": self.extractor,
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "cached": self.cached,
             "warnings": self.warnings,
@@ -167,8 +184,9 @@ def compare(a: Source, b: Source, settings: CompareSettings = CompareSettings(),
             progress: Progress = null_progress, inception=None) -> CompareResult:
     """Run the chosen metrics between ``a`` and ``b`` (image sets or, for FID, stats files).
 
-    ``inception``: the FID network already loaded on ``settings.device`` (the app passes its
-    cached copy); if omitted and FID/KID are asked for, it is loaded once for this call.
+    ``inception``: the model of ``settings.feature_extractor`` already loaded on
+    ``settings.device`` (the app passes its cached Inception); if omitted and FID/KID are asked
+    for, it is loaded once for this call, and only if a set's features are not cached.
     """
     unknown = [m for m in settings.metrics if m not in METRICS]
     if unknown:
@@ -228,23 +246,19 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
         )
 
 
-def _features(s: ImageSet, label: str, st: CompareSettings, res: CompareResult,
+def _features(s: ImageSet, label: str, ext: FeatureExtractor, st: CompareSettings, res: CompareResult,
               progress: Progress, model) -> np.ndarray:
-    from core.metrics.feature_cache import FeatureCache, features_cached
-    from core.metrics.inception import extract_features
+    from core.features import FeatureCache, extract_features, features_cached
 
     def compute() -> np.ndarray:
         batches = s.iter_batches(batch_size=st.batch_size, resize="none",
                                  stage=f"decode {label}", progress=progress)
-        return extract_features(batches, mode=st.fid_mode, device=st.device, total=len(s),
+        return extract_features(batches, extractor=ext, mode=st.fid_mode, device=st.device, total=len(s),
                                 progress=progress, stage=f"features {label}", model=model())
 
     t0 = time.perf_counter()
-    if st.cache_dir is None:
-        feats, hit = compute(), False
-    else:
-        cache = FeatureCache(Path(st.cache_dir) / "features")
-        feats, hit = features_cached(cache, s.content_hash(), st.fid_mode, compute)
+    cache = None if st.cache_dir is None else FeatureCache.in_cache_dir(st.cache_dir)
+    feats, hit = features_cached(cache, s.content_hash(), st.fid_mode, ext.id, compute)
     res.timings[f"features {label}"] = time.perf_counter() - t0
     res.cached[f"features {label}"] = hit
     return feats
@@ -252,33 +266,37 @@ def _features(s: ImageSet, label: str, st: CompareSettings, res: CompareResult,
 
 def _run_fid_kid(sa: Source, sb: Source, st: CompareSettings, res: CompareResult,
                  progress: Progress, inception) -> None:
-    from core.metrics.fid import fid_from_stats
-    from core.metrics.inception import load_inception
+    from core.features import get_extractor
+    from core.metrics.fid import check_provenance, fid_from_stats
     from core.metrics.kid import kid
     from core.metrics.stats import RunningStats
+    from core.runtime.device import resolve_device
 
+    ext = get_extractor(st.feature_extractor)
+    mode = ext.check_mode(st.fid_mode)
+    res.extractor = ext.id
     loaded = [inception]
 
     def model():  # loaded at most once, and only if a set's features are not cached
         if loaded[0] is None:
-            loaded[0] = load_inception(st.device)
+            loaded[0] = ext.load(resolve_device(st.device))
         return loaded[0]
 
     feats: dict[str, np.ndarray] = {}
-    stats: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    stats: dict[str, GaussianStats] = {}
     for s, label in ((sa, "A"), (sb, "B")):
         if isinstance(s, StatsSource):
-            stats[label] = (s.mu, s.sigma, s.n or 0)
+            stats[label] = s.to_gaussian()
+            res.warnings += check_provenance(stats[label], ext, mode, f"set {label} ({s.name})")
             continue
-        f = _features(s, label, st, res, progress, model)
+        f = _features(s, label, ext, st, res, progress, model)
         feats[label] = f
-        rs = RunningStats.from_features(f)
-        stats[label] = (rs.mean, rs.covariance, rs.n)
-    res.stats = {k: (v[0], v[1]) for k, v in stats.items()}
+        stats[label] = RunningStats.from_features(f).to_gaussian(ext.id, mode)
+    res.stats = stats
     if "fid" in st.metrics:
         t0 = time.perf_counter()
         (mu1, s1, n1), (mu2, s2, n2) = stats["A"], stats["B"]
-        res.fid = fid_from_stats(mu1, s1, mu2, s2, n_a=n1, n_b=n2, mode=st.fid_mode)
+        res.fid = fid_from_stats(mu1, s1, mu2, s2, n_a=n1, n_b=n2, mode=mode)
         res.timings["fid"] = time.perf_counter() - t0
         res.warnings += res.fid.warnings
     if "kid" in st.metrics:

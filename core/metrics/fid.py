@@ -1,7 +1,7 @@
 """Fréchet Inception Distance (FID), following TTUR (Heusel et al. 2017, ``bioinf-jku/TTUR``).
 
 FID between two image sets is the Fréchet (2-Wasserstein) distance between Gaussians fitted to
-their Inception pool3 features (see :mod:`core.metrics.inception`)::
+their Inception pool3 features (see :mod:`core.features`; any registered extractor works)::
 
     FID = |mu1 - mu2|² + tr(S1) + tr(S2) - 2·tr( sqrt(S1^½ · S2 · S1^½) )
 
@@ -19,35 +19,34 @@ strongly biased upwards; the result then carries a warning recommending KID.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from core.metrics.inception import (
+from core.features import (
     DEFAULT_BATCH_SIZE,
-    FEATURE_DIM,
-    RESIZE_MODES,
-    ResizeMode,
+    DEFAULT_EXTRACTOR,
+    FeatureExtractor,
     extract_features,
-    load_inception,
+    get_extractor,
 )
+from core.features.inception import FEATURE_DIM
+from core.images.batches import ImageSource
 from core.metrics.stats import GaussianStats, RunningStats
+from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
 __all__ = [
     "FIDResult",
-    "extract_features",
-    "stats_from_features",
-    "frechet_distance",
-    "fid_from_stats",
-    "fid_from_features",
+    "check_provenance",
     "fid",
+    "fid_from_features",
+    "fid_from_stats",
+    "frechet_distance",
     "small_n_warning",
+    "stats_from_features",
 ]
-
-ImageSource = Iterable[torch.Tensor] | torch.Tensor | np.ndarray
 
 
 @dataclass
@@ -127,25 +126,47 @@ def fid_from_features(feats_a: np.ndarray, feats_b: np.ndarray, *, mode: str = "
     return fid_from_stats(a.mean, a.covariance, b.mean, b.covariance, n_a=a.n, n_b=b.n, mode=mode)
 
 
-def fid(images_a: ImageSource | GaussianStats, images_b: ImageSource | GaussianStats, *,
-        mode: ResizeMode = "tf1", device: str | torch.device = "auto",
-        batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress = null_progress) -> FIDResult:
-    """FID between two image sets (uint8 batches, tensor or NHWC array) or precomputed stats.
+def check_provenance(stats: GaussianStats, extractor: FeatureExtractor, mode: str, label: str) -> list[str]:
+    """Refuse (ValueError) statistics made by another feature extractor than ``extractor``; return
+    a warning when they were made with another resize mode. Unlabelled statistics (pytorch-fid /
+    clean-fid files) pass unchecked."""
+    if stats.extractor is not None and stats.extractor != extractor.id:
+        raise ValueError(
+            f"the statistics of {label} were computed with the feature extractor {stats.extractor!r}, "
+            f"not {extractor.id!r} ({extractor.name}); FID between features of different networks "
+            "is meaningless: compute both sides with the same extractor"
+        )
+    if stats.mode is not None and stats.mode != mode:
+        return [f"the statistics of {label} were computed with the {stats.mode!r} resize, this "
+                f"comparison uses {mode!r}: the FID is biased by the resize difference"]
+    return []
 
-    Features are extracted with :func:`core.metrics.inception.extract_features` (progress stages
-    ``"features A"`` and ``"features B"``).
+
+def fid(images_a: ImageSource | GaussianStats, images_b: ImageSource | GaussianStats, *,
+        extractor: str | FeatureExtractor = DEFAULT_EXTRACTOR, mode: str | None = None,
+        device: str | torch.device = "auto", batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress = null_progress) -> FIDResult:
+    """FID between two image sets (anything :mod:`core.images.batches` accepts) or precomputed
+    statistics (checked with :func:`check_provenance`).
+
+    Features are extracted with :func:`core.features.extract_features` (progress stages
+    ``"features A"`` and ``"features B"``); ``mode`` defaults to the extractor's first mode.
     """
-    if mode not in RESIZE_MODES:
-        raise ValueError(f"unknown resize mode {mode!r}; choose one of {RESIZE_MODES}")
+    ext = get_extractor(extractor)
+    mode = ext.check_mode(mode)
     gs: list[GaussianStats] = []
+    warnings: list[str] = []
     model = None
     for label, src in (("A", images_a), ("B", images_b)):
         if isinstance(src, GaussianStats):
+            warnings += check_provenance(src, ext, mode, label)
             gs.append(src)
             continue
-        model = model if model is not None else load_inception(device)
-        feats = extract_features(src, mode=mode, device=device, batch_size=batch_size,
+        model = model if model is not None else ext.load(resolve_device(device))
+        feats = extract_features(src, extractor=ext, mode=mode, device=device, batch_size=batch_size,
                                  progress=progress, stage=f"features {label}", model=model)
-        gs.append(stats_from_features(feats).to_gaussian())
+        gs.append(stats_from_features(feats).to_gaussian(ext.id, mode))
     (mu1, s1, n1), (mu2, s2, n2) = gs
-    return fid_from_stats(mu1, s1, mu2, s2, n_a=n1, n_b=n2, mode=mode)
+    res = fid_from_stats(mu1, s1, mu2, s2, n_a=n1, n_b=n2, mode=mode)
+    res.warnings = warnings + res.warnings
+    return res

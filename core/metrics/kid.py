@@ -1,17 +1,22 @@
 """Kernel Inception Distance (KID), Bińkowski et al. 2018 ("Demystifying MMD GANs").
 
 KID is the unbiased estimate of the squared maximum mean discrepancy (MMD²) between two sets of
-Inception features under the polynomial kernel ``k(x, y) = (x·y / d + 1)³``, averaged over random
-subsets. For subsets X, Y of size m::
+Inception features (or another extractor's, see :mod:`core.features`) under the polynomial kernel
+``k(x, y) = (x·y / d + 1)³``, averaged over random subsets. For subsets X, Y of size m::
 
     MMD²_u = Σ_{i≠j} k(x_i, x_j) / (m(m-1)) + Σ_{i≠j} k(y_i, y_j) / (m(m-1)) - 2 Σ_{i,j} k(x_i, y_j) / m²
 
-The subset protocol and defaults follow torch-fidelity (``kid_subsets=100``,
-``kid_subset_size=1000``): a ``np.random.RandomState(seed)`` draws, for each subset in turn, ``m``
+What follows torch-fidelity (``metric_kid.py``, ``kid_features_to_metric``): the kernel (degree 3,
+``gamma = 1/d``, ``coef0 = 1``), the defaults ``kid_subsets=100`` and ``kid_subset_size=1000``, and
+the subset protocol: a ``np.random.RandomState(seed)`` draws, for each subset in turn, ``m``
 indices of A then ``m`` indices of B without replacement; the result is the mean and the
-(population, ddof=0) standard deviation of the per-subset estimates. As in clean-fid, the subset
-size is clamped to the smaller set (with a warning) instead of failing. Kernels are evaluated in
-float64. Unlike FID, the estimator is unbiased for any N, so it suits small sets.
+(population, ddof=0) standard deviation of the per-subset estimates.
+
+What does not: the default ``seed`` here is 0 where torch-fidelity's ``rng_seed`` is 2020, so
+only ``seed=2020`` draws torch-fidelity's subsets; kernels are evaluated in float64 (torch-fidelity
+computes them in the features' float32, so values agree to float32 rounding); and, as in clean-fid, a subset size larger than a set
+is clamped to the smaller set (with a warning) where torch-fidelity stops with an error. Unlike
+FID, the estimator is unbiased for any N, so it suits small sets.
 """
 
 from __future__ import annotations

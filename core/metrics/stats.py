@@ -8,9 +8,12 @@ The mean is ``Σx / n`` and the covariance is the unbiased estimate
 pytorch-fid.
 
 Statistics files follow the layout of pytorch-fid's and clean-fid's precomputed statistics: an
-``.npz`` with ``mu`` (d,) and ``sigma`` (d, d), plus ``n`` (the number of images) when known.
-Files are always read with ``allow_pickle=False`` and validated (shapes, finiteness, symmetry)
-with errors that name the file.
+``.npz`` with ``mu`` (d,) and ``sigma`` (d, d), plus, where known, ``n`` (the number of images),
+``extractor`` (the id of the feature extractor, see :mod:`core.features.registry`) and ``mode``
+(its resize mode). Those tools read only ``mu`` and ``sigma``, so the extra keys do not disturb
+them; their own files (no ``extractor``) load here with ``extractor=None`` and are taken to hold
+TF-2015 Inception pool3 statistics (2048-d). Files are always read with ``allow_pickle=False`` and
+validated (shapes, finiteness, symmetry) with errors that name the file.
 """
 
 from __future__ import annotations
@@ -20,13 +23,11 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from core.runtime.atomic import atomic_path
-
-#: Dimension of Inception pool3 features, the default expected in statistics files.
-FEATURE_DIM = 2048
 
 
 class StatsFileError(ValueError):
@@ -93,13 +94,15 @@ class RunningStats:
         c = (self.sum_outer - np.outer(self.sum, self.sum) / self.n) / (self.n - 1)
         return (c + c.T) / 2.0
 
-    def to_gaussian(self) -> "GaussianStats":
-        return GaussianStats(self.mean, self.covariance, self.n)
+    def to_gaussian(self, extractor: str | None = None, mode: str | None = None) -> GaussianStats:
+        """Mean and covariance, labelled with the extractor id and resize mode that made them."""
+        return GaussianStats(self.mean, self.covariance, self.n, extractor, mode)
 
 
 @dataclass
 class GaussianStats:
-    """Mean and covariance of a feature set (``n`` = number of samples, ``None`` if unknown).
+    """Mean and covariance of a feature set, with where they come from when known: ``n`` (number
+    of samples), ``extractor`` (the feature extractor's id) and ``mode`` (its resize mode).
 
     Unpacks like a tuple: ``mu, sigma, n = stats``.
     """
@@ -107,6 +110,8 @@ class GaussianStats:
     mu: np.ndarray
     sigma: np.ndarray
     n: int | None = None
+    extractor: str | None = None
+    mode: str | None = None
 
     def __iter__(self) -> Iterator:
         return iter((self.mu, self.sigma, self.n))
@@ -117,19 +122,22 @@ class GaussianStats:
 # --------------------------------------------------------------------------------------------
 
 
-def save_stats(path: str | Path, mu: np.ndarray, sigma: np.ndarray, n: int | None = None) -> Path:
-    """Write ``mu``/``sigma`` (and ``n`` when known) to ``path`` as .npz, atomically.
+def save_stats(path: str | Path, mu: np.ndarray, sigma: np.ndarray, n: int | None = None, *,
+               extractor: str | None = None, mode: str | None = None) -> Path:
+    """Write ``mu``/``sigma`` (and ``n``, the extractor id and resize mode when known) to ``path``
+    as .npz, atomically.
 
     The file is readable by pytorch-fid and clean-fid (``np.load(path)['mu']``/``['sigma']``).
     """
     path = Path(path)
-    arrays = _stats_arrays(mu, sigma, n, str(path))
+    arrays = _stats_arrays(mu, sigma, n, extractor, mode, str(path))
     with atomic_path(path, durable=True) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)  # to a file object, so no '.npz' is appended to the name
     return path
 
 
-def _stats_arrays(mu: np.ndarray, sigma: np.ndarray, n: int | None, name: str) -> dict[str, np.ndarray]:
+def _stats_arrays(mu: np.ndarray, sigma: np.ndarray, n: int | None, extractor: str | None,
+                  mode: str | None, name: str) -> dict[str, np.ndarray]:
     mu = np.asarray(mu, dtype=np.float64)
     sigma = np.asarray(sigma, dtype=np.float64)
     _validate(mu, sigma, name, expected_dim=None)
@@ -138,29 +146,44 @@ def _stats_arrays(mu: np.ndarray, sigma: np.ndarray, n: int | None, name: str) -
         if int(n) < 0:
             raise ValueError("n must be non-negative")
         arrays["n"] = np.asarray(int(n), dtype=np.int64)
+    for key, value in (("extractor", extractor), ("mode", mode)):
+        if value is not None:
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{key} must be a non-empty string, got {value!r}")
+            arrays[key] = np.asarray(value)  # a 0-d unicode array: no pickle needed to read it
     return arrays
 
 
-def stats_to_npz_bytes(mu: np.ndarray, sigma: np.ndarray, n: int | None = None) -> bytes:
+def stats_to_npz_bytes(mu: np.ndarray, sigma: np.ndarray, n: int | None = None, *,
+                       extractor: str | None = None, mode: str | None = None) -> bytes:
     """The same .npz as :func:`save_stats` writes, as bytes (for a download button)."""
     buf = io.BytesIO()
-    np.savez(buf, **_stats_arrays(mu, sigma, n, "statistics"))
+    np.savez(buf, **_stats_arrays(mu, sigma, n, extractor, mode, "statistics"))
     return buf.getvalue()
 
 
+#: ``expected_dim`` of :func:`load_stats`: the dimension of the extractor the file names.
+ExpectedDim = int | None | Literal["extractor"]
+
+
 def load_stats_bytes(data: bytes, name: str = "statistics.npz",
-                     expected_dim: int | None = FEATURE_DIM) -> GaussianStats:
+                     expected_dim: ExpectedDim = "extractor") -> GaussianStats:
     """:func:`load_stats` for an uploaded file's bytes; errors name ``name``."""
     return load_stats(io.BytesIO(data), expected_dim=expected_dim, name=name)
 
 
-def load_stats(path: str | Path | io.IOBase, expected_dim: int | None = FEATURE_DIM,
+def load_stats(path: str | Path | io.IOBase, expected_dim: ExpectedDim = "extractor",
                name: str | None = None) -> GaussianStats:
-    """Read and validate a statistics ``.npz`` (keys ``mu``, ``sigma``, optional ``n``).
+    """Read and validate a statistics ``.npz`` (``mu``, ``sigma``; optional ``n``, ``extractor``,
+    ``mode``). The result's ``extractor``/``mode`` are None when the file has none (pytorch-fid
+    and clean-fid files).
 
     ``path`` may also be a binary file object (then ``name`` labels it in errors).
-    ``expected_dim`` is the required feature dimension (2048 for Inception; ``None`` accepts any
-    consistent dimension). Raises :class:`StatsFileError` naming the file and the problem.
+    ``expected_dim`` is the required feature dimension: ``"extractor"`` (default) the ``dim`` of
+    the extractor the file names, or of the default extractor (Inception, 2048) when it names
+    none, and any consistent dimension for an extractor not registered here; an int requires
+    exactly that; ``None`` accepts any consistent dimension. Raises :class:`StatsFileError` naming
+    the file and the problem.
     """
     if isinstance(path, io.IOBase):
         name = name or "statistics.npz"
@@ -185,6 +208,7 @@ def load_stats(path: str | Path | io.IOBase, expected_dim: int | None = FEATURE_
             mu = data["mu"]
             sigma = data["sigma"]
             n_arr = data["n"] if "n" in keys else None
+            labels = {k: data[k] for k in ("extractor", "mode") if k in keys}
     except StatsFileError:
         raise
     except ValueError as exc:  # object arrays refused (allow_pickle=False) or malformed .npy
@@ -194,16 +218,40 @@ def load_stats(path: str | Path | io.IOBase, expected_dim: int | None = FEATURE_
     for key, arr in (("mu", mu), ("sigma", sigma)):
         if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
             raise StatsFileError(f"{name}: '{key}' has non-numeric dtype {arr.dtype}")
+    text: dict[str, str] = {}
+    for key, arr in labels.items():
+        if arr.shape != () or arr.dtype.kind != "U" or not str(arr):
+            raise StatsFileError(f"{name}: '{key}' must be a non-empty string, got shape {arr.shape} "
+                                 f"dtype {arr.dtype}")
+        text[key] = str(arr)
+    extractor, mode = text.get("extractor"), text.get("mode")
     mu = mu.astype(np.float64)
     sigma = sigma.astype(np.float64)
-    _validate(mu, sigma, name, expected_dim)
+    if expected_dim == "extractor":
+        _validate(mu, sigma, name, *_extractor_dim(extractor))
+    else:
+        _validate(mu, sigma, name, expected_dim)
     n: int | None = None
     if n_arr is not None:
         if n_arr.shape != () or not np.issubdtype(n_arr.dtype, np.integer) or int(n_arr) < 0:
             raise StatsFileError(f"{name}: 'n' must be a non-negative integer scalar, got "
                                  f"shape {n_arr.shape} dtype {n_arr.dtype}")
         n = int(n_arr)
-    return GaussianStats(mu, sigma, n)
+    return GaussianStats(mu, sigma, n, extractor, mode)
+
+
+def _extractor_dim(extractor: str | None) -> tuple[int | None, str]:
+    """Feature dimension of the extractor a file names (None: not registered) and how to say so."""
+    from core.features.registry import DEFAULT_EXTRACTOR, get_extractor
+
+    if extractor is None:
+        ext = get_extractor(DEFAULT_EXTRACTOR)
+        return ext.dim, f"{ext.description} statistics; the file names no feature extractor"
+    try:
+        ext = get_extractor(extractor)
+    except ValueError:
+        return None, ""
+    return ext.dim, f"{ext.description} statistics, as the file's 'extractor' says"
 
 
 def is_stats_file(path: str | Path) -> bool:
@@ -218,13 +266,14 @@ def is_stats_file(path: str | Path) -> bool:
         return False
 
 
-def _validate(mu: np.ndarray, sigma: np.ndarray, name: str, expected_dim: int | None) -> None:
+def _validate(mu: np.ndarray, sigma: np.ndarray, name: str, expected_dim: int | None,
+              what: str = "") -> None:
     if mu.ndim != 1:
         raise StatsFileError(f"{name}: 'mu' must be a vector, got shape {mu.shape}")
     d = mu.shape[0]
     if expected_dim is not None and d != expected_dim:
-        raise StatsFileError(f"{name}: 'mu' has shape {mu.shape}, expected ({expected_dim},) "
-                             "(Inception pool3 statistics)")
+        raise StatsFileError(f"{name}: 'mu' has shape {mu.shape}, expected ({expected_dim},)"
+                             + (f" ({what})" if what else ""))
     if sigma.shape != (d, d):
         raise StatsFileError(f"{name}: 'sigma' has shape {sigma.shape}, expected ({d}, {d}) "
                              "to match 'mu'")

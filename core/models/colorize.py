@@ -36,8 +36,8 @@ import torch
 from torch import nn
 
 from core.images.batches import as_uint8_nchw
+from core.metrics.image_quality import QualityScores, compare_images
 from core.models import outputs
-from core.models.image_quality import QualityScores, compare_images
 from core.models.lab import lab_to_rgb, lab_to_xyz, linear_to_srgb, rgb2lab, rgb_to_lab
 from core.models.loading import LoadedModel, as_loaded_model, load_model_info
 from core.models.networks.colorization import upsample_ab

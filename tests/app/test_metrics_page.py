@@ -16,8 +16,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.images import open_image_set
-from core.metrics.swd import swd
 from core.images.samples import make_sample_set
+from core.metrics.swd import swd
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "metrics.py")
 
@@ -166,8 +166,8 @@ def test_swd_with_statistics_file_is_refused_clearly(tmp_path):
 
 
 def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
+    from core.features import extract_features
     from core.metrics.fid import fid_from_features
-    from core.metrics.inception import extract_features
 
     at = _app()
     _sizes(at, samples=16, n=4)

@@ -10,9 +10,9 @@ import torch
 from core.cli import main
 from core.gan import runs
 from core.gan.config import TrainConfig
+from core.gan.data import digits_images
 from core.gan.demo import DEMO_RUNS, make_demo_runs
 from core.gan.quality import QualityTracker, sample_train_mode, to_uint8
-from core.gan.data import digits_images
 from core.gan.train import GANTrainer
 from core.metrics.swd import swd
 

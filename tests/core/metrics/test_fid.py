@@ -1,5 +1,5 @@
-"""FID: agreement with the TTUR computation, exact zero, streaming statistics, stats files, the
-feature cache and the end-to-end ``fid`` call."""
+"""FID: agreement with the TTUR computation, exact zero, streaming statistics, stats files and
+their provenance, and the end-to-end ``fid`` call."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from core.metrics.feature_cache import FeatureCache, features_cached
+from core.features.inception import EXTRACTOR_ID
 from core.metrics.fid import (
     FIDResult,
     fid,
@@ -23,7 +23,9 @@ from core.metrics.stats import (
     StatsFileError,
     is_stats_file,
     load_stats,
+    load_stats_bytes,
     save_stats,
+    stats_to_npz_bytes,
 )
 
 
@@ -172,14 +174,59 @@ def test_stats_npz_round_trip(tmp_path) -> None:
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_load_pytorch_fid_style_file(tmp_path) -> None:
+@pytest.mark.parametrize("savez", [np.savez, np.savez_compressed])  # pytorch-fid, clean-fid
+def test_load_pytorch_fid_style_file(tmp_path, savez) -> None:
     mu, sigma = _random_stats(seed=11)
     p = tmp_path / "ref.npz"
-    np.savez(p, mu=mu.astype(np.float32), sigma=sigma.astype(np.float32))  # as pytorch-fid does
+    savez(p, mu=mu.astype(np.float32), sigma=sigma.astype(np.float32))
     loaded = load_stats(p)
-    assert loaded.n is None
+    assert (loaded.n, loaded.extractor, loaded.mode) == (None, None, None)
     assert loaded.mu.dtype == np.float64
     np.testing.assert_allclose(loaded.sigma, sigma, rtol=1e-6, atol=1e-7)
+    # an unlabelled file is taken as Inception pool3 statistics: 2048-d by default
+    p8 = tmp_path / "ref8.npz"
+    savez(p8, mu=mu[:8], sigma=sigma[:8, :8])
+    with pytest.raises(StatsFileError, match=r"expected \(2048,\).*names no feature extractor"):
+        load_stats(p8)
+
+
+def test_stats_file_carries_extractor_id_and_mode(tmp_path) -> None:
+    mu, sigma = _random_stats(seed=15)
+    p = save_stats(tmp_path / "s.npz", mu, sigma, n=60, extractor=EXTRACTOR_ID, mode="clean")
+    loaded = load_stats(p)
+    assert (loaded.n, loaded.extractor, loaded.mode) == (60, EXTRACTOR_ID, "clean")
+    with np.load(p, allow_pickle=False) as raw:  # plain string arrays, no pickle
+        assert set(raw.files) == {"mu", "sigma", "n", "extractor", "mode"}
+        assert str(raw["extractor"]) == EXTRACTOR_ID and raw["extractor"].dtype.kind == "U"
+    same = load_stats_bytes(stats_to_npz_bytes(mu, sigma, 60, extractor=EXTRACTOR_ID, mode="clean"))
+    assert (same.n, same.extractor, same.mode) == (60, EXTRACTOR_ID, "clean")
+    # a file naming an extractor registered here is held to its dimension
+    p = save_stats(tmp_path / "short.npz", mu[:8], sigma[:8, :8], extractor=EXTRACTOR_ID)
+    with pytest.raises(StatsFileError, match=r"short.npz.*expected \(2048,\).*as the file's 'extractor' says"):
+        load_stats(p)
+    # one naming an extractor unknown here: any consistent dimension
+    p = save_stats(tmp_path / "other.npz", mu[:8], sigma[:8, :8], extractor="dinov2-vitl14-abc")
+    assert load_stats(p).extractor == "dinov2-vitl14-abc"
+    p = tmp_path / "bad_label.npz"
+    np.savez(p, mu=mu, sigma=sigma, extractor=np.arange(3))
+    with pytest.raises(StatsFileError, match=r"bad_label\.npz: 'extractor' must be a non-empty string"):
+        load_stats(p)
+    with pytest.raises(ValueError, match="extractor must be a non-empty string"):
+        save_stats(tmp_path / "x.npz", mu, sigma, extractor="")
+
+
+def test_fid_refuses_statistics_of_another_extractor_and_warns_on_another_mode() -> None:
+    mu, sigma = _random_stats(d=16, seed=16)  # fid() checks provenance, not the dimension
+    ours = GaussianStats(mu, sigma, 60, EXTRACTOR_ID, "tf1")
+    other = GaussianStats(mu + 0.1, sigma, 60, "clip-vitb32-0123", "center")
+    with pytest.raises(ValueError, match=r"statistics of A were computed with the feature extractor "
+                                         r"'clip-vitb32-0123', not 'tf2015-inception-\w+' \(inception\)"):
+        fid(other, ours)
+    res = fid(GaussianStats(mu + 0.1, sigma, 60, EXTRACTOR_ID, "clean"), ours)
+    assert res.value == pytest.approx(0.1**2 * 16) and res.mode == "tf1"
+    assert res.warnings[0].startswith("the statistics of A were computed with the 'clean' resize")
+    unlabelled = fid(GaussianStats(mu + 0.1, sigma, 60), ours)  # pytorch-fid file: not checked
+    assert unlabelled.value == res.value and not any("resize" in w for w in unlabelled.warnings)
 
 
 def test_bad_stats_files_give_specific_errors(tmp_path) -> None:
@@ -240,60 +287,6 @@ def test_bad_stats_files_give_specific_errors(tmp_path) -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# Feature cache
-# ------------------------------------------------------------------------------------------
-
-
-def test_feature_cache_hit_and_corruption_recovery(tmp_path) -> None:
-    cache = FeatureCache(tmp_path / "features")
-    feats = inception_like(20, 2048, 0.3, seed=13)
-    calls: list[int] = []
-
-    def compute() -> np.ndarray:
-        calls.append(1)
-        return feats
-
-    got, hit = features_cached(cache, "abc123", "tf1", compute)
-    assert not hit and len(calls) == 1
-    np.testing.assert_array_equal(got, feats)
-
-    got2, hit2 = features_cached(cache, "abc123", "tf1", compute)
-    assert hit2 and len(calls) == 1
-    assert got2.dtype == np.float32
-    np.testing.assert_array_equal(got2, feats)
-
-    # another mode is another entry
-    assert cache.key_for("abc123", "tf1") != cache.key_for("abc123", "clean")
-    _, hit3 = features_cached(cache, "abc123", "clean", compute)
-    assert not hit3 and len(calls) == 2
-
-    path = cache.path_for(cache.key_for("abc123", "tf1"))
-    raw = bytearray(path.read_bytes())
-    # flip bytes in the middle of the feature data: the digest no longer matches
-    mid = len(raw) // 2
-    raw[mid:mid + 8] = bytes(b ^ 0xFF for b in raw[mid:mid + 8])
-    path.write_bytes(bytes(raw))
-    got4, hit4 = features_cached(cache, "abc123", "tf1", compute)
-    assert not hit4 and len(calls) == 3
-    np.testing.assert_array_equal(got4, feats)
-
-    # truncated file: recomputed as well
-    path.write_bytes(path.read_bytes()[:1000])
-    got5, hit5 = features_cached(cache, "abc123", "tf1", compute)
-    assert not hit5 and len(calls) == 4
-    np.testing.assert_array_equal(got5, feats)
-    _, hit6 = features_cached(cache, "abc123", "tf1", compute)
-    assert hit6 and len(calls) == 4
-    assert not list((tmp_path / "features").glob("*.tmp"))
-
-    # awkward content hashes still give safe file names inside the cache folder
-    key = cache.key_for("../../etc/passwd", "tf1")
-    assert cache.path_for(key).parent == cache.root
-    with pytest.raises(ValueError, match="invalid cache key '../escape'"):
-        cache.path_for("../escape")
-
-
-# ------------------------------------------------------------------------------------------
 # End to end (few images: the model costs ~0.15-0.3 s per image on a CPU)
 # ------------------------------------------------------------------------------------------
 
@@ -312,7 +305,7 @@ def test_fid_end_to_end_stage_names_and_stats_input() -> None:
     # the same value from the features computed directly (reference: the nuclear-norm form of
     # tr sqrt(S1·S2) used above, independent of the eigen-decomposition), and exactly 0 against
     # A's own precomputed statistics
-    from core.metrics.inception import extract_features
+    from core.features import extract_features
 
     fa = extract_features(a, device="cpu").astype(np.float64)
     fb = extract_features(b, device="cpu").astype(np.float64)
@@ -326,8 +319,6 @@ def test_fid_end_to_end_stage_names_and_stats_input() -> None:
 
 
 def test_stats_bytes_round_trip_and_named_errors():
-    from core.metrics.stats import StatsFileError, load_stats_bytes, stats_to_npz_bytes
-
     rng = np.random.default_rng(0)
     mu = rng.normal(size=2048)
     a = rng.normal(size=(2048, 8))

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from core.models.image_quality import compare_images, psnr, ssim
+from core.metrics.image_quality import compare_images, psnr, ssim
 
 
 def reference_psnr(a: np.ndarray, b: np.ndarray) -> float:

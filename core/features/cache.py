@@ -1,10 +1,13 @@
-"""On-disk cache of Inception features, keyed by image-set content and resize mode.
+"""On-disk cache of extracted features, keyed by image-set content, resize mode and extractor id
+(like clean-fid's and torch-fidelity's feature caches, with the extractor in the key).
 
-Extracting Inception features is by far the slowest part of FID/KID (about 0.15-0.3 s per image
+Extracting features is by far the slowest part of FID/KID (Inception: about 0.15-0.3 s per image
 on a CPU), so features of an image set are stored once and reused. A key is built by
 :meth:`FeatureCache.key_for` from a caller-given content hash of the image set (see
-``ImageSet.content_hash``), the resize mode (``"tf1"``/``"clean"``) and the feature extractor's
-identity (model SHA-1), so a different model or mode never reuses stale features.
+``ImageSet.content_hash``), the resize mode (``"tf1"``/``"clean"``) and the extractor's ``id``
+(see :mod:`core.features.registry`; Inception's carries the model's SHA-1), so a different model
+or mode never reuses stale features. The default folder is ``<cache root>/features``
+(:func:`core.runtime.cache.cache_subdir`).
 
 Each entry is one uncompressed ``.npz`` holding ``features`` (float32, N x d), the ``key`` and a
 SHA-256 ``digest`` of the feature bytes. Writes are atomic (temporary file in the same folder,
@@ -14,6 +17,7 @@ for another key or whose digest does not match is treated as a miss, removed, an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -24,7 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from core.runtime.atomic import atomic_path
-from core.metrics.inception import EXTRACTOR_ID
+from core.runtime.cache import cache_subdir
+
+#: Sub-folder of the cache root holding feature files.
+FEATURES_SUBDIR = "features"
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
 
@@ -39,9 +46,15 @@ class FeatureCache:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
 
+    @classmethod
+    def in_cache_dir(cls, cache_dir: str | os.PathLike | None = None) -> FeatureCache:
+        """The cache in ``features`` under the cache root ``cache_dir`` (None: the default root,
+        ``$GANLENS_CACHE`` or the XDG location; see :mod:`core.runtime.cache`)."""
+        return cls(cache_subdir(FEATURES_SUBDIR, cache_dir))
+
     @staticmethod
-    def key_for(content_hash: str, mode: str, extractor: str = EXTRACTOR_ID) -> str:
-        """Cache key for an image set's content hash, a resize mode and a feature extractor."""
+    def key_for(content_hash: str, mode: str, extractor: str) -> str:
+        """Cache key for an image set's content hash, a resize mode and an extractor id."""
         if not content_hash:
             raise ValueError("content_hash must be a non-empty string")
         if not _SAFE.match(mode) or not _SAFE.match(extractor):
@@ -89,21 +102,20 @@ class FeatureCache:
 
     @staticmethod
     def _discard(path: Path) -> None:
-        try:
+        with contextlib.suppress(OSError):
             path.unlink()
-        except OSError:
-            pass
 
 
-def features_cached(cache: FeatureCache | None, content_hash: str, mode: str,
+def features_cached(cache: FeatureCache | None, content_hash: str, mode: str, extractor: str,
                     compute_fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
     """Features from ``cache`` if present (``hit=True``), else ``compute_fn()`` stored and returned.
 
-    ``cache=None`` always computes. Returns ``(features float32 N x d, hit)``.
+    ``extractor`` is the extractor's id. ``cache=None`` always computes.
+    Returns ``(features float32 N x d, hit)``.
     """
     if cache is None:
         return np.asarray(compute_fn(), dtype=np.float32), False
-    key = cache.key_for(content_hash, mode)
+    key = cache.key_for(content_hash, mode, extractor)
     feats = cache.get(key)
     if feats is not None:
         return feats, True

