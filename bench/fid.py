@@ -19,13 +19,13 @@ import argparse
 import os
 import time
 
-import numpy as np  # noqa: E402
-import scipy.linalg  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import scipy.linalg
+import torch
 
-from core.features import extract_features, get_extractor, run_extractor  # noqa: E402
-from core.metrics.fid import frechet_distance  # noqa: E402
-from core.runtime.device import resolve_device  # noqa: E402
+from core.features import extract_features, get_extractor, run_extractor
+from core.metrics.fid import frechet_distance
+from core.runtime.device import resolve_device
 
 
 def _sync(dev: torch.device) -> None:

@@ -172,7 +172,7 @@ def run_swd_pytorch(mod: types.ModuleType, a: np.ndarray, b: np.ndarray, dev: to
     memo = f"RSS+ {mem.delta_mb:.0f} MB"
     if dev.type == "cuda":
         memo += f", cuda max allocated {torch.cuda.max_memory_allocated(dev) / 2**20:.0f} MB"
-    return elapsed, vals + [float(np.mean(vals))], memo
+    return elapsed, [*vals, float(np.mean(vals))], memo
 
 
 def _fmt(vals: list[float]) -> str:
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         if "numpy" in best:
             for k, v in ours.items():
                 print(f"  speed-up of ours [{k}] over numpy: x{best['numpy'] / v:.2f} (best runs); "
-                      f"run by run: {' '.join(f'x{tn / to:.2f}' for (tn, _, _), (to, _, _) in zip(runs['numpy'], runs[k]))}")
+                      f"run by run: {' '.join(f'x{tn / to:.2f}' for (tn, _, _), (to, _, _) in zip(runs['numpy'], runs[k], strict=False))}")
         if pt_mod is not None:
             for dev in devices:
                 try:

@@ -95,7 +95,7 @@ def hint_editor(image_names: list[str]) -> tuple[str | None, list]:
         hints = []
     if c4.button("Add hint", key="colorize_hint_add", help="Add this point to the hint table."):
         st.session_state[HINTS_KEY] = [
-            {"x": h.x, "y": h.y, "colour": "#%02x%02x%02x" % h.rgb} for h in hints
+            {"x": h.x, "y": h.y, "colour": "#{:02x}{:02x}{:02x}".format(*h.rgb)} for h in hints
         ] + [{"x": int(x), "y": int(y), "colour": colour}]
         st.session_state[HINT_VERSION_KEY] = version + 1
         st.rerun()

@@ -140,7 +140,7 @@ if result is not None:
         from core.metrics.stats import stats_to_npz_bytes
 
         cols = st.columns(len(result.stats))
-        for col, (label, gs) in zip(cols, sorted(result.stats.items())):
+        for col, (label, gs) in zip(cols, sorted(result.stats.items()), strict=False):
             col.download_button(  # ~32 MB each: built when clicked, not on every rerun
                 f"Download statistics of set {label} (.npz)",
                 partial(stats_to_npz_bytes, gs.mu, gs.sigma, gs.n, extractor=gs.extractor, mode=gs.mode),

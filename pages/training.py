@@ -137,7 +137,7 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
     step = c_slider.slider("Step", 0, max(last, 1), key="lab_step",
                            help="Training step shown by both panels (each shows its latest snapshot at or before it).")
 
-    cols = dict(zip(("A", "B"), st.columns(2)))
+    cols = dict(zip(("A", "B"), st.columns(2), strict=False))
     for label, tl in panels.items():
         with cols[label]:
             hit = tl.at(step)

@@ -38,7 +38,7 @@ from core.gan import runs
 from core.gan.config import TrainConfig
 from core.gan.data import TrainingData, load_training_data
 from core.gan.frames import assemble_animation, image_grid, write_png
-from core.gan.models import Discriminator, Generator
+from core.gan.networks import Discriminator, Generator
 from core.gan.quality import QualityPoint, QualityTracker, sample_train_mode
 from core.runtime.atomic import atomic_path
 from core.runtime.device import resolve_device

@@ -54,14 +54,14 @@ class RunningStats:
             raise ValueError("sum/sum_outer shapes do not match dim")
 
     @classmethod
-    def from_features(cls, feats: np.ndarray) -> "RunningStats":
+    def from_features(cls, feats: np.ndarray) -> RunningStats:
         """Statistics of an ``N x d`` feature array in one pass."""
         feats = np.asarray(feats)
         if feats.ndim != 2:
             raise ValueError(f"features must be N x d, got shape {feats.shape}")
         return cls(feats.shape[1]).update(feats)
 
-    def update(self, feats: np.ndarray) -> "RunningStats":
+    def update(self, feats: np.ndarray) -> RunningStats:
         """Add a batch of feature vectors (``N x d``); returns ``self``."""
         x = np.asarray(feats, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.dim:
@@ -73,7 +73,7 @@ class RunningStats:
         self.sum_outer += x.T @ x
         return self
 
-    def merge(self, other: "RunningStats") -> "RunningStats":
+    def merge(self, other: RunningStats) -> RunningStats:
         """Statistics of the union of both sets (a new object; exact, sums simply add)."""
         if other.dim != self.dim:
             raise ValueError(f"cannot merge statistics of dimension {self.dim} and {other.dim}")

@@ -68,7 +68,7 @@ class ColorHint:
     rgb: tuple[int, int, int]
 
     @staticmethod
-    def from_hex(x: float, y: float, colour: str) -> "ColorHint":
+    def from_hex(x: float, y: float, colour: str) -> ColorHint:
         """Build a hint from a ``#rrggbb`` colour (as ``st.color_picker`` returns)."""
         return ColorHint(x, y, hex_to_rgb(colour))
 
@@ -156,7 +156,7 @@ def to_grayscale(rgb: np.ndarray) -> np.ndarray:
     ``R = G = B = gamma(Y)`` with ``Y`` from L (exactly equal channels), as uint8."""
     arr = _check_rgb(rgb)
     l_orig = l_channel(arr)[0].to(torch.float64)
-    lab = torch.cat((l_orig, torch.zeros((2,) + tuple(l_orig.shape[-2:]), dtype=torch.float64)))
+    lab = torch.cat((l_orig, torch.zeros((2, *tuple(l_orig.shape[-2:])), dtype=torch.float64)))
     y = lab_to_xyz(lab)[1]
     gray = np.clip(np.rint(linear_to_srgb(y).clamp(0, 1).numpy() * 255.0), 0, 255).astype(np.uint8)
     return np.repeat(gray[:, :, None], 3, axis=2)

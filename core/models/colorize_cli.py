@@ -104,7 +104,7 @@ def _colorize(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     paths = save_results(results, args.out)
-    for r, path in zip(results, paths):
+    for r, path in zip(results, paths, strict=False):
         extra = f"  PSNR {r.scores.psnr:.2f} dB  SSIM {r.scores.ssim:.4f}" if r.scores else ""
         print(f"{r.name} -> {path}{extra}")
     return 0

@@ -107,7 +107,7 @@ def unique_names(names: Sequence[str]) -> list[str]:
 def _named(items: Iterable[OutputItem]) -> list[tuple[str, np.ndarray]]:
     items = list(items)
     names = unique_names([result_filename(name, model) for name, model, _ in items])
-    return [(fname, rgb) for fname, (_, _, rgb) in zip(names, items)]
+    return [(fname, rgb) for fname, (_, _, rgb) in zip(names, items, strict=False)]
 
 
 def results_zip(items: Iterable[OutputItem]) -> bytes:

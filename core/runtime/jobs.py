@@ -46,7 +46,7 @@ class BackgroundJob:
                                         name=f"job-{name}")
 
     @classmethod
-    def start(cls, fn: Callable[..., Any], *args: Any, name: str = "job", **kwargs: Any) -> "BackgroundJob":
+    def start(cls, fn: Callable[..., Any], *args: Any, name: str = "job", **kwargs: Any) -> BackgroundJob:
         job = cls(fn, *args, name=name, **kwargs)
         job._thread.start()
         return job

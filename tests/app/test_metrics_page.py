@@ -183,7 +183,7 @@ def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
     expected = fid_from_features(fa, fb).value
     fid_metric = next(m for m in at.metric if m.label == "FID")
     assert float(fid_metric.value) == pytest.approx(expected, rel=1e-3)
-    assert any("KID" == m.label for m in at.metric)
+    assert any(m.label == "KID" for m in at.metric)
     assert any("2048" in w.value and "KID" in w.value for w in at.warning)  # small-N FID warning
     assert not any("cached" in s.value for s in at.success)
 

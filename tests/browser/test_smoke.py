@@ -1,8 +1,8 @@
 """Browser smoke test: the real app in Debian's chromium, driven by Playwright (from PyPI).
 
-Starts ``streamlit run dashboard/app.py`` on a free loopback port, uploads two small folders on
-the metrics page, runs SWD and checks that the chart and the numbers appear; saves a screenshot
-under the test's tmp dir. Skips when chromium is absent unless ``REQUIRE_BROWSER=1``.
+Starts the app with its console script ``ganlens-app`` on a free loopback port, from a folder
+other than the checkout, uploads two small folders on the metrics page, runs SWD and checks that
+the chart and the numbers appear; saves a screenshot under the test's tmp dir. Skips when chromium is absent unless ``REQUIRE_BROWSER=1``.
 """
 
 from __future__ import annotations
@@ -59,31 +59,30 @@ def app_url(tmp_path):
     _require_browser()
     port = _free_port()
     env = dict(os.environ, GANLENS_CACHE=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the app did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:])
-        yield url
-    finally:
-        proc.terminate()
+    # started as a user starts it (the console script), from another folder than the checkout
+    launcher = Path(sys.executable).with_name("ganlens-app")
+    with open(tmp_path / "streamlit.log", "w") as log:
+        proc = subprocess.Popen(
+            [str(launcher), f"--server.port={port}", "--server.address=127.0.0.1"],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            for _ in range(120):
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.5)
+            else:
+                pytest.fail("the app did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:])
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def _choose(page, label: str, option: str) -> None:

@@ -112,4 +112,4 @@ def swd_reference(images_a: np.ndarray, images_b: np.ndarray, rng: np.random.Gen
         finals.append([finalize(d) for d in desc])
     dist = [sliced_wasserstein(da, db, repeats, dirs_per_repeat, rng) * 1e3
             for da, db in zip(finals[0], finals[1], strict=True)]
-    return dist + [float(np.mean(dist))]
+    return [*dist, float(np.mean(dist))]

@@ -81,7 +81,7 @@ def _reflect(i, n):
 @njit(nogil=True, cache=True)
 def _h_down(src, dst, buf):
     """Horizontal blur + keep every second column: (C, R, W) -> (C, R, ceil(W/2))."""
-    C, R, W = src.shape
+    C, R, _W = src.shape
     w = dst.shape[2]
     for c in range(C):
         for r in range(R):

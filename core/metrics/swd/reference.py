@@ -95,10 +95,10 @@ def pyr_up(x: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor
         raise ValueError(f"pyr_up: {h} x {w} does not upsample to {H} x {W}")
     if min(H, W) < 3:
         raise ValueError(f"pyr_up needs an output of at least 3 x 3 pixels, got {H} x {W}")
-    z = x.new_zeros(x.shape[:-1] + (W,))
+    z = x.new_zeros((*x.shape[:-1], W))
     z[..., ::2] = x
     t = _taps(_pad(z, -1), -1, W, 1, 2.0)  # rows that are all zero stay zero: skip them
-    z2 = t.new_zeros(t.shape[:-2] + (H, W))
+    z2 = t.new_zeros((*t.shape[:-2], H, W))
     z2[..., ::2, :] = t
     return _taps(_pad(z2, -2), -2, H, 1, 2.0)
 

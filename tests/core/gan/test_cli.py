@@ -68,7 +68,7 @@ def test_make_demo_runs_small(tmp_path):
     # parallel and sequential builds give the same runs (per-run RNGs, thread-safe)
     seq = make_demo_runs(tmp_path / "seq", configs=tiny, parallel=False, keep_checkpoints=True)
     again = make_demo_runs(tmp_path / "par", configs=tiny, keep_checkpoints=True)
-    for a, b in zip(seq, again):
+    for a, b in zip(seq, again, strict=False):
         ga = torch.load(a.run_dir / runs.CHECKPOINT, weights_only=True)["G"]
         gb = torch.load(b.run_dir / runs.CHECKPOINT, weights_only=True)["G"]
         assert all(torch.equal(ga[k], gb[k]) for k in ga)

@@ -65,21 +65,21 @@ def test_animation_round_trip(tmp_path, suffix):
     path = assemble_animation(frames, tmp_path / f"a{suffix}")
     back = split_animation(path)
     assert len(back) == 5
-    for a, b in zip(frames, back):
+    for a, b in zip(frames, back, strict=False):
         np.testing.assert_array_equal(a, b)
     # a frame identical to its predecessor is stored as a longer display of it (documented)
-    dup = frames[:2] + [frames[1].copy()] + frames[2:]
+    dup = [*frames[:2], frames[1].copy(), *frames[2:]]
     back_dup = split_animation(assemble_animation(dup, tmp_path / f"d{suffix}"))
-    assert len(back_dup) == 5 and all(np.array_equal(a, b) for a, b in zip(frames, back_dup))
+    assert len(back_dup) == 5 and all(np.array_equal(a, b) for a, b in zip(frames, back_dup, strict=False))
     # bytes input (an upload) gives the same
-    assert all(np.array_equal(a, b) for a, b in zip(back, split_animation(path.read_bytes(), "x")))
+    assert all(np.array_equal(a, b) for a, b in zip(back, split_animation(path.read_bytes(), "x"), strict=False))
 
 
 def test_assemble_from_png_paths(tmp_path):
     frames = _frames(3)
     paths = [write_png(f, tmp_path / f"f{i}.png") for i, f in enumerate(frames)]
     back = split_animation(assemble_animation(paths, tmp_path / "p.gif"))
-    assert all(np.array_equal(a, b) for a, b in zip(frames, back))
+    assert all(np.array_equal(a, b) for a, b in zip(frames, back, strict=False))
 
 
 def test_still_and_broken_animations_are_rejected(tmp_path):

@@ -165,7 +165,7 @@ def test_stats_npz_round_trip(tmp_path) -> None:
     np.testing.assert_array_equal(loaded.mu, mu)
     np.testing.assert_array_equal(loaded.sigma, sigma)
     assert loaded.n == 60
-    m2, s2, n2 = loaded  # unpacks like a tuple
+    m2, _s2, n2 = loaded  # unpacks like a tuple
     assert n2 == 60 and m2 is loaded.mu
     # readable the way pytorch-fid / clean-fid read it
     with np.load(p) as raw:

@@ -60,7 +60,7 @@ class LoopbackServer:
     def url_for(self, name: str) -> str:
         return f"{self.url}/{quote(name)}"
 
-    def start(self) -> "LoopbackServer":
+    def start(self) -> LoopbackServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -122,10 +122,10 @@ class LoopbackServer:
                 if not head_only:
                     self.wfile.write(body)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._send(head_only=False)
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self._send(head_only=True)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -126,7 +126,7 @@ def test_hint_tensor_construction():
     assert np.allclose(ab[0, :, 0, 15].numpy(), lab_red[1:], atol=1e-3)
     assert np.allclose(ab[0, :, 8, 8].numpy(), lab_blue[1:], atol=1e-3)
     assert torch.count_nonzero(ab[0, 0] * (1 - expected)) == 0  # nothing outside the patches
-    ab1, mask1 = build_hint_tensors([ColorHint(3.7, 2.2, red)], (8, 8), size=8, hint_radius=0)
+    _ab1, mask1 = build_hint_tensors([ColorHint(3.7, 2.2, red)], (8, 8), size=8, hint_radius=0)
     assert mask1.sum() == 1 and mask1[0, 0, 2, 3] == 1
 
 

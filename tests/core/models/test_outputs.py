@@ -43,7 +43,7 @@ def test_zip_round_trips_names_and_pixels():
     with zipfile.ZipFile(io.BytesIO(results_zip(iter(items)))) as zf:
         names = zf.namelist()
         assert names == ["cat_m.png", "CAT_m-2.png", "dog_m.png"]
-        for name, (_, _, rgb) in zip(names, items):
+        for name, (_, _, rgb) in zip(names, items, strict=False):
             np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(zf.read(name)))), rgb)
 
 

@@ -132,7 +132,7 @@ def test_results_zip_has_unique_names_and_the_pixels():
     with zipfile.ZipFile(io.BytesIO(results_zip(results))) as zf:
         names = zf.namelist()
         assert names == ["cat_horse2zebra.png", "cat_horse2zebra-2.png", "cat_m_x.png"]
-        for name, r in zip(names, results):
+        for name, r in zip(names, results, strict=False):
             np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(zf.read(name)))), r.output)
 
 

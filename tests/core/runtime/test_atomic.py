@@ -13,10 +13,9 @@ def test_new_content_replaces_the_file_only_on_success(tmp_path):
         assert tmp.parent == dest.parent and tmp.name.startswith(".status.json.") and not dest.exists()
         tmp.write_text("one")
     assert dest.read_text() == "one"
-    with pytest.raises(RuntimeError, match="disk full"):
-        with atomic_path(dest, durable=True) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError, match="disk full"), atomic_path(dest, durable=True) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
     assert dest.read_text() == "one"  # the old file, whole
     assert [p.name for p in dest.parent.iterdir()] == ["status.json"]  # no temp file left
     with atomic_path(dest, durable=True) as tmp:

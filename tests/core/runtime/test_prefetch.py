@@ -39,8 +39,7 @@ def test_early_close_stops_and_closes_the_source():
 
     def gen():
         try:
-            for i in range(10_000):
-                yield i
+            yield from range(10_000)
         finally:
             closed.set()
 

@@ -5,6 +5,8 @@ randomised BatchNorm) are in tests/core/models/conftest.py."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -20,7 +22,7 @@ from core.models.networks.colorization import ECCV16Colorizer, SIGGRAPH17Coloriz
 
 def _vgg(cins, stride_last=1, dil=1):
     ops, i = [], 0
-    for j, (a, b) in enumerate(zip(cins[:-1], cins[1:])):
+    for j, (a, b) in enumerate(itertools.pairwise(cins)):
         stride = stride_last if j == len(cins) - 2 else 1
         ops += [("conv", i, a, b, 3, stride, dil, True), ("relu",)]
         i += 2
@@ -88,7 +90,7 @@ def run_block(sd: dict, block: str, ops: list, x: torch.Tensor) -> torch.Tensor:
     for op in ops:
         kind = op[0]
         if kind == "conv":
-            _, i, _cin, _cout, k, stride, dil, bias = op
+            _, i, _cin, _cout, k, stride, dil, _bias = op
             pad = dil if k == 3 else 0
             x = F.conv2d(x, sd[f"{block}.{i}.weight"], sd.get(f"{block}.{i}.bias"),
                          stride=stride, padding=pad, dilation=dil)

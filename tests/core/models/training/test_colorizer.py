@@ -79,7 +79,7 @@ def test_train_writes_checkpoint_and_samples(folder, tmp_path):
     assert result.samples == out.with_name("color_samples.png")
     assert grid.shape == (4 * 32, 3 * 32, 3)
     # rows: gray input | prediction | original centre crop, in the folder's order
-    name, first = next(open_image_set(folder).iter_arrays())
+    _name, first = next(open_image_set(folder).iter_arrays())
     assert np.array_equal(grid[:32, 64:], center_crop(resize_shorter_side(first, 32), 32))
     gray = grid[:32, :32].astype(int)
     assert np.abs(gray[..., 0] - gray[..., 1]).max() <= 1 and gray.std() > 0
