@@ -48,8 +48,10 @@ def bench_model(n: int, batch_size: int, size: int, mode: str, device: str) -> t
     bare = n_batches * batch_size / (time.perf_counter() - t0)
 
     g = torch.Generator().manual_seed(0)
-    images = [torch.randint(0, 256, (batch_size, 3, size, size), dtype=torch.uint8, generator=g)
-              for _ in range(n_batches)]
+    images = [
+        torch.randint(0, 256, (batch_size, 3, size, size), dtype=torch.uint8, generator=g)
+        for _ in range(n_batches)
+    ]
     t0 = time.perf_counter()
     feats = extract_features(images, mode=mode, device=dev, batch_size=batch_size)
     _sync(dev)
@@ -79,8 +81,10 @@ def bench_frechet(d: int, with_sqrtm: bool, repeat: int = 3) -> None:
         diff = mu1 - mu2
         ref = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
         t_ref = time.perf_counter() - t0
-        print(f"Fréchet distance d={d}: scipy.linalg.sqrtm {t_ref:.2f} s  value {ref:.6f}  "
-              f"(speed-up x{t_ref / t_ours:.1f}, rel. diff {abs(ours - ref) / abs(ref):.2e})")
+        print(
+            f"Fréchet distance d={d}: scipy.linalg.sqrtm {t_ref:.2f} s  value {ref:.6f}  "
+            f"(speed-up x{t_ref / t_ours:.1f}, rel. diff {abs(ours - ref) / abs(ref):.2e})"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,8 +100,10 @@ def main(argv: list[str] | None = None) -> None:
 
     dev = resolve_device(args.device)
     print("load average before: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
-    print(f"device {dev}, torch threads {torch.get_num_threads()}, batch {args.batch_size}, "
-          f"{args.n} images of {args.size}x{args.size} px, resize mode {args.mode}")
+    print(
+        f"device {dev}, torch threads {torch.get_num_threads()}, batch {args.batch_size}, "
+        f"{args.n} images of {args.size}x{args.size} px, resize mode {args.mode}"
+    )
     bare, pipe = bench_model(args.n, args.batch_size, args.size, args.mode, args.device)
     print(f"bare model (299x299 float input): {bare:8.2f} images/s")
     print(f"full pipeline (uint8 {args.size} px -> resize -> model): {pipe:8.2f} images/s")

@@ -53,15 +53,21 @@ def make_set(n: int, size: int, seed: int, variant: bool) -> np.ndarray:
     yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
     for s in range(0, n, 256):
         m = min(256, n - s)
-        img = F.interpolate(torch.rand(m, 3, 6, 6, generator=g) * 180 + 30, size=(size, size),
-                            mode="bicubic", align_corners=False)
+        img = F.interpolate(
+            torch.rand(m, 3, 6, 6, generator=g) * 180 + 30,
+            size=(size, size),
+            mode="bicubic",
+            align_corners=False,
+        )
         ang = torch.rand(m, 1, 1, generator=g) * np.pi
         freq = torch.rand(m, 1, 1, generator=g) * 20 + 4
         stripes = torch.sin((xx * torch.cos(ang) + yy * torch.sin(ang)) * freq * 2 * np.pi)
-        img = img + stripes[:, None] * (20 if variant else 35) + torch.randn(m, 3, size, size, generator=g) * 8
+        img = (
+            img + stripes[:, None] * (20 if variant else 35) + torch.randn(m, 3, size, size, generator=g) * 8
+        )
         if variant:
             img = F.avg_pool2d(F.pad(img, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-        out[s:s + m] = img.round().clamp(0, 255).to(torch.uint8).numpy()
+        out[s : s + m] = img.round().clamp(0, 255).to(torch.uint8).numpy()
     return out
 
 
@@ -98,6 +104,7 @@ def _rss() -> int:
     except OSError:
         pass
     import resource
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
@@ -130,7 +137,9 @@ def warm_up(dev: torch.device) -> float:
     return time.perf_counter() - t0
 
 
-def run_ours(a: np.ndarray, b: np.ndarray, dev: torch.device, budget: float) -> tuple[float, list[float], str]:
+def run_ours(
+    a: np.ndarray, b: np.ndarray, dev: torch.device, budget: float
+) -> tuple[float, list[float], str]:
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
@@ -157,7 +166,9 @@ def run_numpy(a: np.ndarray, b: np.ndarray) -> tuple[float, list[float], str]:
     return elapsed, vals, f"RSS+ {mem.delta_mb:.0f} MB, tracemalloc peak {peak / 2**20:.0f} MB"
 
 
-def run_swd_pytorch(mod: types.ModuleType, a: np.ndarray, b: np.ndarray, dev: torch.device) -> tuple[float, list[float], str]:
+def run_swd_pytorch(
+    mod: types.ModuleType, a: np.ndarray, b: np.ndarray, dev: torch.device
+) -> tuple[float, list[float], str]:
     ta = torch.from_numpy(a).float() / 255.0
     tb = torch.from_numpy(b).float() / 255.0
     if dev.type == "cuda":
@@ -183,16 +194,22 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1024, help="images per set")
     p.add_argument("--sizes", type=int, nargs="+", default=[64, 128], help="image sides (px)")
-    p.add_argument("--device", default="auto", help="device for the extra accelerated run (auto: CUDA if present)")
+    p.add_argument(
+        "--device", default="auto", help="device for the extra accelerated run (auto: CUDA if present)"
+    )
     p.add_argument("--memory-budget-mb", type=float, default=1024)
     p.add_argument("--skip-numpy", action="store_true", help="skip the NumPy/SciPy baseline")
-    p.add_argument("--repeat", type=int, default=3, help="runs of ours and of the NumPy baseline (alternating)")
+    p.add_argument(
+        "--repeat", type=int, default=3, help="runs of ours and of the NumPy baseline (alternating)"
+    )
     p.add_argument("--swd-pytorch", metavar="DIR", help="folder with koshian2/swd-pytorch's swd.py")
     args = p.parse_args(argv)
 
     print("load average before: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, CPU cores {os.cpu_count()}, "
-          f"numpy {np.__version__}")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, CPU cores {os.cpu_count()}, "
+        f"numpy {np.__version__}"
+    )
     accel = resolve_device(args.device)
     devices = [torch.device("cpu")] + ([accel] if accel.type != "cpu" else [])
     pt_mod = None
@@ -207,7 +224,9 @@ def main(argv: list[str] | None = None) -> None:
         a = make_set(args.n, size, 1, variant=False)
         b = make_set(args.n, size, 2, variant=True)
         desc_mb = 2 * descriptor_memory_bytes(args.n, size, size, SWDSettings()) / 2**20
-        print(f"\n== {args.n} images of {size}x{size} px per set (stored descriptors, both sets: {desc_mb:.0f} MB) ==")
+        print(
+            f"\n== {args.n} images of {size}x{size} px per set (stored descriptors, both sets: {desc_mb:.0f} MB) =="
+        )
         # runs of ours and of the reference alternate, so that both see the same drift of a shared
         # machine; the best run of each is compared (as timeit does), every run is printed
         runs: dict[str, list[tuple[float, list[float], str]]] = {}
@@ -220,12 +239,16 @@ def main(argv: list[str] | None = None) -> None:
         for k, v in runs.items():
             label = "numpy/scipy reference" if k == "numpy" else f"ours [{k}]       "
             times = " ".join(f"{t:.2f}" for t, _, _ in v)
-            print(f"{label} {best[k]:8.2f} s (best of {len(v)}: {times})   {v[0][2]}   SWDx1e3 {_fmt(v[0][1])}")
+            print(
+                f"{label} {best[k]:8.2f} s (best of {len(v)}: {times})   {v[0][2]}   SWDx1e3 {_fmt(v[0][1])}"
+            )
         ours = {dev.type: best[dev.type] for dev in devices}
         if "numpy" in best:
             for k, v in ours.items():
-                print(f"  speed-up of ours [{k}] over numpy: x{best['numpy'] / v:.2f} (best runs); "
-                      f"run by run: {' '.join(f'x{tn / to:.2f}' for (tn, _, _), (to, _, _) in zip(runs['numpy'], runs[k], strict=False))}")
+                print(
+                    f"  speed-up of ours [{k}] over numpy: x{best['numpy'] / v:.2f} (best runs); "
+                    f"run by run: {' '.join(f'x{tn / to:.2f}' for (tn, _, _), (to, _, _) in zip(runs['numpy'], runs[k], strict=False))}"
+                )
         if pt_mod is not None:
             for dev in devices:
                 try:
@@ -233,7 +256,9 @@ def main(argv: list[str] | None = None) -> None:
                 except Exception as e:
                     print(f"swd-pytorch [{dev.type}] failed: {e}")
                     continue
-                print(f"swd-pytorch [{dev.type}] {t:8.2f} s   {memo}   its values (~12x, not comparable) {_fmt(vals)}")
+                print(
+                    f"swd-pytorch [{dev.type}] {t:8.2f} s   {memo}   its values (~12x, not comparable) {_fmt(vals)}"
+                )
                 print(f"  speed-up of ours [{dev.type}] over swd-pytorch: x{t / ours[dev.type]:.2f}")
     print("\nload average after: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
 

@@ -41,7 +41,9 @@ LOAD_ERRORS = (ValueError, OSError, RuntimeError)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
-def _load_server_file(family: str, path: str, mtime_ns: int, arch: str | None, device: str, _load: Loader) -> Any:
+def _load_server_file(
+    family: str, path: str, mtime_ns: int, arch: str | None, device: str, _load: Loader
+) -> Any:
     return _load(Path(path), Path(path).name, arch, device)
 
 
@@ -74,8 +76,12 @@ def _load_upload(key: str, upload, arch: str | None, load: Loader) -> Any | None
 def _arch_choice(key: str, family: Family, choose_arch: bool) -> str | None:
     if not choose_arch:
         return None
-    choice = st.selectbox("Architecture", [AUTO, *architecture_names(family)], key=f"{key}_arch",
-                          help="Leave on auto-detect unless you know the generator type of your file.")
+    choice = st.selectbox(
+        "Architecture",
+        [AUTO, *architecture_names(family)],
+        key=f"{key}_arch",
+        help="Leave on auto-detect unless you know the generator type of your file.",
+    )
     return None if choice == AUTO else choice
 
 
@@ -95,16 +101,24 @@ def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
     st.caption(f"{n_cached} of {len(specs)} zoo models are on this machine (`{model_dir(cache_dir())}`).")
     default = next((i for i, s in enumerate(specs) if cached[s.name] is not None), 0)
     spec = st.selectbox(
-        "Model", specs, index=default, key=f"{key}_zoo",
+        "Model",
+        specs,
+        index=default,
+        key=f"{key}_zoo",
         format_func=lambda s: f"{'✅' if cached[s.name] else '⬇️'} {s.name} — {s.description}",
         help="✅ = on this machine (works offline), ⬇️ = needs a one-time download.",
     )
     path = cached[spec.name]
     if path is None:
-        st.info(f"{spec.name} is not in the model cache yet. Download it once (needs internet); after "
-                "that it works offline.")
-        if st.button(f"Download {spec.name}", key=f"{key}_download",
-                     help="Fetch the official weights into the model cache, with progress."):
+        st.info(
+            f"{spec.name} is not in the model cache yet. Download it once (needs internet); after "
+            "that it works offline."
+        )
+        if st.button(
+            f"Download {spec.name}",
+            key=f"{key}_download",
+            help="Fetch the official weights into the model cache, with progress.",
+        ):
             _download(spec)
         return None
     loaded = _load_file(family, path, spec.arch, load)
@@ -114,9 +128,15 @@ def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
     return spec.name, loaded
 
 
-def _upload(key: str, family: Family, load: Loader, choose_arch: bool, help_text: str) -> tuple[str, Any] | None:
-    upload = st.file_uploader("Weights file (.pth, .pt)", type=WEIGHT_TYPES, key=f"{key}_upload",
-                              help=f"{help_text} Loaded as weights only and kept for this session only.")
+def _upload(
+    key: str, family: Family, load: Loader, choose_arch: bool, help_text: str
+) -> tuple[str, Any] | None:
+    upload = st.file_uploader(
+        "Weights file (.pth, .pt)",
+        type=WEIGHT_TYPES,
+        key=f"{key}_upload",
+        help=f"{help_text} Loaded as weights only and kept for this session only.",
+    )
     arch = _arch_choice(key, family, choose_arch)
     if upload is None:
         st.info("No weights file uploaded yet.")
@@ -128,16 +148,27 @@ def _upload(key: str, family: Family, load: Loader, choose_arch: bool, help_text
     return Path(upload.name).stem, loaded
 
 
-def _server_path(key: str, family: Family, load: Loader, choose_arch: bool, local_dir: Path | None,
-                 local_hint: str) -> tuple[str, Any] | None:
-    typed = st.text_input("Weights file path", key=f"{key}_path",
-                          help="Full path of a .pth/.pt file on the machine running GAN Lens.")
-    found = sorted(p for p in local_dir.glob("*.pt*") if p.suffix in (".pt", ".pth")) \
-        if local_dir is not None and local_dir.is_dir() else []
+def _server_path(
+    key: str, family: Family, load: Loader, choose_arch: bool, local_dir: Path | None, local_hint: str
+) -> tuple[str, Any] | None:
+    typed = st.text_input(
+        "Weights file path",
+        key=f"{key}_path",
+        help="Full path of a .pth/.pt file on the machine running GAN Lens.",
+    )
+    found = (
+        sorted(p for p in local_dir.glob("*.pt*") if p.suffix in (".pt", ".pth"))
+        if local_dir is not None and local_dir.is_dir()
+        else []
+    )
     picked = None
     if found:
-        picked = st.selectbox("…or one trained on this machine", ["(none)", *(p.name for p in found)],
-                              key=f"{key}_found", help=f"Models saved under {local_dir}.")
+        picked = st.selectbox(
+            "…or one trained on this machine",
+            ["(none)", *(p.name for p in found)],
+            key=f"{key}_found",
+            help=f"Models saved under {local_dir}.",
+        )
     arch = _arch_choice(key, family, choose_arch)
     if typed.strip():
         path = Path(typed.strip()).expanduser()
@@ -168,8 +199,13 @@ def pick_model(
     is ready, else ``None`` with a line saying what is missing. ``local_dir``: a folder of models
     trained on this machine, offered as a list; ``local_hint``: how to get one there."""
     st.markdown(f"**{title}**")
-    source = st.radio("Source", SOURCES, horizontal=True, key=f"{key}_source",
-                      help="A pretrained zoo model, an uploaded weights file, or a file on this machine.")
+    source = st.radio(
+        "Source",
+        SOURCES,
+        horizontal=True,
+        key=f"{key}_source",
+        help="A pretrained zoo model, an uploaded weights file, or a file on this machine.",
+    )
     if source == SOURCES[0]:
         return _zoo(key, family, load)
     if source == SOURCES[1]:

@@ -55,47 +55,74 @@ def show_results(
     st.subheader("Results")
     names = [r.image for r in first_run]
     i = st.selectbox(
-        "Show image", range(len(names)), format_func=lambda k: names[k], key=f"{key}_show",
+        "Show image",
+        range(len(names)),
+        format_func=lambda k: names[k],
+        key=f"{key}_show",
         help=f"Which {verb} image to look at.",
     )
     results = [rs[i] for rs in runs.values() if i < len(rs)]
     before = results[0].before
     view = st.radio(
-        "View", ("Wipe", "Side by side"), horizontal=True, key=f"{key}_view",
+        "View",
+        ("Wipe", "Side by side"),
+        horizontal=True,
+        key=f"{key}_view",
         help="Wipe: drag a divider over one picture; side by side: original and results in columns.",
     )
     if view == "Wipe":
         target = 0
         if len(results) > 1:
             target = st.radio(
-                "Wipe against", range(len(results)), format_func=lambda k: results[k].model,
-                horizontal=True, key=f"{key}_wipe_model", help="Which model's result the wipe reveals.",
+                "Wipe against",
+                range(len(results)),
+                format_func=lambda k: results[k].model,
+                horizontal=True,
+                key=f"{key}_wipe_model",
+                help="Which model's result the wipe reveals.",
             )
         pos = st.slider(
-            f"Wipe: {results[0].before_label.lower()} ← → {verb}", 0, 100, 50, key=f"{key}_wipe",
+            f"Wipe: {results[0].before_label.lower()} ← → {verb}",
+            0,
+            100,
+            50,
+            key=f"{key}_wipe",
             help=f"Drag to show more of the {results[0].before_label.lower()} (left part) or of the result "
             "(right part).",
         )
         r = results[target]
-        st.image(wipe_composite(before, r.after, pos / 100.0),
-                 caption=f"{r.image}: {r.before_label.lower()} | {r.model}", width="stretch")
+        st.image(
+            wipe_composite(before, r.after, pos / 100.0),
+            caption=f"{r.image}: {r.before_label.lower()} | {r.model}",
+            width="stretch",
+        )
         _scores(st.container(), r, score_help or {})
     else:
         cols = st.columns(1 + len(results))
-        cols[0].image(before, caption=f"{results[0].before_label} ({before.shape[1]}x{before.shape[0]})",
-                      width="stretch")
+        cols[0].image(
+            before,
+            caption=f"{results[0].before_label} ({before.shape[1]}x{before.shape[0]})",
+            width="stretch",
+        )
         for col, r in zip(cols[1:], results, strict=True):
             col.image(r.after, caption=f"{r.model} ({r.seconds:.2f} s)", width="stretch")
             _scores(col, r, score_help or {})
     for k, (col, r) in enumerate(zip(st.columns(len(results)), results, strict=True)):
         col.download_button(
-            f"Download {r.model} result", partial(png_bytes, r.after), file_name=r.filename,
-            mime="image/png", key=f"{key}_dl_{k}_{i}", help=f"Save this {verb} image as PNG.",
+            f"Download {r.model} result",
+            partial(png_bytes, r.after),
+            file_name=r.filename,
+            mime="image/png",
+            key=f"{key}_dl_{k}_{i}",
+            help=f"Save this {verb} image as PNG.",
         )
     everything = [r for rs in runs.values() for r in rs]
     st.download_button(
-        f"Download all {len(everything)} results (zip)", zip_data, file_name=zip_name,
-        mime="application/zip", key=f"{key}_dl_all",
+        f"Download all {len(everything)} results (zip)",
+        zip_data,
+        file_name=zip_name,
+        mime="application/zip",
+        key=f"{key}_dl_all",
         help=f"Every {verb} image of this run as PNGs with unique names.",
     )
     st.dataframe(

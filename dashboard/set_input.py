@@ -14,8 +14,14 @@ from core.images import UPLOAD_IMAGE_TYPES, ImageError, decode_uploads, open_ima
 from core.images.samples import SAMPLE_SETS, make_sample_set
 from core.metrics.compare import Source, StatsSource
 
-SOURCES = ("Built-in sample", "Upload files", "Upload a folder", "Upload a zip",
-           "Folder on the server", "FID statistics (.npz)")
+SOURCES = (
+    "Built-in sample",
+    "Upload files",
+    "Upload a folder",
+    "Upload a zip",
+    "Folder on the server",
+    "FID statistics (.npz)",
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -42,26 +48,43 @@ def _remember(key: str, source_key: tuple, build) -> Source | None:
 def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
     """Widgets to choose one set; returns the opened set (or None while nothing usable is given)."""
     kind = st.selectbox(
-        f"Source of {label}", SOURCES, key=f"{key}_kind",
+        f"Source of {label}",
+        SOURCES,
+        key=f"{key}_kind",
         help="Where the images come from. Built-in samples work offline with no data.",
     )
     if kind == "Built-in sample":
         names = list(SAMPLE_SETS)
         name = st.selectbox(
-            "Sample set", names, index=names.index(default_sample), key=f"{key}_sample",
+            "Sample set",
+            names,
+            index=names.index(default_sample),
+            key=f"{key}_sample",
             format_func=lambda n: SAMPLE_SETS[n].label,
             help="Procedurally generated sets; pairs differ in known ways (see the captions).",
         )
         st.caption(SAMPLE_SETS[name].description)
-        count = st.number_input("Images to generate", 16, 4096, 256, step=16, key=f"{key}_sample_n",
-                                help="How many 64x64 images the sample set has.")
-        return _remember(key, ("sample", name, count),
-                         lambda: open_image_set(_sample(name, int(count), 64), name=SAMPLE_SETS[name].label))
+        count = st.number_input(
+            "Images to generate",
+            16,
+            4096,
+            256,
+            step=16,
+            key=f"{key}_sample_n",
+            help="How many 64x64 images the sample set has.",
+        )
+        return _remember(
+            key,
+            ("sample", name, count),
+            lambda: open_image_set(_sample(name, int(count), 64), name=SAMPLE_SETS[name].label),
+        )
     if kind in ("Upload files", "Upload a folder", "Upload a zip"):
         multiple = {"Upload files": True, "Upload a folder": "directory", "Upload a zip": False}[kind]
         files = st.file_uploader(
-            f"{label}: {kind.lower()}", type=["zip"] if kind == "Upload a zip" else UPLOAD_IMAGE_TYPES,
-            accept_multiple_files=multiple, key=f"{key}_upload_{kind}",
+            f"{label}: {kind.lower()}",
+            type=["zip"] if kind == "Upload a zip" else UPLOAD_IMAGE_TYPES,
+            accept_multiple_files=multiple,
+            key=f"{key}_upload_{kind}",
             help="Images are decoded as they arrive; very large images are downscaled to 1024 px.",
         )
         if not files:
@@ -69,17 +92,25 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
             return None
         files = files if isinstance(files, list) else [files]
         ident = tuple((f.file_id, f.name, f.size) for f in files)
-        return _remember(key, ("upload", ident),
-                         lambda: decode_uploads([(f.name, f.getvalue()) for f in files], name=label))
+        return _remember(
+            key,
+            ("upload", ident),
+            lambda: decode_uploads([(f.name, f.getvalue()) for f in files], name=label),
+        )
     if kind == "Folder on the server":
-        path = st.text_input(f"{label}: folder, zip or .npy path on the server", key=f"{key}_path",
-                             help="For big sets that should not travel through the browser.")
+        path = st.text_input(
+            f"{label}: folder, zip or .npy path on the server",
+            key=f"{key}_path",
+            help="For big sets that should not travel through the browser.",
+        )
         if not path.strip():
             st.info("Type a path on the machine running GAN Lens.")
             return None
         return _remember(key, ("path", path.strip()), lambda: open_image_set(path.strip()))
     stats_file = st.file_uploader(
-        f"{label}: statistics .npz", type=["npz"], key=f"{key}_stats",
+        f"{label}: statistics .npz",
+        type=["npz"],
+        key=f"{key}_stats",
         help="mu/sigma as written by pytorch-fid, clean-fid or GAN Lens (FID only).",
     )
     if stats_file is None:
@@ -89,7 +120,9 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
     def load_stats_upload() -> StatsSource:
         from core.metrics.stats import load_stats_bytes
 
-        return StatsSource.from_stats(stats_file.name, load_stats_bytes(stats_file.getvalue(), name=stats_file.name))
+        return StatsSource.from_stats(
+            stats_file.name, load_stats_bytes(stats_file.getvalue(), name=stats_file.name)
+        )
 
     return _remember(key, ("stats", stats_file.file_id), load_stats_upload)
 
@@ -97,8 +130,10 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
 def show_set_summary(s: Source, key: str) -> None:
     """Counts, sizes, skipped files (with reasons) and a thumbnail grid of the first images."""
     if isinstance(s, StatsSource):
-        st.write(f"**{s.name}**: FID statistics, dimension {s.mu.shape[0]}"
-                 + (f", from {s.n} images" if s.n else ""))
+        st.write(
+            f"**{s.name}**: FID statistics, dimension {s.mu.shape[0]}"
+            + (f", from {s.n} images" if s.n else "")
+        )
         return
     summaries = st.session_state.setdefault("_set_summaries", {})
     cached = summaries.get(key)
@@ -112,8 +147,11 @@ def show_set_summary(s: Source, key: str) -> None:
         st.image([a for _, a in thumbs], width=64, caption=[n[-18:] for n, _ in thumbs])
     if s.skipped:
         with st.expander(f"{len(s.skipped)} file(s) skipped"):
-            st.dataframe([{"file": k.name, "reason": k.reason} for k in s.skipped],
-                         hide_index=True, key=f"{key}_skipped")
+            st.dataframe(
+                [{"file": k.name, "reason": k.reason} for k in s.skipped],
+                hide_index=True,
+                key=f"{key}_skipped",
+            )
     if getattr(s, "notes", None):
         with st.expander(f"{len(s.notes)} note(s)"):
             for note in s.notes:

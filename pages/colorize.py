@@ -53,9 +53,14 @@ def load_colorizer(source: Path | bytes, label: str, arch: str | None, device: s
 
 def choose(key: str, title: str) -> tuple[str, LoadedColorizer] | None:
     return pick_model(
-        key, title, family="colorization", load=load_colorizer, choose_arch=False, local_dir=trained_dir(),
+        key,
+        title,
+        family="colorization",
+        load=load_colorizer,
+        choose_arch=False,
+        local_dir=trained_dir(),
         local_hint="Train one with `ganlens train-colorizer FOLDER --out "
-                   f"{trained_dir() / 'my_colorizer.pt'}`, then pick, upload or type it here.",
+        f"{trained_dir() / 'my_colorizer.pt'}`, then pick, upload or type it here.",
         upload_help="An ECCV16/SIGGRAPH17 state dict or a checkpoint written by `ganlens train-colorizer`.",
     )
 
@@ -67,21 +72,38 @@ def hint_editor(image_names: list[str]) -> tuple[str | None, list]:
         "x, y are pixels of the (possibly downscaled) image, origin at the top left."
     )
     target = st.selectbox(
-        "Hints apply to", image_names or ["(no image yet)"], key="colorize_hint_target",
+        "Hints apply to",
+        image_names or ["(no image yet)"],
+        key="colorize_hint_target",
         help="The image whose pixel coordinates the hints use.",
     )
     c1, c2, c3, c4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-    x = c1.number_input("x", min_value=0, value=0, step=1, key="colorize_hint_x",
-                        help="Column of the hint, in pixels from the left.")
-    y = c2.number_input("y", min_value=0, value=0, step=1, key="colorize_hint_y",
-                        help="Row of the hint, in pixels from the top.")
-    colour = c3.color_picker("Colour", "#ff0000", key="colorize_hint_colour",
-                             help="The colour this spot should get.")
+    x = c1.number_input(
+        "x",
+        min_value=0,
+        value=0,
+        step=1,
+        key="colorize_hint_x",
+        help="Column of the hint, in pixels from the left.",
+    )
+    y = c2.number_input(
+        "y",
+        min_value=0,
+        value=0,
+        step=1,
+        key="colorize_hint_y",
+        help="Row of the hint, in pixels from the top.",
+    )
+    colour = c3.color_picker(
+        "Colour", "#ff0000", key="colorize_hint_colour", help="The colour this spot should get."
+    )
     rows = st.session_state.setdefault(HINTS_KEY, [])
     version = st.session_state.setdefault(HINT_VERSION_KEY, 0)
     edited = st.data_editor(
         pd.DataFrame(rows, columns=["x", "y", "colour"]),
-        num_rows="dynamic", key=f"colorize_hint_table_{version}", hide_index=True,
+        num_rows="dynamic",
+        key=f"colorize_hint_table_{version}",
+        hide_index=True,
         column_config={
             "x": st.column_config.NumberColumn("x", help="Pixel column", min_value=0, step=1),
             "y": st.column_config.NumberColumn("y", help="Pixel row", min_value=0, step=1),
@@ -110,12 +132,26 @@ def _fmt_psnr(v: float) -> str:
 
 def views(runs: dict[str, list[ColorizeResult]]) -> dict[str, list[ResultView]]:
     def view(r: ColorizeResult) -> ResultView:
-        scores = {} if r.scores is None else {"PSNR": _fmt_psnr(r.scores.psnr), "SSIM": f"{r.scores.ssim:.4f}"}
-        row = {} if r.scores is None else {"PSNR (dB)": round(r.scores.psnr, 3), "SSIM": round(r.scores.ssim, 4)}
+        scores = (
+            {} if r.scores is None else {"PSNR": _fmt_psnr(r.scores.psnr), "SSIM": f"{r.scores.ssim:.4f}"}
+        )
+        row = (
+            {}
+            if r.scores is None
+            else {"PSNR (dB)": round(r.scores.psnr, 3), "SSIM": round(r.scores.ssim, 4)}
+        )
         known = r.reference_rgb is not None
-        return ResultView(r.name, r.model, r.reference_rgb if known else r.input_rgb, r.output_rgb, r.seconds,
-                          result_filename(r), before_label="Original" if known else "Input",
-                          scores=scores, row=row)
+        return ResultView(
+            r.name,
+            r.model,
+            r.reference_rgb if known else r.input_rgb,
+            r.output_rgb,
+            r.seconds,
+            result_filename(r),
+            before_label="Original" if known else "Input",
+            scores=scores,
+            row=row,
+        )
 
     return {label: [view(r) for r in rs] for label, rs in runs.items()}
 
@@ -131,34 +167,68 @@ models_on_this_machine("colorization", trained_dir())
 left, right = st.columns(2)
 with left:
     picked_a = choose("colorize_a", "Model")
-compare = st.toggle("Compare with a second model", key="colorize_compare",
-                    help="Run a second model on the same images and show both side by side.")
+compare = st.toggle(
+    "Compare with a second model",
+    key="colorize_compare",
+    help="Run a second model on the same images and show both side by side.",
+)
 picked_b = None
 if compare:
     with right:
         picked_b = choose("colorize_b", "Second model")
 
 st.subheader("Images")
-uploads = st.file_uploader("Images to colorize", type=UPLOAD_IMAGE_TYPES, accept_multiple_files=True,
-                           key="colorize_uploads", help="One or many pictures (gray or colour).")
-typed_images = st.text_input("…or an image file or folder on this machine", key="colorize_folder",
-                             help="Path on the machine running GAN Lens; folders are searched recursively.")
-gray_first = st.checkbox("Convert my colour photo to gray first", value=False, key="colorize_gray_first",
-                         help="Drop the colour before colorizing, then score the result against the original.")
+uploads = st.file_uploader(
+    "Images to colorize",
+    type=UPLOAD_IMAGE_TYPES,
+    accept_multiple_files=True,
+    key="colorize_uploads",
+    help="One or many pictures (gray or colour).",
+)
+typed_images = st.text_input(
+    "…or an image file or folder on this machine",
+    key="colorize_folder",
+    help="Path on the machine running GAN Lens; folders are searched recursively.",
+)
+gray_first = st.checkbox(
+    "Convert my colour photo to gray first",
+    value=False,
+    key="colorize_gray_first",
+    help="Drop the colour before colorizing, then score the result against the original.",
+)
 c1, c2 = st.columns(2)
-max_side = int(c1.number_input("Largest side (px, 0 = original size)", min_value=0, value=1024, step=64,
-                               key="colorize_max_side",
-                               help="Bigger images are scaled down first, keeping the aspect ratio."))
-net_size = int(c2.number_input("Network input size (px, 0 = the model's own)", min_value=0, max_value=1024,
-                               value=0, step=32, key="colorize_net_size",
-                               help="Square size the model sees: 256 for the official models, "
-                                    "the training size for a U-Net."))
+max_side = int(
+    c1.number_input(
+        "Largest side (px, 0 = original size)",
+        min_value=0,
+        value=1024,
+        step=64,
+        key="colorize_max_side",
+        help="Bigger images are scaled down first, keeping the aspect ratio.",
+    )
+)
+net_size = int(
+    c2.number_input(
+        "Network input size (px, 0 = the model's own)",
+        min_value=0,
+        max_value=1024,
+        value=0,
+        step=32,
+        key="colorize_net_size",
+        help="Square size the model sees: 256 for the official models, the training size for a U-Net.",
+    )
+)
 
-images = [(name, fit_within(arr, max_side))
-          for name, arr in read_images(uploads, typed_images, MAX_IMAGES, "colorized", key="colorize_inputs")]
+images = [
+    (name, fit_within(arr, max_side))
+    for name, arr in read_images(uploads, typed_images, MAX_IMAGES, "colorized", key="colorize_inputs")
+]
 if images:
-    st.caption(f"{len(images)} image(s) ready: " + ", ".join(
-        f"{n} ({a.shape[1]}x{a.shape[0]})" for n, a in images[:8]) + (" …" if len(images) > 8 else ""))
+    st.caption(
+        f"{len(images)} image(s) ready: "
+        + ", ".join(f"{n} ({a.shape[1]}x{a.shape[0]})" for n, a in images[:8])
+        + (" …" if len(images) > 8 else "")
+    )
 else:
     st.info("No images yet: upload some or give a path.")
 
@@ -169,16 +239,28 @@ if any(m.uses_hints for _, m in models):
         hint_target, hints = hint_editor([n for n, _ in images])
 
 ready = picked_a is not None and bool(images) and (not compare or picked_b is not None)
-if st.button("Colorize", type="primary", disabled=not ready, key="colorize_run",
-             help="Colorize all images with the chosen model(s)."):
+if st.button(
+    "Colorize",
+    type="primary",
+    disabled=not ready,
+    key="colorize_run",
+    help="Colorize all images with the chosen model(s).",
+):
     runs: dict[str, list[ColorizeResult]] = {}
     progress = StreamlitProgress(st.container())
     for name, model in models:
         label = name if name not in runs else f"{name} (2)"
         hint_map = {hint_target: hints} if model.uses_hints and hints and hint_target else None
         try:
-            runs[label] = colorize_images(model, images, gray_first=gray_first, hints=hint_map,
-                                          size=net_size or None, total=len(images), progress=progress)
+            runs[label] = colorize_images(
+                model,
+                images,
+                gray_first=gray_first,
+                hints=hint_map,
+                size=net_size or None,
+                total=len(images),
+                progress=progress,
+            )
         except (ValueError, RuntimeError) as exc:
             show_error(exc, f"{name} failed")
     if runs:
@@ -189,5 +271,11 @@ if stored:
     if all(r.scores is None for rs in stored.values() for r in rs):
         st.caption("PSNR/SSIM need a colour original: tick 'Convert my colour photo to gray first'.")
     everything = [r for rs in stored.values() for r in rs]
-    show_results("colorize", views(stored), verb="colorized", zip_name="colorized.zip",
-                 zip_data=partial(results_zip, everything), score_help=SCORE_HELP)
+    show_results(
+        "colorize",
+        views(stored),
+        verb="colorized",
+        zip_name="colorized.zip",
+        zip_data=partial(results_zip, everything),
+        score_help=SCORE_HELP,
+    )

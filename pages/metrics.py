@@ -37,28 +37,48 @@ st.subheader("Settings")
 c1, c2, c3, c4 = st.columns(4)
 with c1:
     metrics = st.multiselect(
-        "Metrics", list(METRICS), default=["swd"], format_func=str.upper, key="metrics_choice",
+        "Metrics",
+        list(METRICS),
+        default=["swd"],
+        format_func=str.upper,
+        key="metrics_choice",
         help="SWD: per-scale patch statistics. FID: Inception-feature distance. KID: unbiased, for small sets.",
     )
 with c2:
     n_images = st.number_input(
-        "N (images per set)", min_value=2, max_value=100_000, value=256, step=64, key="metrics_n",
+        "N (images per set)",
+        min_value=2,
+        max_value=100_000,
+        value=256,
+        step=64,
+        key="metrics_n",
         help="The same N is used for both sets; results at different N are not comparable.",
     )
-    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="metrics_seed",
-                           help="Fixes the image subset, SWD patches and directions, and KID subsets.")
+    seed = st.number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        0,
+        key="metrics_seed",
+        help="Fixes the image subset, SWD patches and directions, and KID subsets.",
+    )
 with c3:
     swd_size = st.selectbox(
-        "SWD resolution", ["auto", 16, 32, 64, 128, 256, 512], key="metrics_swd_size",
+        "SWD resolution",
+        ["auto", 16, 32, 64, 128, 256, 512],
+        key="metrics_swd_size",
         help="Images are resized to this square size for SWD; 'auto' uses set A's most common size.",
     )
     noise_floor = st.checkbox(
-        "Show the noise floor", key="metrics_floor",
+        "Show the noise floor",
+        key="metrics_floor",
         help="Also compute SWD between two random halves of A: differences below it are noise.",
     )
 with c4:
     fid_mode = st.radio(
-        "FID resize", ["tf1", "clean"], key="metrics_fid_mode",
+        "FID resize",
+        ["tf1", "clean"],
+        key="metrics_fid_mode",
         format_func={"tf1": "TF1 bilinear (TTUR reference)", "clean": "clean-fid (PIL bicubic)"}.get,
         help="How images are resized to 299 px for Inception; published FIDs use the TF1 reference.",
     )
@@ -68,13 +88,23 @@ if not metrics:
     st.info("Choose at least one metric.")
 job = st.session_state.get("metrics_job")
 busy = job is not None and job.running
-if st.button("Run comparison", type="primary", disabled=not ready or busy, key="metrics_run",
-             help="Decode both sets, compute the chosen metrics, and add a row to the history. "
-                  "It runs in the background: the page stays usable meanwhile."):
+if st.button(
+    "Run comparison",
+    type="primary",
+    disabled=not ready or busy,
+    key="metrics_run",
+    help="Decode both sets, compute the chosen metrics, and add a row to the history. "
+    "It runs in the background: the page stays usable meanwhile.",
+):
     settings = CompareSettings(
-        metrics=tuple(metrics), n=int(n_images), seed=int(seed), device=device_choice(),
-        swd_size=None if swd_size == "auto" else int(swd_size), noise_floor=noise_floor,
-        fid_mode=fid_mode, cache_dir=cache_dir(),
+        metrics=tuple(metrics),
+        n=int(n_images),
+        seed=int(seed),
+        device=device_choice(),
+        swd_size=None if swd_size == "auto" else int(swd_size),
+        noise_floor=noise_floor,
+        fid_mode=fid_mode,
+        cache_dir=cache_dir(),
     )
     try:
         model = inception_model(device_choice()) if {"fid", "kid"} & set(metrics) else None
@@ -83,7 +113,8 @@ if st.button("Run comparison", type="primary", disabled=not ready or busy, key="
     else:
         st.session_state.pop("metrics_message", None)
         st.session_state["metrics_job"] = BackgroundJob.start(
-            compare, set_a, set_b, settings, inception=model, name="compare")
+            compare, set_a, set_b, settings, inception=model, name="compare"
+        )
         busy = True
 
 
@@ -105,7 +136,8 @@ def job_panel() -> None:
         st.session_state["metrics_message"] = f"The comparison could not run: {job.error}"
     else:
         st.session_state["metrics_message"] = (
-            f"The comparison failed unexpectedly: {type(job.error).__name__}: {job.error}")
+            f"The comparison failed unexpectedly: {type(job.error).__name__}: {job.error}"
+        )
     st.rerun()
 
 
@@ -128,11 +160,17 @@ if result is not None:
         )
     m1, m2 = st.columns(2)
     if result.fid is not None:
-        m1.metric("FID", f"{result.fid.value:.3f}",
-                  help="Fréchet distance between Inception feature distributions. 0 = identical; lower is closer.")
+        m1.metric(
+            "FID",
+            f"{result.fid.value:.3f}",
+            help="Fréchet distance between Inception feature distributions. 0 = identical; lower is closer.",
+        )
     if result.kid is not None:
-        m2.metric("KID", f"{result.kid.mean:.5f} ± {result.kid.std:.5f}",
-                  help="Kernel Inception Distance: unbiased even for small N. Near 0 = same distribution.")
+        m2.metric(
+            "KID",
+            f"{result.kid.mean:.5f} ± {result.kid.std:.5f}",
+            help="Kernel Inception Distance: unbiased even for small N. Near 0 = same distribution.",
+        )
     hits = [k for k, v in result.cached.items() if v]
     if hits:
         st.success("cached: " + ", ".join(hits) + " (re-used from the feature cache)")
@@ -144,7 +182,8 @@ if result is not None:
             col.download_button(  # ~32 MB each: built when clicked, not on every rerun
                 f"Download statistics of set {label} (.npz)",
                 partial(stats_to_npz_bytes, gs.mu, gs.sigma, gs.n, extractor=gs.extractor, mode=gs.mode),
-                file_name=f"stats_{label}.npz", key=f"metrics_stats_{label}",
+                file_name=f"stats_{label}.npz",
+                key=f"metrics_stats_{label}",
                 help="mu/sigma in the pytorch-fid / clean-fid layout.",
             )
 
@@ -153,6 +192,11 @@ if history:
     st.divider()
     st.subheader("History of this session")
     st.dataframe([r.history_row() for r in history], hide_index=True, key="metrics_history_table")
-    st.download_button("Download history (CSV)", history_csv(history), file_name="ganlens_history.csv",
-                       mime="text/csv", key="metrics_history_csv",
-                       help="All comparisons of this session with their settings and values.")
+    st.download_button(
+        "Download history (CSV)",
+        history_csv(history),
+        file_name="ganlens_history.csv",
+        mime="text/csv",
+        key="metrics_history_csv",
+        help="All comparisons of this session with their settings and values.",
+    )

@@ -23,8 +23,13 @@ from dashboard.settings import device_choice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "dashboard" / "demo_runs"
-SOURCES = ("Demo run", "Run in the runs folder", "Run folder path", "Upload an animation",
-           "Animation file on the server")
+SOURCES = (
+    "Demo run",
+    "Run in the runs folder",
+    "Run folder path",
+    "Upload an animation",
+    "Animation file on the server",
+)
 PLAY_INTERVAL_S = 0.6
 LIVE_REFRESH_S = 2.0
 
@@ -49,7 +54,11 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
     """Widgets choosing one run or animation; returns a loader (re-read on every refresh)."""
     default = 0 if runs.list_runs(DEMO_DIR) else 1
     source = st.radio(
-        f"Source {label}", SOURCES, index=default, key=f"lab_src_{label}", horizontal=False,
+        f"Source {label}",
+        SOURCES,
+        index=default,
+        key=f"lab_src_{label}",
+        horizontal=False,
         help="A shipped demo run, a run in the runs folder, any run folder path, or an animated GIF/WebP.",
     )
     if source == "Demo run":
@@ -58,32 +67,53 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
             st.warning(f"No demo runs in {DEMO_DIR}; build them with `make demo-runs`.")
             return None
         names = [p.name for p in demo]
-        pick = st.selectbox(f"Demo run {label}", names, index=1 if label == "B" and len(names) > 1 else 0,
-                            key=f"lab_demo_{label}", help="Runs shipped with GAN Lens (digits, 32 px, CPU).")
+        pick = st.selectbox(
+            f"Demo run {label}",
+            names,
+            index=1 if label == "B" and len(names) > 1 else 0,
+            key=f"lab_demo_{label}",
+            help="Runs shipped with GAN Lens (digits, 32 px, CPU).",
+        )
         return lambda: runs.load_run(DEMO_DIR / pick)
     if source == "Run in the runs folder":
         found = runs.list_runs(runs_dir)
         if not found:
             st.info(f"No runs in {runs_dir} yet: train one below or change the runs folder.")
             return None
-        pick = st.selectbox(f"Run {label}", [p.name for p in found], key=f"lab_run_{label}",
-                            help="Run folders (with a config.json) inside the runs folder.")
+        pick = st.selectbox(
+            f"Run {label}",
+            [p.name for p in found],
+            key=f"lab_run_{label}",
+            help="Run folders (with a config.json) inside the runs folder.",
+        )
         return lambda: runs.load_run(runs_dir / pick)
     if source == "Run folder path":
-        path = st.text_input(f"Run folder {label}", key=f"lab_path_{label}",
-                             placeholder="/path/to/run", help="A run folder on the server, as written by train-gan.")
+        path = st.text_input(
+            f"Run folder {label}",
+            key=f"lab_path_{label}",
+            placeholder="/path/to/run",
+            help="A run folder on the server, as written by train-gan.",
+        )
         if not path.strip():
             return None
         return lambda: runs.load_run(Path(path.strip()).expanduser())
     if source == "Upload an animation":
-        up = st.file_uploader(f"Animation {label}", type=["gif", "webp"], key=f"lab_upload_{label}",
-                              help="An animated GIF or WebP, one frame per snapshot (e.g. a progress.gif).")
+        up = st.file_uploader(
+            f"Animation {label}",
+            type=["gif", "webp"],
+            key=f"lab_upload_{label}",
+            help="An animated GIF or WebP, one frame per snapshot (e.g. a progress.gif).",
+        )
         if up is None:
             return None
         data, name = up.getvalue(), up.name
         return lambda: _split_upload(data, name)
-    path = st.text_input(f"Animation file {label}", key=f"lab_anim_{label}", placeholder="/path/to/progress.gif",
-                         help="An animated GIF or WebP file on the server.")
+    path = st.text_input(
+        f"Animation file {label}",
+        key=f"lab_anim_{label}",
+        placeholder="/path/to/progress.gif",
+        help="An animated GIF or WebP file on the server.",
+    )
     if not path.strip():
         return None
     return lambda: runs.load_animation(Path(path.strip()).expanduser())
@@ -130,12 +160,19 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
     st.session_state["lab_step"] = step
 
     c_prev, c_slider, c_next = st.columns([1, 10, 1], vertical_alignment="bottom")
-    c_prev.button("◀", key="lab_prev", on_click=_move, args=(-1,),
-                  help="Back to the previous snapshot of either run.")
-    c_next.button("▶", key="lab_next", on_click=_move, args=(+1,),
-                  help="Forward to the next snapshot of either run.")
-    step = c_slider.slider("Step", 0, max(last, 1), key="lab_step",
-                           help="Training step shown by both panels (each shows its latest snapshot at or before it).")
+    c_prev.button(
+        "◀", key="lab_prev", on_click=_move, args=(-1,), help="Back to the previous snapshot of either run."
+    )
+    c_next.button(
+        "▶", key="lab_next", on_click=_move, args=(+1,), help="Forward to the next snapshot of either run."
+    )
+    step = c_slider.slider(
+        "Step",
+        0,
+        max(last, 1),
+        key="lab_step",
+        help="Training step shown by both panels (each shows its latest snapshot at or before it).",
+    )
 
     cols = dict(zip(("A", "B"), st.columns(2), strict=False))
     for label, tl in panels.items():
@@ -143,16 +180,22 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
             hit = tl.at(step)
             unit = "frame" if tl.kind == "animation" else "step"
             if hit is None:
-                st.info(f"{label} · {tl.name}: no snapshot at or before step {step} (first at {tl.steps[0]}).")
+                st.info(
+                    f"{label} · {tl.name}: no snapshot at or before step {step} (first at {tl.steps[0]})."
+                )
                 continue
             index, shown = hit
             st.image(tl.frame(index), width="stretch")
-            st.caption(f"{label} · {tl.name} · {unit} {shown} of {tl.last_step}"
-                       + (f" (latest at or before step {step})" if shown != step else ""))
+            st.caption(
+                f"{label} · {tl.name} · {unit} {shown} of {tl.last_step}"
+                + (f" (latest at or before step {step})" if shown != step else "")
+            )
             cfg = tl.config
             if cfg:
-                st.caption(f"{cfg.get('model', '?')} · {cfg.get('dataset_name', cfg.get('data', '?'))} · "
-                           f"{cfg.get('size', '?')} px · batch {cfg.get('batch_size', '?')}")
+                st.caption(
+                    f"{cfg.get('model', '?')} · {cfg.get('dataset_name', cfg.get('data', '?'))} · "
+                    f"{cfg.get('size', '?')} px · batch {cfg.get('batch_size', '?')}"
+                )
             for note in tl.notes:
                 st.caption(f"ℹ️ {note}")
 
@@ -180,32 +223,80 @@ def _slug(text: str) -> str:
 def _start_form(runs_dir: Path) -> None:
     c1, c2, c3 = st.columns(3)
     with c1:
-        model = st.selectbox("Model", MODELS, key="lab_new_model",
-                             help="DCGAN (Radford 2015), WGAN with weight clipping (Arjovsky 2017) or WGAN-GP (Gulrajani 2017).")
-        dataset = st.radio("Dataset", ["Built-in digits", "Folder on the server"], key="lab_new_data",
-                           help="scikit-learn's 8×8 digits upscaled, or a folder of your images (centre-cropped).")
+        model = st.selectbox(
+            "Model",
+            MODELS,
+            key="lab_new_model",
+            help="DCGAN (Radford 2015), WGAN with weight clipping (Arjovsky 2017) or WGAN-GP (Gulrajani 2017).",
+        )
+        dataset = st.radio(
+            "Dataset",
+            ["Built-in digits", "Folder on the server"],
+            key="lab_new_data",
+            help="scikit-learn's 8×8 digits upscaled, or a folder of your images (centre-cropped).",
+        )
         folder = ""
         if dataset == "Folder on the server":
-            folder = st.text_input("Image folder", key="lab_new_folder", placeholder="/path/to/images",
-                                   help="A folder (searched recursively) or a zip of training images.")
+            folder = st.text_input(
+                "Image folder",
+                key="lab_new_folder",
+                placeholder="/path/to/images",
+                help="A folder (searched recursively) or a zip of training images.",
+            )
     with c2:
         size = st.selectbox("Image size", [32, 64], key="lab_new_size", help="Generated image size in px.")
-        steps = st.number_input("Steps", 1, 100_000, 300, key="lab_new_steps",
-                                help="Generator updates; WGAN models also do 5 critic updates per step.")
-        every = st.number_input("Snapshot every", 1, 10_000, 25, key="lab_new_every",
-                                help="Write a frame (and a quality point) every this many steps.")
+        steps = st.number_input(
+            "Steps",
+            1,
+            100_000,
+            300,
+            key="lab_new_steps",
+            help="Generator updates; WGAN models also do 5 critic updates per step.",
+        )
+        every = st.number_input(
+            "Snapshot every",
+            1,
+            10_000,
+            25,
+            key="lab_new_every",
+            help="Write a frame (and a quality point) every this many steps.",
+        )
     with c3:
-        batch = st.number_input("Batch size", 1, 1024, 64, key="lab_new_batch",
-                                help="Images per update; the dataset needs at least this many.")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="lab_new_seed",
-                               help="Fixes initial weights, minibatches and the frames' fixed noise.")
-        quality = st.checkbox("Quality curve (SWD)", value=True, key="lab_new_quality",
-                              help="SWD of 256 samples vs 256 training images at every snapshot.")
+        batch = st.number_input(
+            "Batch size",
+            1,
+            1024,
+            64,
+            key="lab_new_batch",
+            help="Images per update; the dataset needs at least this many.",
+        )
+        seed = st.number_input(
+            "Seed",
+            0,
+            2**31 - 1,
+            0,
+            key="lab_new_seed",
+            help="Fixes initial weights, minibatches and the frames' fixed noise.",
+        )
+        quality = st.checkbox(
+            "Quality curve (SWD)",
+            value=True,
+            key="lab_new_quality",
+            help="SWD of 256 samples vs 256 training images at every snapshot.",
+        )
     data_label = "digits" if dataset == "Built-in digits" else Path(folder.strip() or "folder").name
-    name = st.text_input("Run name", value=f"{model}-{data_label}-{size}px", key="lab_new_name",
-                         help="Folder created inside the runs folder (a number is added if it exists).")
-    if not st.button("Start training", type="primary", key="lab_new_start",
-                     help="Train in the background; the run keeps going if you switch pages."):
+    name = st.text_input(
+        "Run name",
+        value=f"{model}-{data_label}-{size}px",
+        key="lab_new_name",
+        help="Folder created inside the runs folder (a number is added if it exists).",
+    )
+    if not st.button(
+        "Start training",
+        type="primary",
+        key="lab_new_start",
+        help="Train in the background; the run keeps going if you switch pages.",
+    ):
         return
     if dataset == "Folder on the server" and not folder.strip():
         st.error("Enter the image folder to train on.")
@@ -215,12 +306,26 @@ def _start_form(runs_dir: Path) -> None:
     while run_dir.exists():
         run_dir, i = base.with_name(f"{base.name}-{i}"), i + 1
     try:
-        config = TrainConfig(model=model, data="builtin" if dataset == "Built-in digits" else str(
-            Path(folder.strip()).expanduser().resolve()), size=int(size), steps=int(steps),
-            snapshot_every=int(every), batch_size=int(batch), seed=int(seed), quality=quality)
+        config = TrainConfig(
+            model=model,
+            data="builtin"
+            if dataset == "Built-in digits"
+            else str(Path(folder.strip()).expanduser().resolve()),
+            size=int(size),
+            steps=int(steps),
+            snapshot_every=int(every),
+            batch_size=int(batch),
+            seed=int(seed),
+            quality=quality,
+        )
         with st.spinner("Loading the dataset…"):
-            data = load_training_data(config.data, config.size, max_images=config.max_images,
-                                      min_images=config.batch_size, progress=StreamlitProgress(st.container()))
+            data = load_training_data(
+                config.data,
+                config.size,
+                max_images=config.max_images,
+                min_images=config.batch_size,
+                progress=StreamlitProgress(st.container()),
+            )
         job = _registry().start(config, run_dir, device=device_choice(), data=data)
     except (DatasetTooSmallError, ImageError, ValueError, OSError) as exc:
         st.error(f"Cannot start training: {exc}")
@@ -234,13 +339,20 @@ def _job_panel(job: TrainingJob) -> None:
     c1, c2 = st.columns([3, 1])
     with c1:
         frac = job.step / job.total if job.total else 0.0
-        st.progress(min(frac, 1.0), text=f"{job.run_dir.name}: {job.state}, step {job.step}/{job.total} "
-                                         f"({time.time() - job.started:.0f} s)")
+        st.progress(
+            min(frac, 1.0),
+            text=f"{job.run_dir.name}: {job.state}, step {job.step}/{job.total} "
+            f"({time.time() - job.started:.0f} s)",
+        )
         if job.error:
             st.error(f"{job.run_dir.name} failed: {job.error}")
         if job.active:
-            st.button("Stop", key=f"lab_stop_{job.run_dir.name}", on_click=job.stop,
-                      help="Stop after the current step; a checkpoint is saved so train-gan --resume can continue.")
+            st.button(
+                "Stop",
+                key=f"lab_stop_{job.run_dir.name}",
+                on_click=job.stop,
+                help="Stop after the current step; a checkpoint is saved so train-gan --resume can continue.",
+            )
     with c2:
         if frames:
             step, path = frames[-1]
@@ -269,12 +381,19 @@ def _jobs_static() -> None:
 # --------------------------------------------------------------------------------------------
 
 st.title("Training lab")
-st.caption("Scrub two GAN runs side by side on one step slider, with their loss and quality "
-           "curves; or train a short run and watch its frames appear.")
+st.caption(
+    "Scrub two GAN runs side by side on one step slider, with their loss and quality "
+    "curves; or train a short run and watch its frames appear."
+)
 
-runs_dir = Path(st.text_input("Runs folder", value="runs", key="lab_runs_dir",
-                              help="Folder holding your run folders (relative paths are from where the app runs).")
-                ).expanduser()
+runs_dir = Path(
+    st.text_input(
+        "Runs folder",
+        value="runs",
+        key="lab_runs_dir",
+        help="Folder holding your run folders (relative paths are from where the app runs).",
+    )
+).expanduser()
 
 col_a, col_b = st.columns(2)
 with col_a:

@@ -38,19 +38,34 @@ def load_translator(source: Path | bytes, label: str, arch: str | None, device: 
 
 
 def choose(key: str, title: str) -> tuple[str, LoadedModel] | None:
-    return pick_model(key, title, family="translation", load=load_translator,
-                      upload_help="A CycleGAN/pix2pix state dict, e.g. latest_net_G_A.pth.")
+    return pick_model(
+        key,
+        title,
+        family="translation",
+        load=load_translator,
+        upload_help="A CycleGAN/pix2pix state dict, e.g. latest_net_G_A.pth.",
+    )
 
 
-def run(models: list[tuple[str, LoadedModel]], images: list[tuple[str, np.ndarray]], resolution: int,
-        bn_stats: str) -> None:
+def run(
+    models: list[tuple[str, LoadedModel]],
+    images: list[tuple[str, np.ndarray]],
+    resolution: int,
+    bn_stats: str,
+) -> None:
     runs: dict[str, list[Translation]] = {}
     bar = StreamlitProgress(st.container())
     try:
         for label, (name, info) in zip(("A", "B"), models, strict=False):
             runs[label] = translate_named(
-                info, images, model_name=name, resolution=resolution, device=device_choice(),
-                progress=bar, bn_stats=bn_stats, stage=f"Translating with {name}",
+                info,
+                images,
+                model_name=name,
+                resolution=resolution,
+                device=device_choice(),
+                progress=bar,
+                bn_stats=bn_stats,
+                stage=f"Translating with {name}",
             )
     except (ValueError, RuntimeError) as exc:
         show_error(exc, "Translation failed")
@@ -60,10 +75,21 @@ def run(models: list[tuple[str, LoadedModel]], images: list[tuple[str, np.ndarra
 
 def views(runs: dict[str, list[Translation]]) -> dict[str, list[ResultView]]:
     return {
-        label: [ResultView(r.name, r.model, r.input, r.output, r.seconds, result_filename(r.name, r.model),
-                           row={"size": f"{r.input.shape[1]}x{r.input.shape[0]}",
-                                "processed at": f"{r.processing_hw[1]}x{r.processing_hw[0]}"})
-                for r in rs]
+        label: [
+            ResultView(
+                r.name,
+                r.model,
+                r.input,
+                r.output,
+                r.seconds,
+                result_filename(r.name, r.model),
+                row={
+                    "size": f"{r.input.shape[1]}x{r.input.shape[0]}",
+                    "processed at": f"{r.processing_hw[1]}x{r.processing_hw[0]}",
+                },
+            )
+            for r in rs
+        ]
         for label, rs in runs.items()
     }
 
@@ -79,40 +105,71 @@ models_on_this_machine("translation")
 left, right = st.columns(2)
 with left:
     picked_a = choose("translate_a", "Model")
-compare = st.toggle("Compare with a second model", key="translate_compare",
-                    help="Run a second model on the same images and show both results side by side.")
+compare = st.toggle(
+    "Compare with a second model",
+    key="translate_compare",
+    help="Run a second model on the same images and show both results side by side.",
+)
 picked_b = None
 if compare:
     with right:
         picked_b = choose("translate_b", "Second model")
 
 st.subheader("Images")
-uploads = st.file_uploader("Images", type=UPLOAD_IMAGE_TYPES, accept_multiple_files=True,
-                           key="translate_uploads", help="One or more pictures to translate (PNG, JPEG, WebP, ...).")
-folder = st.text_input("…or an image file, folder or zip on this machine", key="translate_folder",
-                       help="Full path on the machine running GAN Lens; folders are searched recursively.")
+uploads = st.file_uploader(
+    "Images",
+    type=UPLOAD_IMAGE_TYPES,
+    accept_multiple_files=True,
+    key="translate_uploads",
+    help="One or more pictures to translate (PNG, JPEG, WebP, ...).",
+)
+folder = st.text_input(
+    "…or an image file, folder or zip on this machine",
+    key="translate_folder",
+    help="Full path on the machine running GAN Lens; folders are searched recursively.",
+)
 images = read_images(uploads, folder, MAX_IMAGES, "translated", key="translate_inputs")
 if not images:
     st.info("No images yet: upload some or give a path.")
 
 c1, c2 = st.columns(2)
-resolution = c1.slider("Processing resolution (longer side, px)", 64, MAX_RESOLUTION, DEFAULT_RESOLUTION,
-                       step=4, key="translate_resolution",
-                       help="Images are translated at this size and resized back; larger is slower and "
-                       "uses more memory. U-Net (pix2pix) models round it to a multiple of 256.")
-bn_label = c2.radio("pix2pix BatchNorm statistics", ("Per image (official test.py)", "Stored (--eval)"),
-                    key="translate_bn", horizontal=True,
-                    help="Only affects BatchNorm generators (pix2pix); CycleGAN uses instance norm.")
+resolution = c1.slider(
+    "Processing resolution (longer side, px)",
+    64,
+    MAX_RESOLUTION,
+    DEFAULT_RESOLUTION,
+    step=4,
+    key="translate_resolution",
+    help="Images are translated at this size and resized back; larger is slower and "
+    "uses more memory. U-Net (pix2pix) models round it to a multiple of 256.",
+)
+bn_label = c2.radio(
+    "pix2pix BatchNorm statistics",
+    ("Per image (official test.py)", "Stored (--eval)"),
+    key="translate_bn",
+    horizontal=True,
+    help="Only affects BatchNorm generators (pix2pix); CycleGAN uses instance norm.",
+)
 bn_stats = "image" if bn_label.startswith("Per image") else "running"
 
 models = [m for m in (picked_a, picked_b) if m is not None]
 ready = picked_a is not None and bool(images) and (not compare or picked_b is not None)
-if st.button("Translate", type="primary", key="translate_run", disabled=not ready,
-             help="Run the chosen model(s) on all the images."):
+if st.button(
+    "Translate",
+    type="primary",
+    key="translate_run",
+    disabled=not ready,
+    help="Run the chosen model(s) on all the images.",
+):
     run(models, images, resolution, bn_stats)
 
 stored = st.session_state.get(RESULTS_KEY)
 if stored:
     everything = [r for rs in stored.values() for r in rs]
-    show_results("translate", views(stored), verb="translated", zip_name="translated.zip",
-                 zip_data=partial(results_zip, everything))
+    show_results(
+        "translate",
+        views(stored),
+        verb="translated",
+        zip_name="translated.zip",
+        zip_data=partial(results_zip, everything),
+    )

@@ -59,8 +59,11 @@ class FeatureCache:
             raise ValueError("content_hash must be a non-empty string")
         if not _SAFE.match(mode) or not _SAFE.match(extractor):
             raise ValueError(f"invalid mode/extractor name {mode!r}/{extractor!r}")
-        part = content_hash if _SAFE.match(content_hash) and len(content_hash) <= 128 else (
-            hashlib.sha256(content_hash.encode("utf-8", "surrogateescape")).hexdigest())
+        part = (
+            content_hash
+            if _SAFE.match(content_hash) and len(content_hash) <= 128
+            else (hashlib.sha256(content_hash.encode("utf-8", "surrogateescape")).hexdigest())
+        )
         return f"{part}__{mode}__{extractor}"
 
     def path_for(self, key: str) -> Path:
@@ -81,8 +84,13 @@ class FeatureCache:
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, AttributeError):
             self._discard(path)
             return None
-        if (stored_key != key or feats.ndim != 2 or feats.dtype != np.float32
-                or digest != _digest(feats) or not np.isfinite(feats).all()):
+        if (
+            stored_key != key
+            or feats.ndim != 2
+            or feats.dtype != np.float32
+            or digest != _digest(feats)
+            or not np.isfinite(feats).all()
+        ):
             self._discard(path)
             return None
         return feats
@@ -106,8 +114,13 @@ class FeatureCache:
             path.unlink()
 
 
-def features_cached(cache: FeatureCache | None, content_hash: str, mode: str, extractor: str,
-                    compute_fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
+def features_cached(
+    cache: FeatureCache | None,
+    content_hash: str,
+    mode: str,
+    extractor: str,
+    compute_fn: Callable[[], np.ndarray],
+) -> tuple[np.ndarray, bool]:
     """Features from ``cache`` if present (``hit=True``), else ``compute_fn()`` stored and returned.
 
     ``extractor`` is the extractor's id. ``cache=None`` always computes.

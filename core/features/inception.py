@@ -203,13 +203,15 @@ def forward(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return model(x)
 
 
-INCEPTION = register(FeatureExtractor(
-    id=EXTRACTOR_ID,
-    name="inception",
-    description="TF-2015 Inception-v3 pool3 (TTUR / pytorch-fid / clean-fid FID and KID)",
-    dim=FEATURE_DIM,
-    modes=RESIZE_MODES,
-    load=load_inception,
-    preprocess=preprocess,
-    forward=forward,
-))
+INCEPTION = register(
+    FeatureExtractor(
+        id=EXTRACTOR_ID,
+        name="inception",
+        description="TF-2015 Inception-v3 pool3 (TTUR / pytorch-fid / clean-fid FID and KID)",
+        dim=FEATURE_DIM,
+        modes=RESIZE_MODES,
+        load=load_inception,
+        preprocess=preprocess,
+        forward=forward,
+    )
+)

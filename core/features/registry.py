@@ -64,8 +64,9 @@ class FeatureExtractor:
     def __post_init__(self) -> None:
         for attr in ("id", "name"):
             if not _ID.match(getattr(self, attr)):
-                raise ValueError(f"extractor {attr} {getattr(self, attr)!r} must be letters, digits, "
-                                 "'.', '_' or '-'")
+                raise ValueError(
+                    f"extractor {attr} {getattr(self, attr)!r} must be letters, digits, '.', '_' or '-'"
+                )
         if self.dim < 1:
             raise ValueError(f"extractor {self.name}: dim must be at least 1, got {self.dim}")
         if not self.modes:
@@ -80,8 +81,9 @@ class FeatureExtractor:
         if mode is None:
             return self.default_mode
         if mode not in self.modes:
-            raise ValueError(f"unknown resize mode {mode!r} for the {self.name} extractor; "
-                             f"choose one of {self.modes}")
+            raise ValueError(
+                f"unknown resize mode {mode!r} for the {self.name} extractor; choose one of {self.modes}"
+            )
         return mode
 
 

@@ -20,8 +20,11 @@ from core.runtime.progress import TqdmProgress
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-gan", help="train DCGAN / WGAN / WGAN-GP into a run folder")
     p.add_argument("--model", choices=MODELS, default="dcgan", help="dcgan, wgan (clipping) or wgan-gp")
-    p.add_argument("--data", default="builtin",
-                   help="'builtin' (scikit-learn digits) or a folder / zip of training images")
+    p.add_argument(
+        "--data",
+        default="builtin",
+        help="'builtin' (scikit-learn digits) or a folder / zip of training images",
+    )
     p.add_argument("--size", type=int, choices=(32, 64), default=32, help="image size in px")
     p.add_argument("--steps", type=int, default=1000, help="generator updates (total, also when resuming)")
     p.add_argument("--out", type=Path, required=True, help="run folder to create (or resume)")
@@ -42,8 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("make-demo-runs", help="rebuild the shipped DCGAN and WGAN demo runs (CPU)")
     p.add_argument("--out", type=Path, default=Path("dashboard/demo_runs"))
     p.add_argument("--device", default="cpu", help="device (default cpu, so the runs are reproducible)")
-    p.add_argument("--keep-checkpoints", action="store_true",
-                   help="keep checkpoint.pt in each run (about 2 MB each; not shipped)")
+    p.add_argument(
+        "--keep-checkpoints",
+        action="store_true",
+        help="keep checkpoint.pt in each run (about 2 MB each; not shipped)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_demo)
 
@@ -52,9 +58,18 @@ def _train(args: argparse.Namespace) -> int:
     from core.gan.train import train
 
     config = TrainConfig(
-        model=args.model, data=str(args.data), size=args.size, steps=args.steps,
-        snapshot_every=args.snapshot_every, batch_size=args.batch_size, seed=args.seed,
-        lr=args.lr, ngf=args.ngf, ndf=args.ndf, grid=args.grid, quality=not args.no_quality,
+        model=args.model,
+        data=str(args.data),
+        size=args.size,
+        steps=args.steps,
+        snapshot_every=args.snapshot_every,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        lr=args.lr,
+        ngf=args.ngf,
+        ndf=args.ndf,
+        grid=args.grid,
+        quality=not args.no_quality,
         quality_n=args.quality_n,
     )
     if not is_builtin(config.data):
@@ -65,9 +80,12 @@ def _train(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     last = result.quality[-1].average if result.quality else None
-    print(f"{result.state}: {result.run_dir} at step {result.step} "
-          f"({result.step - result.start_step} steps in {result.seconds:.1f} s"
-          + (f", SWD avg {last:.2f}" if last is not None else "") + ")")
+    print(
+        f"{result.state}: {result.run_dir} at step {result.step} "
+        f"({result.step - result.start_step} steps in {result.seconds:.1f} s"
+        + (f", SWD avg {last:.2f}" if last is not None else "")
+        + ")"
+    )
     return 0
 
 
@@ -77,8 +95,9 @@ def _demo(args: argparse.Namespace) -> int:
     progress = TqdmProgress(disable=args.quiet)
     t0 = time.perf_counter()
     try:
-        results = make_demo_runs(args.out, device=args.device, keep_checkpoints=args.keep_checkpoints,
-                                 progress=progress)
+        results = make_demo_runs(
+            args.out, device=args.device, keep_checkpoints=args.keep_checkpoints, progress=progress
+        )
     finally:
         progress.close()
     for r in results:

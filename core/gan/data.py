@@ -63,8 +63,14 @@ def digits_images(size: int) -> torch.Tensor:
     return out.expand(-1, 3, -1, -1).contiguous()
 
 
-def load_training_data(data: str | Path, size: int, *, max_images: int = DEFAULT_MAX_IMAGES,
-                       min_images: int = 1, progress: Progress = null_progress) -> TrainingData:
+def load_training_data(
+    data: str | Path,
+    size: int,
+    *,
+    max_images: int = DEFAULT_MAX_IMAGES,
+    min_images: int = 1,
+    progress: Progress = null_progress,
+) -> TrainingData:
     """Load ``data`` ('builtin'/'digits' or a folder/zip/array path) as S x S RGB uint8.
 
     Raises :class:`DatasetTooSmallError` (a ValueError) naming how many images are needed when
@@ -81,7 +87,8 @@ def load_training_data(data: str | Path, size: int, *, max_images: int = DEFAULT
         except ImageError as exc:
             if "no images found" in str(exc):
                 raise DatasetTooSmallError(
-                    f"{path}: no images found; training needs at least {min_images} images") from None
+                    f"{path}: no images found; training needs at least {min_images} images"
+                ) from None
             raise
         with image_set:
             n = min(len(image_set), max_images)
@@ -99,5 +106,6 @@ def load_training_data(data: str | Path, size: int, *, max_images: int = DEFAULT
         detail = f" ({len(result.skipped)} files skipped as unreadable)" if result.skipped else ""
         raise DatasetTooSmallError(
             f"{data}: {len(result)} usable images{detail}; training needs at least {min_images} "
-            f"images (one batch). Add images or lower the batch size.")
+            f"images (one batch). Add images or lower the batch size."
+        )
     return result

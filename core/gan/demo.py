@@ -27,10 +27,32 @@ from core.gan.train import TrainResult, train
 from core.runtime.progress import Progress, null_progress
 
 DEMO_RUNS: dict[str, TrainConfig] = {
-    "dcgan-digits": TrainConfig(model="dcgan", data="builtin", size=32, steps=800, snapshot_every=40,
-                                batch_size=64, seed=0, ngf=32, ndf=16, grid=25, quality_n=128),
-    "wgan-digits": TrainConfig(model="wgan", data="builtin", size=32, steps=1200, snapshot_every=60,
-                               batch_size=64, seed=0, ngf=16, ndf=16, grid=25, quality_n=128),
+    "dcgan-digits": TrainConfig(
+        model="dcgan",
+        data="builtin",
+        size=32,
+        steps=800,
+        snapshot_every=40,
+        batch_size=64,
+        seed=0,
+        ngf=32,
+        ndf=16,
+        grid=25,
+        quality_n=128,
+    ),
+    "wgan-digits": TrainConfig(
+        model="wgan",
+        data="builtin",
+        size=32,
+        steps=1200,
+        snapshot_every=60,
+        batch_size=64,
+        seed=0,
+        ngf=16,
+        ndf=16,
+        grid=25,
+        quality_n=128,
+    ),
 }
 
 
@@ -44,8 +66,9 @@ class _Staged:
         self.progress(f"{self.name} {stage}", done, total)
 
 
-def _build(name: str, config: TrainConfig, out: Path, device: str, keep_checkpoints: bool,
-           progress: Progress) -> TrainResult:
+def _build(
+    name: str, config: TrainConfig, out: Path, device: str, keep_checkpoints: bool, progress: Progress
+) -> TrainResult:
     run_dir = out / name
     tmp = out / f".{name}.building"  # built aside, so a failed rebuild keeps the old run
     shutil.rmtree(tmp, ignore_errors=True)
@@ -60,9 +83,15 @@ def _build(name: str, config: TrainConfig, out: Path, device: str, keep_checkpoi
     return result
 
 
-def make_demo_runs(out: str | os.PathLike, *, device: str = "cpu", keep_checkpoints: bool = False,
-                   progress: Progress = null_progress, configs: dict[str, TrainConfig] | None = None,
-                   parallel: bool = True) -> list[TrainResult]:
+def make_demo_runs(
+    out: str | os.PathLike,
+    *,
+    device: str = "cpu",
+    keep_checkpoints: bool = False,
+    progress: Progress = null_progress,
+    configs: dict[str, TrainConfig] | None = None,
+    parallel: bool = True,
+) -> list[TrainResult]:
     """(Re)build the demo runs under ``out``; existing runs of the same names are replaced."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

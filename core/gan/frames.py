@@ -51,7 +51,7 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
     for i in range(n):
         r, c = divmod(i, nrow)
         y0, x0 = padding + r * (h + padding), padding + c * (w + padding)
-        grid[y0: y0 + h, x0: x0 + w] = px[i]
+        grid[y0 : y0 + h, x0 : x0 + w] = px[i]
     return grid
 
 
@@ -77,8 +77,13 @@ def _as_frame(item: np.ndarray | str | os.PathLike) -> Image.Image:
         return img.convert("RGB")
 
 
-def assemble_animation(frames: Sequence[np.ndarray | str | os.PathLike], out: str | os.PathLike,
-                       *, duration_ms: int = 250, last_frame_ms: int | None = 1500) -> Path:
+def assemble_animation(
+    frames: Sequence[np.ndarray | str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    duration_ms: int = 250,
+    last_frame_ms: int | None = 1500,
+) -> Path:
     """Write ``frames`` (arrays or image paths) as a looping animation; format from the suffix.
 
     Frame ``i`` of the file is ``frames[i]``, except that both formats store a frame identical
@@ -102,18 +107,37 @@ def assemble_animation(frames: Sequence[np.ndarray | str | os.PathLike], out: st
     with atomic_path(out) as tmp:
         if suffix == ".gif":
             # Quantise each frame on its own palette; frames with <= 256 colours are kept exactly.
-            pal = [im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-                   for im in imgs]
-            pal[0].save(tmp, format="GIF", save_all=True, append_images=pal[1:], duration=durations,
-                        loop=0, optimize=False, disposal=1)
+            pal = [
+                im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+                for im in imgs
+            ]
+            pal[0].save(
+                tmp,
+                format="GIF",
+                save_all=True,
+                append_images=pal[1:],
+                duration=durations,
+                loop=0,
+                optimize=False,
+                disposal=1,
+            )
         else:
-            imgs[0].save(tmp, format="WEBP", save_all=True, append_images=imgs[1:], duration=durations,
-                         loop=0, lossless=True, method=4)
+            imgs[0].save(
+                tmp,
+                format="WEBP",
+                save_all=True,
+                append_images=imgs[1:],
+                duration=durations,
+                loop=0,
+                lossless=True,
+                method=4,
+            )
     return out
 
 
-def split_animation(source: str | os.PathLike | bytes, name: str | None = None,
-                    *, max_frames: int = 2000) -> list[np.ndarray]:
+def split_animation(
+    source: str | os.PathLike | bytes, name: str | None = None, *, max_frames: int = 2000
+) -> list[np.ndarray]:
     """All frames of an animated GIF/WebP as H x W x 3 uint8 arrays.
 
     Raises :class:`AnimationError` naming the file if it cannot be decoded, is not an animation
@@ -144,9 +168,12 @@ def split_animation(source: str | os.PathLike | bytes, name: str | None = None,
     except UnidentifiedImageError:
         raise AnimationError(f"{label}: broken or unreadable file (not a recognised image)") from None
     except Exception as exc:  # Pillow raises assorted errors (IndexError, struct.error...) on bad bytes
-        raise AnimationError(f"{label}: broken or unreadable animation ({type(exc).__name__}: {exc})") from None
+        raise AnimationError(
+            f"{label}: broken or unreadable animation ({type(exc).__name__}: {exc})"
+        ) from None
     if len(frames) < 2:
         raise AnimationError(
             f"{label}: is a still {fmt} image (1 frame), not an animation; "
-            "give an animated GIF or WebP with one frame per snapshot")
+            "give an animated GIF or WebP with one frame per snapshot"
+        )
     return frames

@@ -66,8 +66,14 @@ class JobRegistry:
         with self._lock:
             return self._jobs.get(Path(run_dir).resolve())
 
-    def start(self, config: TrainConfig, run_dir: str | Path, *, device: str = "auto",
-              data: TrainingData | None = None) -> TrainingJob:
+    def start(
+        self,
+        config: TrainConfig,
+        run_dir: str | Path,
+        *,
+        device: str = "auto",
+        data: TrainingData | None = None,
+    ) -> TrainingJob:
         """Start training in a background thread; ValueError if the folder is busy or not empty."""
         run_dir = Path(run_dir).expanduser().resolve()
         with self._lock:
@@ -77,8 +83,9 @@ class JobRegistry:
             if run_dir.exists() and any(run_dir.iterdir()):
                 raise ValueError(f"{run_dir} already exists and is not empty; choose another run name")
             job = TrainingJob(config=config, run_dir=run_dir, device=device, total=config.steps)
-            job.thread = threading.Thread(target=self._run, args=(job, data), daemon=True,
-                                          name=f"train-{run_dir.name}")
+            job.thread = threading.Thread(
+                target=self._run, args=(job, data), daemon=True, name=f"train-{run_dir.name}"
+            )
             self._jobs[run_dir] = job
         job.thread.start()
         return job
@@ -88,8 +95,14 @@ class JobRegistry:
         from core.gan.train import train
 
         try:
-            result = train(job.config, job.run_dir, device=job.device, progress=job.progress,
-                           stop=job.stop_event, data=data)
+            result = train(
+                job.config,
+                job.run_dir,
+                device=job.device,
+                progress=job.progress,
+                stop=job.stop_event,
+                data=data,
+            )
             job.step, job.state = result.step, result.state
         except Exception as exc:  # shown on the page (train() wrote "failed" to the run's status)
             job.error = f"{type(exc).__name__}: {exc}"

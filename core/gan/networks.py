@@ -35,8 +35,14 @@ def _check_size(size: int) -> int:
 class Generator(nn.Module):
     """z (N x nz) -> image (N x 3 x size x size) in [-1, 1]."""
 
-    def __init__(self, size: int = 32, nz: int = 100, ngf: int = 32, channels: int = 3,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        size: int = 32,
+        nz: int = 100,
+        ngf: int = 32,
+        channels: int = 3,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         n_up = _check_size(size)
         self.size, self.nz = size, nz
@@ -64,8 +70,14 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """image (N x 3 x size x size) -> score (N,): a logit (DCGAN) or a critic value (WGAN)."""
 
-    def __init__(self, size: int = 32, ndf: int = 32, channels: int = 3, norm: Norm = "batch",
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        size: int = 32,
+        ndf: int = 32,
+        channels: int = 3,
+        norm: Norm = "batch",
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         n_down = _check_size(size)
         self.size = size

@@ -39,7 +39,7 @@ def sample_train_mode(generator: nn.Module, z: torch.Tensor, chunk: int = 256) -
     was_training = generator.training
     generator.train()
     try:
-        out = torch.cat([generator(z[i: i + chunk]) for i in range(0, z.shape[0], chunk)])
+        out = torch.cat([generator(z[i : i + chunk]) for i in range(0, z.shape[0], chunk)])
     finally:
         with torch.no_grad():
             for k, v in generator.named_buffers():
@@ -51,8 +51,16 @@ def sample_train_mode(generator: nn.Module, z: torch.Tensor, chunk: int = 256) -
 class QualityTracker:
     """Holds the fixed real subset and latents; :meth:`evaluate` gives one point of the curve."""
 
-    def __init__(self, real_images: torch.Tensor, nz: int, *, n: int = 256, seed: int = 0,
-                 device: torch.device | str = "cpu", swd_seed: int = 0) -> None:
+    def __init__(
+        self,
+        real_images: torch.Tensor,
+        nz: int,
+        *,
+        n: int = 256,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+        swd_seed: int = 0,
+    ) -> None:
         real_images = as_uint8_nchw(real_images, "training images")
         n = min(n, real_images.shape[0])
         g = torch.Generator().manual_seed(seed + QUALITY_NOISE_OFFSET)
@@ -71,5 +79,8 @@ class QualityTracker:
 
         fake = to_uint8(sample_train_mode(generator, self.noise.to(self.device)))
         result = swd(self.real, fake, seed=self.swd_seed, device=self.device, progress=progress)
-        return QualityPoint(step=step, average=float(result.average),
-                            levels=[(int(lv.resolution), float(lv.value)) for lv in result.levels])
+        return QualityPoint(
+            step=step,
+            average=float(result.average),
+            levels=[(int(lv.resolution), float(lv.value)) for lv in result.levels],
+        )

@@ -105,8 +105,9 @@ def write_config(run_dir: Path, config: dict[str, Any]) -> None:
 
 
 def write_status(run_dir: Path, state: str, step: int, steps: int, message: str = "") -> None:
-    write_json(Path(run_dir) / STATUS, {"state": state, "step": int(step), "steps": int(steps),
-                                        "message": message})
+    write_json(
+        Path(run_dir) / STATUS, {"state": state, "step": int(step), "steps": int(steps), "message": message}
+    )
 
 
 def read_status(run_dir: Path) -> dict[str, Any] | None:
@@ -338,8 +339,14 @@ def load_run(run_dir: str | os.PathLike) -> Timeline:
     if status and status.get("state") == "running":
         notes.append(f"training in progress: step {status.get('step')} of {status.get('steps')}")
     return Timeline(
-        name=run_dir.name, steps=[s for s, _ in frames], kind="run", config=config,
-        losses=losses, quality=quality, notes=notes, path=run_dir,
+        name=run_dir.name,
+        steps=[s for s, _ in frames],
+        kind="run",
+        config=config,
+        losses=losses,
+        quality=quality,
+        notes=notes,
+        path=run_dir,
         _frame_paths=[p for _, p in frames],
     )
 
@@ -349,5 +356,10 @@ def load_animation(source: str | os.PathLike | bytes, name: str | None = None) -
     (:class:`~core.gan.frames.AnimationError` if broken or not animated)."""
     frames = split_animation(source, name=name)
     label = name or (Path(source).name if not isinstance(source, (bytes, bytearray)) else "animation")
-    return Timeline(name=label, steps=list(range(len(frames))), kind="animation", _frames=frames,
-                    notes=["an animation carries no step numbers: the step axis is the frame index"])
+    return Timeline(
+        name=label,
+        steps=list(range(len(frames))),
+        kind="animation",
+        _frames=frames,
+        notes=["an animation carries no step numbers: the step axis is the frame index"],
+    )

@@ -45,8 +45,23 @@ from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
 # Settings that must match for --resume to continue a run (steps may grow).
-RESUME_KEYS = ("model", "data", "size", "batch_size", "seed", "nz", "ngf", "ndf", "lr",
-               "n_critic", "clip", "gp_lambda", "grid", "quality", "quality_n")
+RESUME_KEYS = (
+    "model",
+    "data",
+    "size",
+    "batch_size",
+    "seed",
+    "nz",
+    "ngf",
+    "ndf",
+    "lr",
+    "n_critic",
+    "clip",
+    "gp_lambda",
+    "grid",
+    "quality",
+    "quality_n",
+)
 
 
 @dataclass
@@ -71,8 +86,9 @@ class TrainResult:
         return (self.step - self.start_step) / self.seconds if self.seconds > 0 else 0.0
 
 
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     eps: torch.Tensor) -> torch.Tensor:
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor
+) -> torch.Tensor:
     """WGAN-GP penalty ``E[(||grad f(x_hat)||_2 - 1)^2]`` (without lambda), x_hat interpolating
     real and fake with per-sample weights ``eps`` (N x 1 x 1 x 1); differentiable for the step."""
     x_hat = (eps * real + (1.0 - eps) * fake).detach().requires_grad_(True)
@@ -115,13 +131,15 @@ class GANTrainer:
 
     # -- losses ------------------------------------------------------------------------------
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor,
-               eps: torch.Tensor | None = None) -> tuple[torch.Tensor, float | None]:
+    def d_loss(
+        self, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, float | None]:
         """The discriminator/critic loss on one real and one fake batch, and the EM estimate."""
         d_real, d_fake = self.D(real), self.D(fake)
         if self.config.model == "dcgan":
-            loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                    + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+            loss = F.binary_cross_entropy_with_logits(
+                d_real, torch.ones_like(d_real)
+            ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
             return loss, None
         em = d_real.mean() - d_fake.mean()
         loss = -em
@@ -225,20 +243,30 @@ def fixed_noise(config: TrainConfig) -> torch.Tensor:
 
 def _check_resumable(saved: dict, config: TrainConfig) -> None:
     now = config.to_dict()
-    diffs = [f"{k}: run has {saved.get(k)!r}, asked {now[k]!r}" for k in RESUME_KEYS
-             if k in saved and saved.get(k) != now[k]]
+    diffs = [
+        f"{k}: run has {saved.get(k)!r}, asked {now[k]!r}"
+        for k in RESUME_KEYS
+        if k in saved and saved.get(k) != now[k]
+    ]
     if diffs:
         raise ValueError("cannot resume with different settings (" + "; ".join(diffs) + ")")
 
 
 def _grid_nrow(n: int) -> int:
-    return max(1, int(round(n ** 0.5)))
+    return max(1, int(round(n**0.5)))
 
 
-def train(config: TrainConfig, run_dir: str | Path, *, device: str | torch.device = "auto",
-          resume: bool = False, progress: Progress = null_progress,
-          stop: threading.Event | None = None, data: TrainingData | None = None,
-          gif: bool = True) -> TrainResult:
+def train(
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    device: str | torch.device = "auto",
+    resume: bool = False,
+    progress: Progress = null_progress,
+    stop: threading.Event | None = None,
+    data: TrainingData | None = None,
+    gif: bool = True,
+) -> TrainResult:
     """Train ``config`` into ``run_dir`` (created), or continue it from its checkpoint.
 
     ``stop`` (optional) ends training early at the next step; a checkpoint is written so the
@@ -259,8 +287,13 @@ def train(config: TrainConfig, run_dir: str | Path, *, device: str | torch.devic
         raise ValueError(f"{run_dir} is not empty; choose a new run folder or pass --resume")
 
     if data is None:
-        data = load_training_data(config.data, config.size, max_images=config.max_images,
-                                  min_images=config.batch_size, progress=progress)
+        data = load_training_data(
+            config.data,
+            config.size,
+            max_images=config.max_images,
+            min_images=config.batch_size,
+            progress=progress,
+        )
     elif len(data) < config.batch_size:
         raise ValueError(f"{data.name}: {len(data)} images; training needs at least {config.batch_size}")
 
@@ -271,16 +304,23 @@ def train(config: TrainConfig, run_dir: str | Path, *, device: str | torch.devic
         if start_state is not None:
             trainer.load_state_dict(start_state)
             if not noise_path.is_file():
-                raise runs.RunError(f"{run_dir.name}: {runs.NOISE} (the frames' fixed noise) is missing; cannot resume")
+                raise runs.RunError(
+                    f"{run_dir.name}: {runs.NOISE} (the frames' fixed noise) is missing; cannot resume"
+                )
             noise = torch.load(noise_path, map_location="cpu", weights_only=True)["fixed_noise"]
             runs.truncate_after(run_dir, trainer.step)
         else:
             noise = fixed_noise(config)
             torch.save({"fixed_noise": noise}, noise_path)
-        runs.write_config(run_dir, {**config.to_dict(), "dataset_name": data.name, "dataset_images": len(data)})
+        runs.write_config(
+            run_dir, {**config.to_dict(), "dataset_name": data.name, "dataset_images": len(data)}
+        )
         noise = noise.to(dev)
-        tracker = (QualityTracker(data.images, config.nz, n=config.quality_n, seed=config.seed, device=dev)
-                   if config.quality else None)
+        tracker = (
+            QualityTracker(data.images, config.nz, n=config.quality_n, seed=config.seed, device=dev)
+            if config.quality
+            else None
+        )
         start_step = trainer.step
         result = TrainResult(run_dir, "done", start_step, start_step, 0.0)
         pending: list[tuple[int, float, float, float | None]] = []
@@ -324,8 +364,13 @@ def train(config: TrainConfig, run_dir: str | Path, *, device: str | torch.devic
                 assemble_animation(frames, run_dir / runs.GIF)
         result.state, result.step = state, trainer.step
         result.seconds = time.perf_counter() - t0
-        runs.write_status(run_dir, state, trainer.step, config.steps,
-                          f"{trainer.step - start_step} steps in {result.seconds:.1f} s")
+        runs.write_status(
+            run_dir,
+            state,
+            trainer.step,
+            config.steps,
+            f"{trainer.step - start_step} steps in {result.seconds:.1f} s",
+        )
     except BaseException as exc:  # the status says so (a CLI run, the page's job, Ctrl-C alike)
         runs.write_status(run_dir, "failed", trainer.step, config.steps, f"{type(exc).__name__}: {exc}")
         raise

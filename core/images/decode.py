@@ -71,8 +71,11 @@ def decode_image_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIX
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
 
 
-def load_image(source: str | os.PathLike | bytes | io.IOBase, name: str | None = None,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_image(
+    source: str | os.PathLike | bytes | io.IOBase,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
     """Load one image (path, bytes or file-like) as HxWx3 uint8 RGB; :class:`ImageError` if bad."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return decode_image_bytes(bytes(source), name or "<bytes>", max_pixels)

@@ -239,8 +239,7 @@ class ImageSet:
             raise ValueError("a subset needs at least one image")
         rng = np.random.default_rng(seed)
         idx = np.sort(rng.permutation(len(self.entries))[:n])
-        return ImageSet(f"{self.name}[{n}]", [self.entries[i] for i in idx], self.skipped,
-                        self.max_pixels)
+        return ImageSet(f"{self.name}[{n}]", [self.entries[i] for i in idx], self.skipped, self.max_pixels)
 
     def split_halves(self, seed: int = 0) -> tuple[ImageSet, ImageSet]:
         """Split into two disjoint random halves (for the same-distribution noise floor)."""
@@ -249,7 +248,7 @@ class ImageSet:
         rng = np.random.default_rng(seed)
         perm = rng.permutation(len(self.entries))
         half = len(perm) // 2
-        a, b = np.sort(perm[:half]), np.sort(perm[half: 2 * half])
+        a, b = np.sort(perm[:half]), np.sort(perm[half : 2 * half])
         return (
             ImageSet(f"{self.name} (half 1)", [self.entries[i] for i in a], self.skipped, self.max_pixels),
             ImageSet(f"{self.name} (half 2)", [self.entries[i] for i in b], self.skipped, self.max_pixels),
@@ -272,8 +271,9 @@ class ImageSet:
         return h.hexdigest()
 
 
-def open_image_set(source: SetSource, *, name: str | None = None,
-                   max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageSet:
+def open_image_set(
+    source: SetSource, *, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> ImageSet:
     """Open an image set without decoding it.
 
     ``source`` may be a folder (searched recursively), a ``.zip``, a ``.npy``/``.npz`` uint8
@@ -293,8 +293,13 @@ def open_image_set(source: SetSource, *, name: str | None = None,
     return ImageSet(name, entries, skipped, max_pixels)
 
 
-def decode_uploads(items: Sequence[tuple[str, bytes]], name: str = "upload", *,
-                   max_side: int | None = 1024, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageSet:
+def decode_uploads(
+    items: Sequence[tuple[str, bytes]],
+    name: str = "upload",
+    *,
+    max_side: int | None = 1024,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ImageSet:
     """Decode uploaded ``(filename, bytes)`` pairs (zips expanded) at once into an in-memory set,
     so the raw upload bytes need not be kept. Images whose longer side exceeds ``max_side`` are
     downscaled (PIL bicubic, aspect kept) and listed in the returned set's ``notes``; bad files

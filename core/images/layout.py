@@ -27,7 +27,9 @@ RGB_CHANNELS: tuple[int, ...] = (3,)
 ARRAY_CHANNELS: tuple[int, ...] = (1, 3, 4)
 
 
-def image_layout(shape: Sequence[int], *, tensor: bool, channels: Collection[int] = RGB_CHANNELS) -> Layout | None:
+def image_layout(
+    shape: Sequence[int], *, tensor: bool, channels: Collection[int] = RGB_CHANNELS
+) -> Layout | None:
     """The layout of an array (``tensor=False``) or tensor of ``shape`` by the module's rules, or
     None when the shape is not images with one of ``channels`` channels."""
     if len(shape) == 4:

@@ -26,11 +26,11 @@ def center_crop_resize(arr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     if w * th > h * tw:  # too wide
         cw = max(1, round(h * tw / th))
         x0 = (w - cw) // 2
-        arr = arr[:, x0: x0 + cw]
+        arr = arr[:, x0 : x0 + cw]
     else:
         ch = max(1, round(w * th / tw))
         y0 = (h - ch) // 2
-        arr = arr[y0: y0 + ch]
+        arr = arr[y0 : y0 + ch]
     if arr.shape[:2] == (th, tw):
         return np.ascontiguousarray(arr)
     return resize_uint8(np.ascontiguousarray(arr), (th, tw))

@@ -34,12 +34,30 @@ SAMPLE_SETS: dict[str, SampleSet] = {
     s.name: s
     for s in (
         SampleSet("shapes", "Shapes (discs)", "Random discs on gradient backgrounds.", 1, "disc", 0.0),
-        SampleSet("shapes-redraw", "Shapes (discs), second draw",
-                  "Another draw of the same distribution as 'Shapes (discs)'.", 2, "disc", 0.0),
-        SampleSet("shapes-blurred", "Shapes (discs), blurred",
-                  "Same distribution as 'Shapes (discs)', Gaussian-blurred (sigma 1.2 px).", 3, "disc", 1.2),
-        SampleSet("squares", "Squares", "Random squares instead of discs: a structural difference.",
-                  4, "square", 0.0),
+        SampleSet(
+            "shapes-redraw",
+            "Shapes (discs), second draw",
+            "Another draw of the same distribution as 'Shapes (discs)'.",
+            2,
+            "disc",
+            0.0,
+        ),
+        SampleSet(
+            "shapes-blurred",
+            "Shapes (discs), blurred",
+            "Same distribution as 'Shapes (discs)', Gaussian-blurred (sigma 1.2 px).",
+            3,
+            "disc",
+            1.2,
+        ),
+        SampleSet(
+            "squares",
+            "Squares",
+            "Random squares instead of discs: a structural difference.",
+            4,
+            "square",
+            0.0,
+        ),
     )
 }
 

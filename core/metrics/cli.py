@@ -20,7 +20,9 @@ from core.runtime.progress import TqdmProgress
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", help="set A: folder, zip, .npy/.npz images (or stats .npz for FID)")
     p.add_argument("b", help="set B: same kinds as A")
-    p.add_argument("-n", "--n", type=int, default=None, help="images per set (default: all of the smaller set)")
+    p.add_argument(
+        "-n", "--n", type=int, default=None, help="images per set (default: all of the smaller set)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for subsets, patches and directions")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--batch-size", type=int, default=64)
@@ -29,34 +31,56 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _fid_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--extractor", default=None,
-                   help="feature extractor, a name or id registered in core.features (default: inception, "
-                        "the TF-2015 Inception of TTUR)")
-    p.add_argument("--mode", default=None,
-                   help="resize mode of the extractor; inception: tf1 = TTUR/TF1 legacy bilinear to 299 "
-                        "(default), clean = clean-fid PIL bicubic")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="feature cache folder (default: $GANLENS_CACHE, else ~/.cache/ganlens)")
+    p.add_argument(
+        "--extractor",
+        default=None,
+        help="feature extractor, a name or id registered in core.features (default: inception, "
+        "the TF-2015 Inception of TTUR)",
+    )
+    p.add_argument(
+        "--mode",
+        default=None,
+        help="resize mode of the extractor; inception: tf1 = TTUR/TF1 legacy bilinear to 299 "
+        "(default), clean = clean-fid PIL bicubic",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="feature cache folder (default: $GANLENS_CACHE, else ~/.cache/ganlens)",
+    )
     p.add_argument("--no-cache", action="store_true", help="do not read or write cached features")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("swd", help="per-level Sliced Wasserstein Distance (Progressive GAN)")
     _common(p)
-    p.add_argument("--size", type=int, default=None,
-                   help="common resolution (default: the most common size of A); mixed sizes are resized")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="common resolution (default: the most common size of A); mixed sizes are resized",
+    )
     p.add_argument("--noise-floor", action="store_true", help="also SWD between two halves of A")
-    p.add_argument("--engine", choices=("auto", "torch", "compiled"), default="auto",
-                   help="auto (default): the compiled Numba engine on the CPU, torch on CUDA/MPS; "
-                        "torch: the plain torch reference on any device; compiled: CPU only. "
-                        "They agree to float32 rounding")
+    p.add_argument(
+        "--engine",
+        choices=("auto", "torch", "compiled"),
+        default="auto",
+        help="auto (default): the compiled Numba engine on the CPU, torch on CUDA/MPS; "
+        "torch: the plain torch reference on any device; compiled: CPU only. "
+        "They agree to float32 rounding",
+    )
     p.set_defaults(func=_run, metric="swd")
 
     p = sub.add_parser("fid", help="Fréchet Inception Distance (TTUR reference)")
     _common(p)
     _fid_opts(p)
-    p.add_argument("--save-stats", type=Path, default=None,
-                   help="write A's statistics (mu, sigma) to this .npz (pytorch-fid/clean-fid layout)")
+    p.add_argument(
+        "--save-stats",
+        type=Path,
+        default=None,
+        help="write A's statistics (mu, sigma) to this .npz (pytorch-fid/clean-fid layout)",
+    )
     p.set_defaults(func=_run, metric="fid")
 
     p = sub.add_parser("kid", help="Kernel Inception Distance (unbiased MMD, polynomial kernel)")
@@ -97,16 +121,29 @@ def _run(args: argparse.Namespace) -> int:
         progress.close()
     if getattr(args, "save_stats", None) is not None:  # the fid subcommand: A's statistics exist
         a_stats = result.stats["A"]
-        save_stats(args.save_stats, a_stats.mu, a_stats.sigma, n=a_stats.n,
-                   extractor=a_stats.extractor, mode=a_stats.mode)
+        save_stats(
+            args.save_stats,
+            a_stats.mu,
+            a_stats.sigma,
+            n=a_stats.n,
+            extractor=a_stats.extractor,
+            mode=a_stats.mode,
+        )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
     out = sys.stdout
-    print(f"A: {result.name_a}   B: {result.name_b}   N: {result.n_a} / {result.n_b}   seed: {args.seed}", file=out)
+    print(
+        f"A: {result.name_a}   B: {result.name_b}   N: {result.n_a} / {result.n_b}   seed: {args.seed}",
+        file=out,
+    )
     if result.swd is not None:
         print("SWD x1e3 per level:", file=out)
-        floor = {lv.resolution: lv.value for lv in result.swd_noise_floor.levels} if result.swd_noise_floor else {}
+        floor = (
+            {lv.resolution: lv.value for lv in result.swd_noise_floor.levels}
+            if result.swd_noise_floor
+            else {}
+        )
         for lv in result.swd.levels:
             extra = f"   (noise floor {floor[lv.resolution]:.3f})" if lv.resolution in floor else ""
             print(f"  {lv.resolution:>5} px  {lv.value:10.3f}{extra}", file=out)

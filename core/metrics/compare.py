@@ -121,13 +121,17 @@ class CompareResult:
             "warnings": self.warnings,
         }
 
-
     def history_row(self) -> dict:
         """A flat row for the history table / CSV export."""
         st = self.settings
         row = {
-            "set A": self.name_a, "set B": self.name_b, "N A": self.n_a, "N B": self.n_b,
-            "seed": st.seed, "metrics": "+".join(st.metrics), "FID resize": st.fid_mode,
+            "set A": self.name_a,
+            "set B": self.name_b,
+            "N A": self.n_a,
+            "N B": self.n_b,
+            "seed": st.seed,
+            "metrics": "+".join(st.metrics),
+            "FID resize": st.fid_mode,
             "SWD avg x1e3": round(self.swd.average, 4) if self.swd else None,
         }
         if self.swd:
@@ -180,8 +184,13 @@ def _pick_n(a: Source, b: Source, n: int | None, warnings: list[str]) -> int | N
     return n
 
 
-def compare(a: Source, b: Source, settings: CompareSettings = CompareSettings(),
-            progress: Progress = null_progress, inception=None) -> CompareResult:
+def compare(
+    a: Source,
+    b: Source,
+    settings: CompareSettings = CompareSettings(),
+    progress: Progress = null_progress,
+    inception=None,
+) -> CompareResult:
     """Run the chosen metrics between ``a`` and ``b`` (image sets or, for FID, stats files).
 
     ``inception``: the model of ``settings.feature_extractor`` already loaded on
@@ -200,6 +209,7 @@ def compare(a: Source, b: Source, settings: CompareSettings = CompareSettings(),
     n = _pick_n(a, b, settings.n, warnings)
     sa = a.subset(n, settings.seed) if isinstance(a, ImageSet) and n else a
     sb = b.subset(n, settings.seed + 1) if isinstance(b, ImageSet) and n else b
+
     def used(s: Source) -> int:  # images compared from a set; a stats file's own count
         return s.n or 0 if isinstance(s, StatsSource) else n or 0
 
@@ -216,8 +226,7 @@ def compare(a: Source, b: Source, settings: CompareSettings = CompareSettings(),
     return res
 
 
-def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult,
-             progress: Progress) -> None:
+def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult, progress: Progress) -> None:
     from core.metrics.swd import swd
 
     size = (st.swd_size, st.swd_size) if st.swd_size else most_common_size(sa)
@@ -230,9 +239,14 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
 
     def timed_swd(x: ImageSet, y: ImageSet, lx: str, ly: str, key: str):
         t0 = time.perf_counter()
-        out = swd(x.iter_batches(stage=f"decode {lx}", progress=progress, **kw),
-                  y.iter_batches(stage=f"decode {ly}", progress=progress, **kw),
-                  seed=st.seed, device=st.device, engine=st.swd_engine, progress=progress)
+        out = swd(
+            x.iter_batches(stage=f"decode {lx}", progress=progress, **kw),
+            y.iter_batches(stage=f"decode {ly}", progress=progress, **kw),
+            seed=st.seed,
+            device=st.device,
+            engine=st.swd_engine,
+            progress=progress,
+        )
         res.timings[key] = time.perf_counter() - t0
         return out
 
@@ -246,15 +260,31 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
         )
 
 
-def _features(s: ImageSet, label: str, ext: FeatureExtractor, st: CompareSettings, res: CompareResult,
-              progress: Progress, model) -> np.ndarray:
+def _features(
+    s: ImageSet,
+    label: str,
+    ext: FeatureExtractor,
+    st: CompareSettings,
+    res: CompareResult,
+    progress: Progress,
+    model,
+) -> np.ndarray:
     from core.features import FeatureCache, extract_features, features_cached
 
     def compute() -> np.ndarray:
-        batches = s.iter_batches(batch_size=st.batch_size, resize="none",
-                                 stage=f"decode {label}", progress=progress)
-        return extract_features(batches, extractor=ext, mode=st.fid_mode, device=st.device, total=len(s),
-                                progress=progress, stage=f"features {label}", model=model())
+        batches = s.iter_batches(
+            batch_size=st.batch_size, resize="none", stage=f"decode {label}", progress=progress
+        )
+        return extract_features(
+            batches,
+            extractor=ext,
+            mode=st.fid_mode,
+            device=st.device,
+            total=len(s),
+            progress=progress,
+            stage=f"features {label}",
+            model=model(),
+        )
 
     t0 = time.perf_counter()
     cache = None if st.cache_dir is None else FeatureCache.in_cache_dir(st.cache_dir)
@@ -264,8 +294,9 @@ def _features(s: ImageSet, label: str, ext: FeatureExtractor, st: CompareSetting
     return feats
 
 
-def _run_fid_kid(sa: Source, sb: Source, st: CompareSettings, res: CompareResult,
-                 progress: Progress, inception) -> None:
+def _run_fid_kid(
+    sa: Source, sb: Source, st: CompareSettings, res: CompareResult, progress: Progress, inception
+) -> None:
     from core.features import get_extractor
     from core.metrics.fid import check_provenance, fid_from_stats
     from core.metrics.kid import kid
@@ -301,7 +332,8 @@ def _run_fid_kid(sa: Source, sb: Source, st: CompareSettings, res: CompareResult
         res.warnings += res.fid.warnings
     if "kid" in st.metrics:
         t0 = time.perf_counter()
-        res.kid = kid(feats["A"], feats["B"], n_subsets=st.kid_subsets,
-                      subset_size=st.kid_subset_size, seed=st.seed)
+        res.kid = kid(
+            feats["A"], feats["B"], n_subsets=st.kid_subsets, subset_size=st.kid_subset_size, seed=st.seed
+        )
         res.timings["kid"] = time.perf_counter() - t0
         res.warnings += res.kid.warnings

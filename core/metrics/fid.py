@@ -68,8 +68,7 @@ def _sqrt_psd(s: np.ndarray) -> np.ndarray:
     return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray,
-                     mu2: np.ndarray, sigma2: np.ndarray) -> float:
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), float64 eigen-decomposition."""
     mu1 = np.atleast_1d(np.asarray(mu1, dtype=np.float64))
     mu2 = np.atleast_1d(np.asarray(mu2, dtype=np.float64))
@@ -108,9 +107,16 @@ def small_n_warning(n_a: int | None, n_b: int | None, dim: int = FEATURE_DIM) ->
     ]
 
 
-def fid_from_stats(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
-                   *, n_a: int | None = None, n_b: int | None = None,
-                   mode: str = "tf1") -> FIDResult:
+def fid_from_stats(
+    mu1: np.ndarray,
+    sigma1: np.ndarray,
+    mu2: np.ndarray,
+    sigma2: np.ndarray,
+    *,
+    n_a: int | None = None,
+    n_b: int | None = None,
+    mode: str = "tf1",
+) -> FIDResult:
     """FID from precomputed statistics; ``n_a``/``n_b`` (None or 0 = unknown) drive the warning."""
     n_a = int(n_a) if n_a else None
     n_b = int(n_b) if n_b else None
@@ -137,15 +143,23 @@ def check_provenance(stats: GaussianStats, extractor: FeatureExtractor, mode: st
             "is meaningless: compute both sides with the same extractor"
         )
     if stats.mode is not None and stats.mode != mode:
-        return [f"the statistics of {label} were computed with the {stats.mode!r} resize, this "
-                f"comparison uses {mode!r}: the FID is biased by the resize difference"]
+        return [
+            f"the statistics of {label} were computed with the {stats.mode!r} resize, this "
+            f"comparison uses {mode!r}: the FID is biased by the resize difference"
+        ]
     return []
 
 
-def fid(images_a: ImageSource | GaussianStats, images_b: ImageSource | GaussianStats, *,
-        extractor: str | FeatureExtractor = DEFAULT_EXTRACTOR, mode: str | None = None,
-        device: str | torch.device = "auto", batch_size: int = DEFAULT_BATCH_SIZE,
-        progress: Progress = null_progress) -> FIDResult:
+def fid(
+    images_a: ImageSource | GaussianStats,
+    images_b: ImageSource | GaussianStats,
+    *,
+    extractor: str | FeatureExtractor = DEFAULT_EXTRACTOR,
+    mode: str | None = None,
+    device: str | torch.device = "auto",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress = null_progress,
+) -> FIDResult:
     """FID between two image sets (anything :mod:`core.images.batches` accepts) or precomputed
     statistics (checked with :func:`check_provenance`).
 
@@ -163,8 +177,16 @@ def fid(images_a: ImageSource | GaussianStats, images_b: ImageSource | GaussianS
             gs.append(src)
             continue
         model = model if model is not None else ext.load(resolve_device(device))
-        feats = extract_features(src, extractor=ext, mode=mode, device=device, batch_size=batch_size,
-                                 progress=progress, stage=f"features {label}", model=model)
+        feats = extract_features(
+            src,
+            extractor=ext,
+            mode=mode,
+            device=device,
+            batch_size=batch_size,
+            progress=progress,
+            stage=f"features {label}",
+            model=model,
+        )
         gs.append(stats_from_features(feats).to_gaussian(ext.id, mode))
     (mu1, s1, n1), (mu2, s2, n2) = gs
     res = fid_from_stats(mu1, s1, mu2, s2, n_a=n1, n_b=n2, mode=mode)

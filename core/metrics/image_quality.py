@@ -124,7 +124,7 @@ def ssim(
     values = []
     for c in range(a.shape[2]):
         m = ssim_map(a[:, :, c], b[:, :, c], data_range, win_size, sigma)
-        values.append(float(m[pad: m.shape[0] - pad, pad: m.shape[1] - pad].mean()))
+        values.append(float(m[pad : m.shape[0] - pad, pad : m.shape[1] - pad].mean()))
     return float(np.mean(values))
 
 

@@ -43,8 +43,7 @@ class KIDResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3,
-                      coef0: float = 1.0) -> np.ndarray:
+def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0) -> np.ndarray:
     """``(x·yᵀ / d + coef0) ** degree`` for row sets ``x`` (m x d) and ``y`` (n x d), float64."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -64,9 +63,15 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return float((off_xx + off_yy) / (m * (m - 1)) - 2.0 * kxy.sum() / (m * m))
 
 
-def kid(feats_a: np.ndarray, feats_b: np.ndarray, *, n_subsets: int = DEFAULT_SUBSETS,
-        subset_size: int = DEFAULT_SUBSET_SIZE, seed: int = 0,
-        progress: Progress = null_progress) -> KIDResult:
+def kid(
+    feats_a: np.ndarray,
+    feats_b: np.ndarray,
+    *,
+    n_subsets: int = DEFAULT_SUBSETS,
+    subset_size: int = DEFAULT_SUBSET_SIZE,
+    seed: int = 0,
+    progress: Progress = null_progress,
+) -> KIDResult:
     """KID between two ``N x d`` feature arrays (mean ± std of MMD² over seeded subsets)."""
     a = np.asarray(feats_a)
     b = np.asarray(feats_b)
@@ -93,8 +98,7 @@ def kid(feats_a: np.ndarray, feats_b: np.ndarray, *, n_subsets: int = DEFAULT_SU
         ib = rng.choice(n_b, m, replace=False)
         values[i] = mmd2_unbiased(a[ia], b[ib])
         progress("kid", i + 1, n_subsets)
-    return KIDResult(float(values.mean()), float(values.std()), n_subsets, m, n_a, n_b, seed,
-                     warnings)
+    return KIDResult(float(values.mean()), float(values.std()), n_subsets, m, n_a, n_b, seed, warnings)
 
 
 kid_from_features = kid

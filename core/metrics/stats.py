@@ -77,8 +77,9 @@ class RunningStats:
         """Statistics of the union of both sets (a new object; exact, sums simply add)."""
         if other.dim != self.dim:
             raise ValueError(f"cannot merge statistics of dimension {self.dim} and {other.dim}")
-        return RunningStats(self.dim, self.n + other.n, self.sum + other.sum,
-                            self.sum_outer + other.sum_outer)
+        return RunningStats(
+            self.dim, self.n + other.n, self.sum + other.sum, self.sum_outer + other.sum_outer
+        )
 
     @property
     def mean(self) -> np.ndarray:
@@ -122,8 +123,15 @@ class GaussianStats:
 # --------------------------------------------------------------------------------------------
 
 
-def save_stats(path: str | Path, mu: np.ndarray, sigma: np.ndarray, n: int | None = None, *,
-               extractor: str | None = None, mode: str | None = None) -> Path:
+def save_stats(
+    path: str | Path,
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    n: int | None = None,
+    *,
+    extractor: str | None = None,
+    mode: str | None = None,
+) -> Path:
     """Write ``mu``/``sigma`` (and ``n``, the extractor id and resize mode when known) to ``path``
     as .npz, atomically.
 
@@ -136,8 +144,9 @@ def save_stats(path: str | Path, mu: np.ndarray, sigma: np.ndarray, n: int | Non
     return path
 
 
-def _stats_arrays(mu: np.ndarray, sigma: np.ndarray, n: int | None, extractor: str | None,
-                  mode: str | None, name: str) -> dict[str, np.ndarray]:
+def _stats_arrays(
+    mu: np.ndarray, sigma: np.ndarray, n: int | None, extractor: str | None, mode: str | None, name: str
+) -> dict[str, np.ndarray]:
     mu = np.asarray(mu, dtype=np.float64)
     sigma = np.asarray(sigma, dtype=np.float64)
     _validate(mu, sigma, name, expected_dim=None)
@@ -154,8 +163,14 @@ def _stats_arrays(mu: np.ndarray, sigma: np.ndarray, n: int | None, extractor: s
     return arrays
 
 
-def stats_to_npz_bytes(mu: np.ndarray, sigma: np.ndarray, n: int | None = None, *,
-                       extractor: str | None = None, mode: str | None = None) -> bytes:
+def stats_to_npz_bytes(
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    n: int | None = None,
+    *,
+    extractor: str | None = None,
+    mode: str | None = None,
+) -> bytes:
     """The same .npz as :func:`save_stats` writes, as bytes (for a download button)."""
     buf = io.BytesIO()
     np.savez(buf, **_stats_arrays(mu, sigma, n, extractor, mode, "statistics"))
@@ -166,14 +181,16 @@ def stats_to_npz_bytes(mu: np.ndarray, sigma: np.ndarray, n: int | None = None, 
 ExpectedDim = int | None | Literal["extractor"]
 
 
-def load_stats_bytes(data: bytes, name: str = "statistics.npz",
-                     expected_dim: ExpectedDim = "extractor") -> GaussianStats:
+def load_stats_bytes(
+    data: bytes, name: str = "statistics.npz", expected_dim: ExpectedDim = "extractor"
+) -> GaussianStats:
     """:func:`load_stats` for an uploaded file's bytes; errors name ``name``."""
     return load_stats(io.BytesIO(data), expected_dim=expected_dim, name=name)
 
 
-def load_stats(path: str | Path | io.IOBase, expected_dim: ExpectedDim = "extractor",
-               name: str | None = None) -> GaussianStats:
+def load_stats(
+    path: str | Path | io.IOBase, expected_dim: ExpectedDim = "extractor", name: str | None = None
+) -> GaussianStats:
     """Read and validate a statistics ``.npz`` (``mu``, ``sigma``; optional ``n``, ``extractor``,
     ``mode``). The result's ``extractor``/``mode`` are None when the file has none (pytorch-fid
     and clean-fid files).
@@ -195,8 +212,9 @@ def load_stats(path: str | Path | io.IOBase, expected_dim: ExpectedDim = "extrac
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
-            raise StatsFileError(f"{name}: not an .npz archive (a single .npy array?); "
-                                 "expected an .npz with 'mu' and 'sigma'")
+            raise StatsFileError(
+                f"{name}: not an .npz archive (a single .npy array?); expected an .npz with 'mu' and 'sigma'"
+            )
         with data:
             keys = set(data.files)
             missing = [k for k in ("mu", "sigma") if k not in keys]
@@ -221,8 +239,9 @@ def load_stats(path: str | Path | io.IOBase, expected_dim: ExpectedDim = "extrac
     text: dict[str, str] = {}
     for key, arr in labels.items():
         if arr.shape != () or arr.dtype.kind != "U" or not str(arr):
-            raise StatsFileError(f"{name}: '{key}' must be a non-empty string, got shape {arr.shape} "
-                                 f"dtype {arr.dtype}")
+            raise StatsFileError(
+                f"{name}: '{key}' must be a non-empty string, got shape {arr.shape} dtype {arr.dtype}"
+            )
         text[key] = str(arr)
     extractor, mode = text.get("extractor"), text.get("mode")
     mu = mu.astype(np.float64)
@@ -234,8 +253,10 @@ def load_stats(path: str | Path | io.IOBase, expected_dim: ExpectedDim = "extrac
     n: int | None = None
     if n_arr is not None:
         if n_arr.shape != () or not np.issubdtype(n_arr.dtype, np.integer) or int(n_arr) < 0:
-            raise StatsFileError(f"{name}: 'n' must be a non-negative integer scalar, got "
-                                 f"shape {n_arr.shape} dtype {n_arr.dtype}")
+            raise StatsFileError(
+                f"{name}: 'n' must be a non-negative integer scalar, got "
+                f"shape {n_arr.shape} dtype {n_arr.dtype}"
+            )
         n = int(n_arr)
     return GaussianStats(mu, sigma, n, extractor, mode)
 
@@ -266,17 +287,16 @@ def is_stats_file(path: str | Path) -> bool:
         return False
 
 
-def _validate(mu: np.ndarray, sigma: np.ndarray, name: str, expected_dim: int | None,
-              what: str = "") -> None:
+def _validate(mu: np.ndarray, sigma: np.ndarray, name: str, expected_dim: int | None, what: str = "") -> None:
     if mu.ndim != 1:
         raise StatsFileError(f"{name}: 'mu' must be a vector, got shape {mu.shape}")
     d = mu.shape[0]
     if expected_dim is not None and d != expected_dim:
-        raise StatsFileError(f"{name}: 'mu' has shape {mu.shape}, expected ({expected_dim},)"
-                             + (f" ({what})" if what else ""))
+        raise StatsFileError(
+            f"{name}: 'mu' has shape {mu.shape}, expected ({expected_dim},)" + (f" ({what})" if what else "")
+        )
     if sigma.shape != (d, d):
-        raise StatsFileError(f"{name}: 'sigma' has shape {sigma.shape}, expected ({d}, {d}) "
-                             "to match 'mu'")
+        raise StatsFileError(f"{name}: 'sigma' has shape {sigma.shape}, expected ({d}, {d}) to match 'mu'")
     if not np.isfinite(mu).all():
         raise StatsFileError(f"{name}: 'mu' contains NaN or infinite values")
     if not np.isfinite(sigma).all():
@@ -284,5 +304,6 @@ def _validate(mu: np.ndarray, sigma: np.ndarray, name: str, expected_dim: int | 
     scale = float(np.abs(sigma).max()) if sigma.size else 0.0
     if not np.allclose(sigma, sigma.T, rtol=0.0, atol=1e-5 * scale + 1e-12):
         err = float(np.abs(sigma - sigma.T).max())
-        raise StatsFileError(f"{name}: 'sigma' is not symmetric (max |sigma - sigma.T| = {err:.3g}); "
-                             "not a covariance matrix")
+        raise StatsFileError(
+            f"{name}: 'sigma' is not symmetric (max |sigma - sigma.T| = {err:.3g}); not a covariance matrix"
+        )

@@ -90,7 +90,9 @@ def _torch_load(source: Source, label: str) -> Any:
             source.seek(0)
         target = io.BytesIO(source.read())
     else:
-        raise CheckpointError(f"{label}: expected a path, bytes or a file object, got {type(source).__name__}")
+        raise CheckpointError(
+            f"{label}: expected a path, bytes or a file object, got {type(source).__name__}"
+        )
     try:
         return torch.load(target, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -102,7 +104,9 @@ def _torch_load(source: Source, label: str) -> Any:
                 f"unpickle{f' ({detail})' if detail else ''}; only plain weights files (tensors in dicts) "
                 "are accepted"
             ) from None
-        raise CheckpointError(f"{label}: not a PyTorch weights file ({detail or 'unpickling failed'})") from None
+        raise CheckpointError(
+            f"{label}: not a PyTorch weights file ({detail or 'unpickling failed'})"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{label}: not a PyTorch weights file ({first})") from None
@@ -111,7 +115,7 @@ def _torch_load(source: Source, label: str) -> Any:
 def _strip_prefixes(sd: dict[str, Any]) -> dict[str, Any]:
     for prefix in _PREFIXES:
         if sd and all(k.startswith(prefix) for k in sd):
-            sd = {k[len(prefix):]: v for k, v in sd.items()}
+            sd = {k[len(prefix) :]: v for k, v in sd.items()}
     return sd
 
 
@@ -132,7 +136,9 @@ def unwrap_checkpoint(obj: Any, name: str = "checkpoint") -> tuple[dict[str, tor
     metadata: dict[str, Any] = {}
     for _ in range(4):
         if not isinstance(obj, Mapping):
-            raise CheckpointError(f"{name}: expected a state dict (a dict of tensors), got {type(obj).__name__}")
+            raise CheckpointError(
+                f"{name}: expected a state dict (a dict of tensors), got {type(obj).__name__}"
+            )
         if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
             break
         inner = next((obj[k] for k in WRAPPER_KEYS if k in obj and isinstance(obj[k], Mapping)), None)

@@ -36,12 +36,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--model", required=True, help="zoo name (see `models list`) or a .pth weights file")
     t.add_argument("images", nargs="+", help="image files or folders")
     t.add_argument("--out", required=True, help="folder for the translated PNGs")
-    t.add_argument("--arch", choices=architecture_names("translation"), default=None,
-                   help="architecture of a .pth file (default: detected from its keys)")
-    t.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION,
-                   help=f"processing size of the longer side (default {DEFAULT_RESOLUTION}, max {MAX_RESOLUTION})")
-    t.add_argument("--bn-stats", choices=("image", "running"), default="image",
-                   help="BatchNorm (pix2pix) statistics: of each image (official test.py default) or stored")
+    t.add_argument(
+        "--arch",
+        choices=architecture_names("translation"),
+        default=None,
+        help="architecture of a .pth file (default: detected from its keys)",
+    )
+    t.add_argument(
+        "--resolution",
+        type=int,
+        default=DEFAULT_RESOLUTION,
+        help=f"processing size of the longer side (default {DEFAULT_RESOLUTION}, max {MAX_RESOLUTION})",
+    )
+    t.add_argument(
+        "--bn-stats",
+        choices=("image", "running"),
+        default="image",
+        help="BatchNorm (pix2pix) statistics: of each image (official test.py default) or stored",
+    )
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--cache-dir", default=None, help="GAN Lens cache folder (models in <cache>/models)")
     t.add_argument("--no-download", action="store_true", help="fail instead of downloading weights")
@@ -82,11 +94,15 @@ def _translate(args: argparse.Namespace) -> int:
         if args.model in CATALOG or args.model.lower() in CATALOG:
             spec = get_spec(args.model)
             if spec.family == "colorization":
-                raise ValueError(f"{spec.name} is a colorizer; use `python -m core colorize --model {spec.name}`")
+                raise ValueError(
+                    f"{spec.name} is a colorizer; use `python -m core colorize --model {spec.name}`"
+                )
             if args.no_download:
                 weights = cached_path(spec, args.cache_dir)
                 if weights is None:
-                    raise FileNotFoundError(f"{spec.name} is not in the model cache ({cache_path(spec, args.cache_dir)})")
+                    raise FileNotFoundError(
+                        f"{spec.name} is not in the model cache ({cache_path(spec, args.cache_dir)})"
+                    )
             else:
                 weights = ensure_model(spec, cache_dir=args.cache_dir, progress=bar)
             name, arch = spec.name, args.arch or spec.arch
@@ -106,8 +122,15 @@ def _translate(args: argparse.Namespace) -> int:
                 print(f"skipped: {exc}", file=sys.stderr)
         if not named:
             raise ValueError("no readable images given")
-        results = translate_named(info, named, model_name=name, resolution=args.resolution,
-                                  device=args.device, progress=bar, bn_stats=args.bn_stats)
+        results = translate_named(
+            info,
+            named,
+            model_name=name,
+            resolution=args.resolution,
+            device=args.device,
+            progress=bar,
+            bn_stats=args.bn_stats,
+        )
     except (DownloadError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -151,4 +174,3 @@ def _detect(args: argparse.Namespace) -> int:
         return 2
     print(f"{info.arch}  {info.config}")
     return 0
-

@@ -269,7 +269,9 @@ def colorize_array(
     if hints:
         takers = ", ".join(a.name for a in architectures("colorization") if a.takes_hints)
         if not loaded.architecture.takes_hints:
-            raise ValueError(f"colour hints need a model that takes them ({takers}); {loaded.arch} takes no hints")
+            raise ValueError(
+                f"colour hints need a model that takes them ({takers}); {loaded.arch} takes no hints"
+            )
         ab_hint, mask = build_hint_tensors(hints, arr.shape[:2], size, hint_radius)
         ab = net(l_rs.to(device), ab_hint.to(device), mask.to(device))
     else:

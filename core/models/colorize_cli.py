@@ -49,8 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--model", required=True, help="eccv16, siggraph17 or a checkpoint path")
     c.add_argument("images", nargs="+", help="image files or folders")
     c.add_argument("--out", required=True, help="folder for the colorized PNGs")
-    c.add_argument("--gray-first", action="store_true",
-                   help="make colour inputs gray first and report PSNR/SSIM against them")
+    c.add_argument(
+        "--gray-first",
+        action="store_true",
+        help="make colour inputs gray first and report PSNR/SSIM against them",
+    )
     c.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
     c.add_argument("--cache-dir", default=None, help="model cache folder (default: GAN Lens cache)")
     c.add_argument("--no-download", action="store_true", help="fail instead of downloading weights")
@@ -64,9 +67,18 @@ def _train(args: argparse.Namespace) -> int:
     bar = TqdmProgress()
     try:
         result = train_colorizer(
-            args.folder, args.out, size=args.size, epochs=args.epochs, batch_size=args.batch_size,
-            lr=args.lr, base_channels=args.base_channels, depth=args.depth,
-            max_steps=args.max_steps, resume=args.resume, seed=args.seed, device=args.device,
+            args.folder,
+            args.out,
+            size=args.size,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            base_channels=args.base_channels,
+            depth=args.depth,
+            max_steps=args.max_steps,
+            resume=args.resume,
+            seed=args.seed,
+            device=args.device,
             progress=bar,
         )
     finally:
@@ -74,8 +86,10 @@ def _train(args: argparse.Namespace) -> int:
     for s in result.skipped:
         print(f"skipped {s}", file=sys.stderr)
     last = f", last loss {result.losses[-1]:.4f}" if result.losses else ""
-    print(f"trained steps {result.start_step}..{result.step} (epoch {result.epoch}) on "
-          f"{result.n_images} images{last}")
+    print(
+        f"trained steps {result.start_step}..{result.step} (epoch {result.epoch}) on "
+        f"{result.n_images} images{last}"
+    )
     print(f"checkpoint: {result.checkpoint}")
     print(f"samples:    {result.samples}")
     return 0
@@ -89,16 +103,27 @@ def _colorize(args: argparse.Namespace) -> int:
     bar = TqdmProgress()
     try:
         try:
-            model = load_colorizer(args.model, cache_dir=args.cache_dir, device=args.device,
-                                   download=not args.no_download, progress=bar)
+            model = load_colorizer(
+                args.model,
+                cache_dir=args.cache_dir,
+                device=args.device,
+                download=not args.no_download,
+                progress=bar,
+            )
         except DownloadError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         results = []
         for source in args.images:
             image_set = open_image_set(Path(source))
-            results += colorize_images(model, image_set.iter_arrays(), gray_first=args.gray_first,
-                                       size=args.size, total=len(image_set), progress=bar)
+            results += colorize_images(
+                model,
+                image_set.iter_arrays(),
+                gray_first=args.gray_first,
+                size=args.size,
+                total=len(image_set),
+                progress=bar,
+            )
             for s in image_set.skipped:
                 print(f"skipped {s.name}: {s.reason}", file=sys.stderr)
     finally:

@@ -96,7 +96,7 @@ def verify_checksum(path: str | os.PathLike, expected: str | None) -> str:
         if not actual.startswith(want):
             kind = "SHA-256" if len(want) == 64 else f"SHA-256 prefix ({len(want)} hex digits)"
             raise DownloadError(
-                f"checksum mismatch for {Path(path).name}: expected {kind} {want}, got {actual[:len(want)]} "
+                f"checksum mismatch for {Path(path).name}: expected {kind} {want}, got {actual[: len(want)]} "
                 f"(full {actual}); the file is corrupt or not the expected model"
             )
     return actual
@@ -113,8 +113,7 @@ def _check_torch_magic(path: Path) -> None:
 
 
 def _manual_hint(dest: Path, url: str) -> str:
-    return (f"To install it by hand, download {url} on a machine with internet access and save it "
-            f"as {dest}")
+    return f"To install it by hand, download {url} on a machine with internet access and save it as {dest}"
 
 
 def _open(url: str, start: int, timeout: float):
@@ -196,9 +195,13 @@ def download_file(
                     part.unlink(missing_ok=True)  # the server answered another range: start over
                     if attempt == 0:
                         continue
-                    raise DownloadError(f"could not download {url}: the server answered the wrong byte "
-                                        f"range when resuming. {hint}")
-                total = int(m.group(3)) if m.group(3) != "*" else (start + length if length is not None else None)
+                    raise DownloadError(
+                        f"could not download {url}: the server answered the wrong byte "
+                        f"range when resuming. {hint}"
+                    )
+                total = (
+                    int(m.group(3)) if m.group(3) != "*" else (start + length if length is not None else None)
+                )
                 mode = "ab"
             else:
                 start = 0  # a fresh download (or the server ignored the Range request)
@@ -230,7 +233,9 @@ def download_file(
         try:
             return _finalize(part, dest, expected_sha256)
         except DownloadError as exc:
-            raise DownloadError(f"download of {url} failed verification: {exc}. Nothing was saved. {hint}") from None
+            raise DownloadError(
+                f"download of {url} failed verification: {exc}. Nothing was saved. {hint}"
+            ) from None
     raise DownloadError(f"could not download {url}. {hint}")  # pragma: no cover - loop always returns
 
 
@@ -254,7 +259,13 @@ def ensure_model(
     source = url or resolve_url(spec)
     dest = cache_path(spec, cache_dir)
     try:
-        return download_file(source, dest, expected_sha256=spec.sha256, progress=progress,
-                             stage=f"Downloading {spec.name}", timeout=timeout)
+        return download_file(
+            source,
+            dest,
+            expected_sha256=spec.sha256,
+            progress=progress,
+            stage=f"Downloading {spec.name}",
+            timeout=timeout,
+        )
     except DownloadError as exc:
         raise DownloadError(f"{spec.name}: {exc}") from None

@@ -49,7 +49,9 @@ def _as_float(t: torch.Tensor) -> torch.Tensor:
 
 def _check_channels(t: torch.Tensor) -> None:
     if t.dim() < 3 or t.shape[-3] != 3:
-        raise ValueError(f"expected channels on dim -3 (3 x H x W or N x 3 x H x W), got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"expected channels on dim -3 (3 x H x W or N x 3 x H x W), got shape {tuple(t.shape)}"
+        )
 
 
 def _matrix(rows: tuple[tuple[float, float, float], ...], like: torch.Tensor) -> torch.Tensor:

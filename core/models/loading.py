@@ -96,7 +96,9 @@ def _build_meta(arch: Architecture, cfg: Mapping[str, Any]) -> nn.Module:
         return arch.build(**cfg)
 
 
-def patch_state_dict(sd: Mapping[str, torch.Tensor], model: nn.Module) -> tuple[dict[str, torch.Tensor], list[str]]:
+def patch_state_dict(
+    sd: Mapping[str, torch.Tensor], model: nn.Module
+) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Drop InstanceNorm running statistics that ``model`` does not have (old checkpoints), as
     the official ``__patch_instance_norm_state_dict``; returns the new dict and the dropped keys."""
     stray: set[str] = set()
@@ -116,7 +118,9 @@ def compare_state_dict(model: nn.Module, sd: Mapping[str, torch.Tensor]) -> KeyR
     missing = tuple(k for k in expected if k not in sd and not k.endswith(".num_batches_tracked"))
     unexpected = tuple(k for k in sd if k not in expected)
     mismatched = tuple(
-        (k, expected[k], tuple(v.shape)) for k, v in sd.items() if k in expected and tuple(v.shape) != expected[k]
+        (k, expected[k], tuple(v.shape))
+        for k, v in sd.items()
+        if k in expected and tuple(v.shape) != expected[k]
     )
     return KeyReport(missing, unexpected, mismatched)
 
@@ -145,7 +149,9 @@ def detect_architecture(sd: Mapping[str, torch.Tensor]) -> Architecture:
     first = ", ".join(list(sd)[:3]) or "none"
     if closest is None:
         names = ", ".join(a.name for a in architectures())
-        raise CheckpointError(f"the weights match none of the known architectures ({names}); first keys: {first}")
+        raise CheckpointError(
+            f"the weights match none of the known architectures ({names}); first keys: {first}"
+        )
     raise CheckpointError(
         f"the weights match none of the known architectures; closest is {closest[1].name} with "
         f"{closest[2].summary()}"
@@ -194,32 +200,39 @@ def load_model_info(
             raise CheckpointError(f"{label}: {exc}") from None
     if family is not None and entry.family != family:
         wanted = ", ".join(a.name for a in architectures(family))
-        raise CheckpointError(f"{label}: holds a {entry.name} {_FAMILY_NOUNS[entry.family]}, not a "
-                              f"{_FAMILY_NOUNS[family]} (expected one of {wanted})")
+        raise CheckpointError(
+            f"{label}: holds a {entry.name} {_FAMILY_NOUNS[entry.family]}, not a "
+            f"{_FAMILY_NOUNS[family]} (expected one of {wanted})"
+        )
 
     try:
         cfg = entry.infer_config(sd)
     except (ValueError, TypeError) as exc:
         report = compare_state_dict(_build_meta(entry, {}), sd)
-        raise CheckpointError(f"{label}: the weights do not fit {entry.name} ({exc}): {report.summary()}"
-                              f"{_other_arch_hint(sd, entry)}") from None
+        raise CheckpointError(
+            f"{label}: the weights do not fit {entry.name} ({exc}): {report.summary()}"
+            f"{_other_arch_hint(sd, entry)}"
+        ) from None
     model = entry.build(**cfg)
     patched, dropped = patch_state_dict(sd, model)
     report = compare_state_dict(model, patched)
     if not report.ok:
-        raise CheckpointError(f"{label}: the weights do not fit {entry.name}: {report.summary()}"
-                              f"{_other_arch_hint(sd, entry)}")
+        raise CheckpointError(
+            f"{label}: the weights do not fit {entry.name}: {report.summary()}{_other_arch_hint(sd, entry)}"
+        )
     try:
         model.load_state_dict(patched, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{label}: the weights do not fit {entry.name}: "
-                              f"{str(exc).strip().splitlines()[0]}") from None
+        raise CheckpointError(
+            f"{label}: the weights do not fit {entry.name}: {str(exc).strip().splitlines()[0]}"
+        ) from None
     model.eval()
     return LoadedModel(model, entry, dict(cfg), dict(ckpt.metadata), dropped)
 
 
-def load_model(source: Source, arch: str | Architecture | None = None, *,
-               name: str | None = None) -> tuple[nn.Module, str]:
+def load_model(
+    source: Source, arch: str | Architecture | None = None, *, name: str | None = None
+) -> tuple[nn.Module, str]:
     """``(model in eval mode on the CPU, architecture name)`` for a weights file; see
     :func:`load_model_info`."""
     info = load_model_info(source, arch, name=name)

@@ -59,8 +59,10 @@ def wipe_composite(
     a = check_rgb(before, "before", allow_gray=True)
     b = check_rgb(after, "after", allow_gray=True)
     if a.shape != b.shape:
-        raise ValueError(f"wipe needs images of one size: before and after must have the same size, "
-                         f"got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"wipe needs images of one size: before and after must have the same size, "
+            f"got {a.shape} and {b.shape}"
+        )
     if not 0.0 <= float(position) <= 1.0:
         raise ValueError(f"position must be in [0, 1], got {position}")
     w = a.shape[1]

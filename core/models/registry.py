@@ -62,7 +62,9 @@ class Architecture:
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
-            raise ValueError(f"{self.name}: unknown family {self.family!r}; expected one of {', '.join(FAMILIES)}")
+            raise ValueError(
+                f"{self.name}: unknown family {self.family!r}; expected one of {', '.join(FAMILIES)}"
+            )
         if self.size_multiple < 1:
             raise ValueError(f"{self.name}: size_multiple must be positive, got {self.size_multiple}")
 

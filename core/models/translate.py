@@ -68,7 +68,10 @@ class Translation:
 
 
 def processing_size(
-    height: int, width: int, resolution: int = DEFAULT_RESOLUTION, multiple: int = 4,
+    height: int,
+    width: int,
+    resolution: int = DEFAULT_RESOLUTION,
+    multiple: int = 4,
     max_resolution: int = MAX_RESOLUTION,
 ) -> tuple[int, int]:
     """``(h, w)`` the generator runs at: the longer side ``resolution`` (nearest multiple of
@@ -118,8 +121,9 @@ def tensor_to_image(t: torch.Tensor) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _run_one(model: LoadedModel, image: np.ndarray, resolution: int, device: torch.device,
-             max_resolution: int) -> tuple[np.ndarray, tuple[int, int]]:
+def _run_one(
+    model: LoadedModel, image: np.ndarray, resolution: int, device: torch.device, max_resolution: int
+) -> tuple[np.ndarray, tuple[int, int]]:
     h, w = image.shape[:2]
     ph, pw = processing_size(h, w, resolution, model.architecture.size_multiple, max_resolution)
     x = image_to_tensor(resize_rgb(image, (ph, pw)), int(model.config["input_nc"])).to(device)
@@ -146,10 +150,19 @@ def translate_images(
     Images are run one at a time (sizes differ, and per-image BatchNorm statistics need batches
     of one). The model is moved to ``device`` and left in eval mode.
     """
-    return [t.output for t in translate_named(
-        model, [(f"image {i}", im) for i, im in enumerate(images)], resolution=resolution,
-        device=device, progress=progress, bn_stats=bn_stats, stage=stage, max_resolution=max_resolution,
-    )]
+    return [
+        t.output
+        for t in translate_named(
+            model,
+            [(f"image {i}", im) for i, im in enumerate(images)],
+            resolution=resolution,
+            device=device,
+            progress=progress,
+            bn_stats=bn_stats,
+            stage=stage,
+            max_resolution=max_resolution,
+        )
+    ]
 
 
 def translate_named(
@@ -172,7 +185,9 @@ def translate_named(
         check_rgb(image, name)
     loaded = as_loaded_model(model)
     if loaded.family != "translation":
-        raise ValueError(f"{model_name} is a {loaded.arch} {loaded.family} model, not an image-to-image generator")
+        raise ValueError(
+            f"{model_name} is a {loaded.arch} {loaded.family} model, not an image-to-image generator"
+        )
     dev = resolve_device(device)
     net = loaded.module.to(dev).eval()
     results: list[Translation] = []

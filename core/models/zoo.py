@@ -115,25 +115,27 @@ _PIX2PIX: tuple[tuple[str, str], ...] = (
 
 def _build_catalog() -> dict[str, ModelSpec]:
     specs: list[ModelSpec] = [
-        ModelSpec(name, "cyclegan_resnet_9blocks", CYCLEGAN_URL.format(name=name), None,
-                  f"CycleGAN: {text}")
+        ModelSpec(name, "cyclegan_resnet_9blocks", CYCLEGAN_URL.format(name=name), None, f"CycleGAN: {text}")
         for name, text in _CYCLEGAN
     ]
     specs += [
-        ModelSpec(f"pix2pix_{name}", "unet_256", PIX2PIX_URL.format(name=name), None,
-                  f"pix2pix: {text}")
+        ModelSpec(f"pix2pix_{name}", "unet_256", PIX2PIX_URL.format(name=name), None, f"pix2pix: {text}")
         for name, text in _PIX2PIX
     ]
     specs += [
         ModelSpec(
-            "eccv16", "eccv16",
+            "eccv16",
+            "eccv16",
             "https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth",
-            "9b330a0b", "Colorization: Zhang et al., Colorful Image Colorization (ECCV 2016)",
+            "9b330a0b",
+            "Colorization: Zhang et al., Colorful Image Colorization (ECCV 2016)",
         ),
         ModelSpec(
-            "siggraph17", "siggraph17",
+            "siggraph17",
+            "siggraph17",
             "https://colorizers.s3.us-east-2.amazonaws.com/siggraph17-df00044c.pth",
-            "df00044c", "Colorization: Zhang et al., Real-Time User-Guided Image Colorization (SIGGRAPH 2017)",
+            "df00044c",
+            "Colorization: Zhang et al., Real-Time User-Guided Image Colorization (SIGGRAPH 2017)",
         ),
     ]
     return {s.name: s for s in specs}

@@ -42,8 +42,9 @@ class BackgroundJob:
         self.finished: float | None = None
         self._stages: dict[str, StageProgress] = {}
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, args=(fn, args, kwargs), daemon=True,
-                                        name=f"job-{name}")
+        self._thread = threading.Thread(
+            target=self._run, args=(fn, args, kwargs), daemon=True, name=f"job-{name}"
+        )
 
     @classmethod
     def start(cls, fn: Callable[..., Any], *args: Any, name: str = "job", **kwargs: Any) -> BackgroundJob:

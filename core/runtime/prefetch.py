@@ -17,8 +17,12 @@ T = TypeVar("T")
 _END = object()
 
 
-def background(items: Iterable[T], depth: int = 2, name: str = "prefetch",
-               context: Callable[[], contextlib.AbstractContextManager] | None = None) -> Iterator[T]:
+def background(
+    items: Iterable[T],
+    depth: int = 2,
+    name: str = "prefetch",
+    context: Callable[[], contextlib.AbstractContextManager] | None = None,
+) -> Iterator[T]:
     """Yield the items of ``items``, produced on a thread ``depth`` items ahead.
 
     ``context`` (e.g. ``torch.inference_mode``) is entered on the producer thread around the

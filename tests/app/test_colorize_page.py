@@ -74,12 +74,15 @@ def test_colorizes_upload_with_trained_unet(tmp_path, monkeypatch, tiny_checkpoi
     at.run()
     at.radio(key="colorize_a_source").set_value("Upload a file").run()
     at.file_uploader(key="colorize_a_upload").set_value(
-        ("tiny.pt", tiny_checkpoint.read_bytes(), "application/octet-stream"))
+        ("tiny.pt", tiny_checkpoint.read_bytes(), "application/octet-stream")
+    )
     photo = _photo()
-    at.file_uploader(key="colorize_uploads").set_value([
-        ("photo.png", _png(photo), "image/png"),
-        ("broken.png", b"definitely not a png", "image/png"),
-    ])
+    at.file_uploader(key="colorize_uploads").set_value(
+        [
+            ("photo.png", _png(photo), "image/png"),
+            ("broken.png", b"definitely not a png", "image/png"),
+        ]
+    )
     at.checkbox(key="colorize_gray_first").check()
     at.run()
     assert not at.exception
@@ -89,7 +92,9 @@ def test_colorizes_upload_with_trained_unet(tmp_path, monkeypatch, tiny_checkpoi
 
     metrics = {m.label: m.value for m in at.metric}
     assert set(metrics) == {"PSNR", "SSIM"}
-    expected = colorize_images(load_colorizer_file(tiny_checkpoint), [("photo.png", photo)], gray_first=True)[0]
+    expected = colorize_images(load_colorizer_file(tiny_checkpoint), [("photo.png", photo)], gray_first=True)[
+        0
+    ]
     assert metrics["PSNR"] == f"{expected.scores.psnr:.2f} dB"
     assert metrics["SSIM"] == f"{expected.scores.ssim:.4f}"
     labels = [b.label for b in at.get("download_button")]

@@ -87,7 +87,8 @@ def test_builtin_sets_swd_numbers_and_chart_match_core():
     expected = swd(
         open_image_set(make_sample_set("shapes", 32, 64)).subset(32, 0).to_tensor(),
         open_image_set(make_sample_set("shapes-blurred", 32, 64)).subset(32, 1).to_tensor(),
-        seed=0, device="cpu",
+        seed=0,
+        device="cpu",
     )
     spec = _chart_spec(at)
     bars = spec["data"][0]
@@ -119,8 +120,7 @@ def test_uploaded_files_with_bad_ones_listed():
     at = _app()
     at.selectbox(key="A_kind").set_value("Upload files").run()
     at.file_uploader(key="A_upload_Upload files").set_value(
-        [(f"g{i}.png", _png(i), "image/png") for i in range(6)]
-        + [("broken.png", b"not a png", "image/png")]
+        [(f"g{i}.png", _png(i), "image/png") for i in range(6)] + [("broken.png", b"not a png", "image/png")]
     ).run()
     assert not at.exception, at.exception
     texts = " ".join(m.value for m in at.markdown)
@@ -148,7 +148,9 @@ def test_zip_with_unsafe_paths_reports_them():
         zf.writestr("../escape.png", _png(9))
     at = _app()
     at.selectbox(key="B_kind").set_value("Upload a zip").run()
-    at.file_uploader(key="B_upload_Upload a zip").set_value(("set.zip", buf.getvalue(), "application/zip")).run()
+    at.file_uploader(key="B_upload_Upload a zip").set_value(
+        ("set.zip", buf.getvalue(), "application/zip")
+    ).run()
     assert not at.exception, at.exception
     skipped = _table_with(at, "reason")
     assert "unsafe path in zip ('..' component)" in list(skipped["reason"])
@@ -202,8 +204,9 @@ def test_one_image_set_gives_a_specific_error():
     at.file_uploader(key="A_upload_Upload files").set_value(("only.png", _png(1), "image/png")).run()
     _run_comparison(at)
     assert not at.exception, at.exception
-    assert any("could not run: set A: SWD needs at least 2 images, got 1" in e.value for e in at.error), \
-        [e.value for e in at.error]
+    assert any("could not run: set A: SWD needs at least 2 images, got 1" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
 
 
 def test_page_stays_usable_while_a_comparison_runs(monkeypatch):

@@ -83,10 +83,12 @@ def test_translates_upload_with_cached_zoo_model(tmp_path, monkeypatch):
     assert not at.exception
     assert at.selectbox(key="translate_a_zoo").value.name == "horse2zebra"  # the cached one is preselected
     photo = _photo()
-    at.file_uploader(key="translate_uploads").set_value([
-        ("photo.png", _png(photo), "image/png"),
-        ("broken.png", b"definitely not a png", "image/png"),
-    ])
+    at.file_uploader(key="translate_uploads").set_value(
+        [
+            ("photo.png", _png(photo), "image/png"),
+            ("broken.png", b"definitely not a png", "image/png"),
+        ]
+    )
     at.slider(key="translate_resolution").set_value(64)
     at.run()
     assert not at.exception
@@ -97,7 +99,9 @@ def test_translates_upload_with_cached_zoo_model(tmp_path, monkeypatch):
     assert result.name == "photo.png" and result.model == "horse2zebra"
     assert result.output.shape == photo.shape
     model, _ = load_model(cache / "models" / "horse2zebra.pth")
-    np.testing.assert_array_equal(result.output, translate_images(model, [photo], resolution=64, device="cpu")[0])
+    np.testing.assert_array_equal(
+        result.output, translate_images(model, [photo], resolution=64, device="cpu")[0]
+    )
     assert any(b.label == "Download all 1 results (zip)" for b in at.get("download_button"))
     assert len(at.image) >= 1
     # results survive a rerun, and the side-by-side view works
@@ -116,7 +120,9 @@ def test_compare_two_models_and_bad_uploaded_weights(tmp_path, monkeypatch):
     assert not at.exception
     # the second model: first an unusable upload, then the other cached zoo model
     at.radio(key="translate_b_source").set_value("Upload a file").run()
-    at.file_uploader(key="translate_b_upload").set_value([("junk.pth", b"<html>nope</html>", "application/octet-stream")])
+    at.file_uploader(key="translate_b_upload").set_value(
+        [("junk.pth", b"<html>nope</html>", "application/octet-stream")]
+    )
     at.run()
     assert not at.exception
     assert any("junk.pth: not a PyTorch weights file" in e.value for e in at.error)

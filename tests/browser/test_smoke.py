@@ -23,8 +23,14 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -32,7 +38,9 @@ def _require_browser() -> None:
     if CHROMIUM is None:
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail("REQUIRE_BROWSER=1 but Debian's chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium not installed (apt-get install chromium); set REQUIRE_BROWSER=1 to fail instead")
+        pytest.skip(
+            "chromium not installed (apt-get install chromium); set REQUIRE_BROWSER=1 to fail instead"
+        )
 
 
 def _free_port() -> int:
@@ -64,7 +72,10 @@ def app_url(tmp_path):
     with open(tmp_path / "streamlit.log", "w") as log:
         proc = subprocess.Popen(
             [str(launcher), f"--server.port={port}", "--server.address=127.0.0.1"],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:

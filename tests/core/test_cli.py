@@ -32,8 +32,9 @@ def test_swd_json_equals_library(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     ref = swd(open_image_set(a).to_tensor(), open_image_set(b).to_tensor(), seed=3, device="cpu")
     assert [lv["resolution"] for lv in out["swd"]["levels"]] == [32, 16]
-    np.testing.assert_allclose([lv["value"] for lv in out["swd"]["levels"]],
-                               [lv.value for lv in ref.levels], rtol=1e-6)
+    np.testing.assert_allclose(
+        [lv["value"] for lv in out["swd"]["levels"]], [lv.value for lv in ref.levels], rtol=1e-6
+    )
     assert out["n_a"] == 8 and out["settings"]["seed"] == 3
     assert any("noisy" in w for w in out["warnings"])
 
@@ -47,8 +48,13 @@ def test_swd_text_output_and_mixed_n(tmp_path, capsys):
 
 
 def test_missing_path_is_one_clear_line():
-    proc = subprocess.run([sys.executable, "-m", "core", "swd", "/nonexistent/a", "/nonexistent/b"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "core", "swd", "/nonexistent/a", "/nonexistent/b"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: /nonexistent/a: no such file or folder"
 
@@ -61,7 +67,10 @@ def test_folder_without_images_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["swd", str(a), str(empty)])
     assert exc.value.code == 2
-    assert "empty: no images found (skipped: notes.txt: not an image file type (.txt))" in capsys.readouterr().err
+    assert (
+        "empty: no images found (skipped: notes.txt: not an image file type (.txt))"
+        in capsys.readouterr().err
+    )
 
 
 def test_fid_with_a_stats_file_reports_and_saves_its_own_n(tmp_path, capsys):
@@ -74,8 +83,23 @@ def test_fid_with_a_stats_file_reports_and_saves_its_own_n(tmp_path, capsys):
     save_stats(tmp_path / "ref.npz", x.mean(0), np.cov(x, rowvar=False), n=5000)
     b = _folder(tmp_path / "b", 2, n=2)
     out_stats = tmp_path / "copy.npz"
-    assert main(["fid", str(tmp_path / "ref.npz"), str(b), "--json", "--quiet", "--device", "cpu",
-                 "--no-cache", "--save-stats", str(out_stats)]) == 0
+    assert (
+        main(
+            [
+                "fid",
+                str(tmp_path / "ref.npz"),
+                str(b),
+                "--json",
+                "--quiet",
+                "--device",
+                "cpu",
+                "--no-cache",
+                "--save-stats",
+                str(out_stats),
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["n_a"] == 5000 and out["n_b"] == 2
     assert load_stats(out_stats).n == 5000

@@ -48,8 +48,9 @@ def _measure(root: Path) -> dict[str, object]:
     swd = _run("swd", a, b, "--seed", "3", "--noise-floor")
     out["swd_levels"] = [float(lv["value"]).hex() for lv in swd["swd"]["levels"]]
     out["swd_floor"] = [float(lv["value"]).hex() for lv in swd["swd_noise_floor"]["levels"]]
-    out["swd_equal_n"] = [float(lv["value"]).hex()
-                          for lv in _run("swd", a, b, "-n", "24", "--seed", "0")["swd"]["levels"]]
+    out["swd_equal_n"] = [
+        float(lv["value"]).hex() for lv in _run("swd", a, b, "-n", "24", "--seed", "0")["swd"]["levels"]
+    ]
     for mode in ("tf1", "clean"):
         res = _run("fid", a, b, "--mode", mode, "--no-cache", "-n", "16")
         out[f"fid_{mode}"] = float(res["fid"]["value"]).hex()
@@ -60,12 +61,12 @@ def _measure(root: Path) -> dict[str, object]:
 
 GOLDEN = {
     # recorded on the CPU from commit ccb5103 (before the reorganisation)
-    'swd_levels': ['0x1.4f7d5c9b5a48cp+6', '0x1.bdb5bf84ceb73p+5', '0x1.be6b44106e872p+6'],
-    'swd_floor': ['0x1.ba7db7111ec8fp+6', '0x1.06726dc758a50p+7', '0x1.2c5b895fcf375p+7'],
-    'swd_equal_n': ['0x1.6ae06614eff4cp+6', '0x1.ea8ab7f04b065p+5', '0x1.0d0928dc00e94p+7'],
-    'fid_tf1': '0x1.5a390bf710b54p+7',
-    'fid_clean': '0x1.51a257d32f0e1p+7',
-    'kid': ['0x1.b4e38873abac0p-5', '0x1.802ca3cc1c8abp-7'],
+    "swd_levels": ["0x1.4f7d5c9b5a48cp+6", "0x1.bdb5bf84ceb73p+5", "0x1.be6b44106e872p+6"],
+    "swd_floor": ["0x1.ba7db7111ec8fp+6", "0x1.06726dc758a50p+7", "0x1.2c5b895fcf375p+7"],
+    "swd_equal_n": ["0x1.6ae06614eff4cp+6", "0x1.ea8ab7f04b065p+5", "0x1.0d0928dc00e94p+7"],
+    "fid_tf1": "0x1.5a390bf710b54p+7",
+    "fid_clean": "0x1.51a257d32f0e1p+7",
+    "kid": ["0x1.b4e38873abac0p-5", "0x1.802ca3cc1c8abp-7"],
 }
 
 

@@ -50,8 +50,9 @@ def laplacian_pyramid(images: np.ndarray, n_levels: int) -> list[np.ndarray]:
     return [g[i] - pyr_up(g[i + 1], g[i].shape[2:]) for i in range(n_levels - 1)] + [g[-1]]
 
 
-def draw_centres(rng: np.random.Generator, n_images: int, height: int, width: int,
-                 per_image: int, patch: int = 7) -> tuple[np.ndarray, np.ndarray]:
+def draw_centres(
+    rng: np.random.Generator, n_images: int, height: int, width: int, per_image: int, patch: int = 7
+) -> tuple[np.ndarray, np.ndarray]:
     h = patch // 2
     xs = rng.integers(h, width - h, size=(n_images, per_image))
     ys = rng.integers(h, height - h, size=(n_images, per_image))
@@ -63,7 +64,7 @@ def descriptors(level: np.ndarray, ys: np.ndarray, xs: np.ndarray, patch: int = 
     n, c, H, W = level.shape
     p = ys.shape[1]
     h = patch // 2
-    nhood, chan, dy, dx = np.ogrid[0:n * p, 0:c, -h:h + 1, -h:h + 1]
+    nhood, chan, dy, dx = np.ogrid[0 : n * p, 0:c, -h : h + 1, -h : h + 1]
     img = nhood // p
     y = dy + ys.reshape(-1, 1, 1, 1)
     x = dx + xs.reshape(-1, 1, 1, 1)
@@ -83,9 +84,14 @@ def unit_directions(rng: np.random.Generator, dim: int, n: int) -> np.ndarray:
     return d.astype(np.float32)
 
 
-def sliced_wasserstein(a: np.ndarray, b: np.ndarray, repeats: int, dirs_per_repeat: int,
-                       rng: np.random.Generator | None = None,
-                       directions: list[np.ndarray] | None = None) -> float:
+def sliced_wasserstein(
+    a: np.ndarray,
+    b: np.ndarray,
+    repeats: int,
+    dirs_per_repeat: int,
+    rng: np.random.Generator | None = None,
+    directions: list[np.ndarray] | None = None,
+) -> float:
     assert a.ndim == 2 and a.shape == b.shape
     results = []
     for r in range(repeats):
@@ -96,9 +102,18 @@ def sliced_wasserstein(a: np.ndarray, b: np.ndarray, repeats: int, dirs_per_repe
     return float(np.mean(results))
 
 
-def swd_reference(images_a: np.ndarray, images_b: np.ndarray, rng: np.random.Generator, *,
-                  minibatch: int = 64, min_res: int = 16, patch: int = 7, per_image: int = 128,
-                  repeats: int = 4, dirs_per_repeat: int = 128) -> list[float]:
+def swd_reference(
+    images_a: np.ndarray,
+    images_b: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    minibatch: int = 64,
+    min_res: int = 16,
+    patch: int = 7,
+    per_image: int = 128,
+    repeats: int = 4,
+    dirs_per_repeat: int = 128,
+) -> list[float]:
     """Per-level SWD x1e3 followed by the average, for two uint8 N x 3 x H x W arrays (equal N),
     fed minibatch by minibatch as the reference's API does."""
     n_lv = n_levels_for(images_a.shape[2], images_a.shape[3], min_res)
@@ -106,10 +121,12 @@ def swd_reference(images_a: np.ndarray, images_b: np.ndarray, rng: np.random.Gen
     for images in (images_a, images_b):
         desc: list[list[np.ndarray]] = [[] for _ in range(n_lv)]
         for s in range(0, images.shape[0], minibatch):
-            for lv, level in enumerate(laplacian_pyramid(images[s:s + minibatch], n_lv)):
+            for lv, level in enumerate(laplacian_pyramid(images[s : s + minibatch], n_lv)):
                 ys, xs = draw_centres(rng, level.shape[0], level.shape[2], level.shape[3], per_image, patch)
                 desc[lv].append(descriptors(level, ys, xs, patch))
         finals.append([finalize(d) for d in desc])
-    dist = [sliced_wasserstein(da, db, repeats, dirs_per_repeat, rng) * 1e3
-            for da, db in zip(finals[0], finals[1], strict=True)]
+    dist = [
+        sliced_wasserstein(da, db, repeats, dirs_per_repeat, rng) * 1e3
+        for da, db in zip(finals[0], finals[1], strict=True)
+    ]
     return [*dist, float(np.mean(dist))]

@@ -59,8 +59,14 @@ class SWDResult:
     def to_dict(self) -> dict:
         """JSON-ready dict (plain floats, ints, strings, lists)."""
         return {
-            "levels": [{"resolution": lv.resolution, "value": float(lv.value),
-                        "shape": [int(lv.shape[0]), int(lv.shape[1])]} for lv in self.levels],
+            "levels": [
+                {
+                    "resolution": lv.resolution,
+                    "value": float(lv.value),
+                    "shape": [int(lv.shape[0]), int(lv.shape[1])],
+                }
+                for lv in self.levels
+            ],
             "average": float(self.average),
             "n_images": int(self.n_images),
             "n_images_a": int(self.n_images_a),
@@ -71,12 +77,13 @@ class SWDResult:
         }
 
 
-def descriptor_memory_bytes(n_images: int, height: int, width: int,
-                            settings: SWDSettings = SWDSettings()) -> int:
+def descriptor_memory_bytes(
+    n_images: int, height: int, width: int, settings: SWDSettings = SWDSettings()
+) -> int:
     """Host memory held by the descriptors of ONE set over all levels (x2 for both sets); the
     compiled engine keeps less on small levels (merged repeated centres: this is the bound)."""
     n_lv = len(level_sizes(height, width, settings.min_res, settings.n_levels))
-    per = settings.descriptors_per_image * 3 * settings.patch_size ** 2
+    per = settings.descriptors_per_image * 3 * settings.patch_size**2
     bytes_per = 4 if settings.descriptor_dtype == "float32" else 2
     return n_images * n_lv * per * bytes_per
 
@@ -86,17 +93,29 @@ def _engine_module(engine: Engine, device: torch.device) -> ModuleType:
         return engine_compiled if device.type == "cpu" else engine_torch
     if engine == "compiled":
         if device.type != "cpu":
-            raise ValueError(f"engine='compiled' runs on the CPU only, not on {device}; "
-                             "use engine='torch' (or 'auto') there, or device='cpu'")
+            raise ValueError(
+                f"engine='compiled' runs on the CPU only, not on {device}; "
+                "use engine='torch' (or 'auto') there, or device='cpu'"
+            )
         return engine_compiled
     if engine == "torch":
         return engine_torch
     raise ValueError(f"engine must be 'torch', 'compiled' or 'auto', got {engine!r}")
 
 
-def _collect(images: ImageSource, label: str, set_id: int, base: int, st: SWDSettings, eng: ModuleType,
-             device: torch.device, batch_size: int | None, budget_bytes: int, progress: Progress,
-             expect_hw: tuple[int, int] | None) -> tuple[object, tuple[int, int]]:
+def _collect(
+    images: ImageSource,
+    label: str,
+    set_id: int,
+    base: int,
+    st: SWDSettings,
+    eng: ModuleType,
+    device: torch.device,
+    batch_size: int | None,
+    budget_bytes: int,
+    progress: Progress,
+    expect_hw: tuple[int, int] | None,
+) -> tuple[object, tuple[int, int]]:
     """One set's descriptors on every level (an ``eng.DescriptorSet``) and its image size."""
     total = count_images(images)
     stage = f"SWD descriptors {label}"
@@ -116,21 +135,27 @@ def _collect(images: ImageSource, label: str, set_id: int, base: int, st: SWDSet
         if hw is None:
             hw = bhw
             if min(hw) < st.min_res:
-                raise ValueError(f"set {label}: images are {hw[0]} x {hw[1]} px; SWD needs at least "
-                                 f"{st.min_res} x {st.min_res} (min_res)")
+                raise ValueError(
+                    f"set {label}: images are {hw[0]} x {hw[1]} px; SWD needs at least "
+                    f"{st.min_res} x {st.min_res} (min_res)"
+                )
             if expect_hw is not None and hw != expect_hw:
-                raise ValueError(f"sets A and B have different resolutions: {expect_hw[0]} x {expect_hw[1]} "
-                                 f"vs {hw[0]} x {hw[1]}; resize them to a common size first")
+                raise ValueError(
+                    f"sets A and B have different resolutions: {expect_hw[0]} x {expect_hw[1]} "
+                    f"vs {hw[0]} x {hw[1]}; resize them to a common size first"
+                )
             sizes = level_sizes(hw[0], hw[1], st.min_res, st.n_levels)
             centres = PatchCentres(base, set_id, sizes, st)
             desc = eng.DescriptorSet(sizes, st, total, device)
             if batch_size is None:  # pyramid working set ≈ 12 float32 copies of the batch
                 bs = max(1, min(512, budget_bytes // (12 * 4 * 3 * hw[0] * hw[1])))
         elif bhw != hw:
-            raise ValueError(f"set {label}: all images must have the same size; got {hw[0]} x {hw[1]} "
-                             f"and then {bhw[0]} x {bhw[1]}")
+            raise ValueError(
+                f"set {label}: all images must have the same size; got {hw[0]} x {hw[1]} "
+                f"and then {bhw[0]} x {bhw[1]}"
+            )
         for s in range(0, batch.shape[0], bs):
-            sub = batch[s:s + bs]
+            sub = batch[s : s + bs]
             n = sub.shape[0]
             desc.add(sub, [centres.get(lv, done, n) for lv in range(len(sizes))])
             done += n
@@ -140,10 +165,18 @@ def _collect(images: ImageSource, label: str, set_id: int, base: int, st: SWDSet
     return desc, hw
 
 
-def swd(set_a: ImageSource, set_b: ImageSource, *, settings: SWDSettings = SWDSettings(),
-        seed: int | None = 0, device: str | torch.device = "auto", engine: Engine = "auto",
-        batch_size: int | None = None, memory_budget_mb: float = _DEFAULT_BUDGET_MB,
-        progress: Progress = null_progress) -> SWDResult:
+def swd(
+    set_a: ImageSource,
+    set_b: ImageSource,
+    *,
+    settings: SWDSettings = SWDSettings(),
+    seed: int | None = 0,
+    device: str | torch.device = "auto",
+    engine: Engine = "auto",
+    batch_size: int | None = None,
+    memory_budget_mb: float = _DEFAULT_BUDGET_MB,
+    progress: Progress = null_progress,
+) -> SWDResult:
     """Per-level SWD x 1e3 between two sets of uint8 RGB images (see :mod:`core.metrics.swd`).
 
     ``set_a``/``set_b``: anything :mod:`core.images.batches` accepts (uint8 tensors or arrays,
@@ -176,34 +209,55 @@ def swd(set_a: ImageSource, set_b: ImageSource, *, settings: SWDSettings = SWDSe
         else:
             sel_b = pick
         big = "A" if na > nb else "B"
-        note = (f"set A has {na} images and set B {nb}: {n} images were drawn at random (seeded) from "
-                f"set {big} so that both sets give the same number of descriptors, as the reference's "
-                "sort-matching requires")
+        note = (
+            f"set A has {na} images and set B {nb}: {n} images were drawn at random (seeded) from "
+            f"set {big} so that both sets give the same number of descriptors, as the reference's "
+            "sort-matching requires"
+        )
     sizes = level_sizes(hw[0], hw[1], settings.min_res, settings.n_levels)
-    dim = 3 * settings.patch_size ** 2
+    dim = 3 * settings.patch_size**2
     levels: list[SWDLevel] = []
     workspace: dict = {}
     stage = "SWD distance"
     done = 0
     total = None
     for lv, (h, w) in enumerate(sizes):
-        dirs = random_directions(dim, settings.n_directions, settings.n_repeats, seeded_generator(base, 2, lv))
-        value, k = eng.level_distance(set_a_desc, set_b_desc, lv, sel_a, sel_b, dirs, budget, progress, stage,
-                                      done, total, workspace)
+        dirs = random_directions(
+            dim, settings.n_directions, settings.n_repeats, seeded_generator(base, 2, lv)
+        )
+        value, k = eng.level_distance(
+            set_a_desc, set_b_desc, lv, sel_a, sel_b, dirs, budget, progress, stage, done, total, workspace
+        )
         if total is None:
             total = k * len(sizes)
         done += k
         levels.append(SWDLevel(resolution=h, value=value * 1e3, shape=(h, w)))
     progress(stage, done, done)
     average = float(np.mean([lv.value for lv in levels]))
-    return SWDResult(levels=levels, average=average, n_images=n, seed=seed, settings=settings,
-                     n_images_a=na, n_images_b=nb, note=note)
+    return SWDResult(
+        levels=levels,
+        average=average,
+        n_images=n,
+        seed=seed,
+        settings=settings,
+        n_images_a=na,
+        n_images_b=nb,
+        note=note,
+    )
 
 
-def sliced_wasserstein(desc_a: torch.Tensor, desc_b: torch.Tensor, *, n_directions: int = 128,
-                       n_repeats: int = 4, generator: torch.Generator | None = None,
-                       directions: torch.Tensor | None = None, normalize: bool = False,
-                       memory_budget_mb: float = _DEFAULT_BUDGET_MB, engine: Engine = "auto") -> float:
+def sliced_wasserstein(
+    desc_a: torch.Tensor,
+    desc_b: torch.Tensor,
+    *,
+    n_directions: int = 128,
+    n_repeats: int = 4,
+    generator: torch.Generator | None = None,
+    directions: torch.Tensor | None = None,
+    normalize: bool = False,
+    memory_budget_mb: float = _DEFAULT_BUDGET_MB,
+    engine: Engine = "auto",
+) -> float:
     """The reference's ``sliced_wasserstein(A, B, dir_repeats, dirs_per_repeat)`` on two M x D
     descriptor matrices (not multiplied by 1e3): mean |sorted projection differences| over
     descriptors and directions. ``directions`` (D x K, unit columns) overrides the random draw of
@@ -212,8 +266,10 @@ def sliced_wasserstein(desc_a: torch.Tensor, desc_b: torch.Tensor, *, n_directio
     Computed on ``desc_a``'s device (``engine`` as in :func:`swd`), directions in chunks that
     fit ``memory_budget_mb``."""
     if desc_a.ndim != 2 or desc_a.shape != desc_b.shape:
-        raise ValueError(f"descriptor matrices must both be M x D with the same shape, got "
-                         f"{tuple(desc_a.shape)} and {tuple(desc_b.shape)}")
+        raise ValueError(
+            f"descriptor matrices must both be M x D with the same shape, got "
+            f"{tuple(desc_a.shape)} and {tuple(desc_b.shape)}"
+        )
     dim = desc_a.shape[1]
     if not (torch.isfinite(desc_a).all() and torch.isfinite(desc_b).all()):
         raise ValueError("descriptors must be finite (found NaN or infinity)")
@@ -226,7 +282,9 @@ def sliced_wasserstein(desc_a: torch.Tensor, desc_b: torch.Tensor, *, n_directio
         n_ch = 3 if dim % 3 == 0 else 1
         norms = [channel_stats(image_moments(d[:, None], n_ch), dim // n_ch) for d in (desc_a, desc_b)]
     eng = _engine_module(engine, desc_a.device)
-    return eng.matrix_distance(desc_a, desc_b, directions.to(torch.float32), int(memory_budget_mb * 2**20), norms)
+    return eng.matrix_distance(
+        desc_a, desc_b, directions.to(torch.float32), int(memory_budget_mb * 2**20), norms
+    )
 
 
 def compile_kernels() -> float:
@@ -240,5 +298,12 @@ def compile_kernels() -> float:
     a = torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8, generator=g)
     b = torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8, generator=g)
     for b_images in (b, b[:3]):
-        swd(a, b_images, seed=0, device="cpu", engine="compiled", settings=SWDSettings(n_directions=4, n_repeats=1))
+        swd(
+            a,
+            b_images,
+            seed=0,
+            device="cpu",
+            engine="compiled",
+            settings=SWDSettings(n_directions=4, n_repeats=1),
+        )
     return time.perf_counter() - t0

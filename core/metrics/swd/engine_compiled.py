@@ -59,7 +59,9 @@ def _parallel(fn: Callable[[int, int], object], n_items: int, tasks_per_thread: 
             f.result()
 
 
-def _normalize_into(src: torch.Tensor, nv: tuple[torch.Tensor, torch.Tensor] | None, out: torch.Tensor) -> None:
+def _normalize_into(
+    src: torch.Tensor, nv: tuple[torch.Tensor, torch.Tensor] | None, out: torch.Tensor
+) -> None:
     """out = (src - mean) / std per column (or a float32 copy when nv is None); for contiguous
     float32 by the compiled kernel on all threads (the same float32 operations as torch)."""
     if nv is not None and src.dtype == torch.float32 and src.is_contiguous():
@@ -72,9 +74,14 @@ def _normalize_into(src: torch.Tensor, nv: tuple[torch.Tensor, torch.Tensor] | N
         apply_norm(src, *nv, out=out)
 
 
-def _sorted_abs_sum(pa: torch.Tensor, pb: torch.Tensor, workspace: dict | None = None,
-                    weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
-                    lengths: tuple[int, int] | None = None, shift: np.ndarray | None = None) -> float:
+def _sorted_abs_sum(
+    pa: torch.Tensor,
+    pb: torch.Tensor,
+    workspace: dict | None = None,
+    weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    lengths: tuple[int, int] | None = None,
+    shift: np.ndarray | None = None,
+) -> float:
     """Σ |sort(pa_row) - sort(pb_row)| over all rows (float64) of two rows x n float32 matrices
     (``shift``: per row, a float64 added to pb's row first);
     with ``weights`` (int32 >= 1 per column, equal sums), column j of pa stands for
@@ -121,9 +128,14 @@ class _Rows:
     in whatever views are cheapest (to fill a whole matrix). Row j stands for ``weights[j]``
     drawn descriptors (None: one each), ``total`` in all."""
 
-    def __init__(self, blocks_fn: Callable[[], Iterator[torch.Tensor]], n_rows: int,
-                 pieces_fn: Callable[[], Iterator[torch.Tensor]] | None = None,
-                 weights: np.ndarray | None = None, total: int | None = None) -> None:
+    def __init__(
+        self,
+        blocks_fn: Callable[[], Iterator[torch.Tensor]],
+        n_rows: int,
+        pieces_fn: Callable[[], Iterator[torch.Tensor]] | None = None,
+        weights: np.ndarray | None = None,
+        total: int | None = None,
+    ) -> None:
         self._fn = blocks_fn
         self._pieces = pieces_fn or blocks_fn
         self.n_rows = n_rows
@@ -160,10 +172,18 @@ def _blas_rows(n: int) -> int:
     return -(-n // 64) * 64
 
 
-def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, budget_bytes: int,
-               progress: Progress = null_progress, stage: str = "", done0: int = 0, total: int | None = None,
-               norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
-               workspace: dict | None = None) -> tuple[float, int]:
+def _sliced_l1(
+    rows_a: _Rows,
+    rows_b: _Rows,
+    dirs: torch.Tensor,
+    budget_bytes: int,
+    progress: Progress = null_progress,
+    stage: str = "",
+    done0: int = 0,
+    total: int | None = None,
+    norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+    workspace: dict | None = None,
+) -> tuple[float, int]:
     """Mean over directions and descriptors of |sorted projections A - sorted projections B|.
 
     ``norms``: per set, the per-channel (mean, std) to normalise with first (None: as they are).
@@ -179,7 +199,11 @@ def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, budget_bytes: i
     sizes = padded = (rows_a.n_rows, rows_b.n_rows)
     weights = (rows_a.weights, rows_b.weights)
     dim, n_dirs = dirs.shape
-    vecs = [None, None] if norms is None else [norm_vectors(mu, sd, dim, torch.device("cpu")) for mu, sd in norms]
+    vecs = (
+        [None, None]
+        if norms is None
+        else [norm_vectors(mu, sd, dim, torch.device("cpu")) for mu, sd in norms]
+    )
 
     def prep(blk: torch.Tensor, nv: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
         return blk.to(torch.float32) if nv is None else apply_norm(blk, *nv)
@@ -191,7 +215,7 @@ def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, budget_bytes: i
             have = torch.empty(shape[0] * shape[1], dtype=torch.float32)
             if workspace is not None:
                 workspace[key] = have
-        return have[:shape[0] * shape[1]].view(shape)
+        return have[: shape[0] * shape[1]].view(shape)
 
     # keep the prepared float32 descriptors if both sets fit in half the budget
     desc_bytes = sum(sizes) * dim * 4
@@ -221,7 +245,7 @@ def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, budget_bytes: i
             full = buffer(f"desc{si}", (padded[si], dim))
             r0 = 0
             for piece in rows.pieces():
-                _normalize_into(piece, nv, full[r0:r0 + piece.shape[0]])
+                _normalize_into(piece, nv, full[r0 : r0 + piece.shape[0]])
                 r0 += piece.shape[0]
             full[r0:].zero_()
             cached.append(full)
@@ -236,18 +260,23 @@ def _sliced_l1(rows_a: _Rows, rows_b: _Rows, dirs: torch.Tensor, budget_bytes: i
     for ci, c0 in enumerate(range(0, n_dirs, chunk)):
         projs = []
         for si, (rows, nv) in enumerate(zip((rows_a, rows_b), vecs, strict=True)):
-            dT = set_dirs[si][:, c0:c0 + chunk].T.contiguous()  # (dc, dim)
-            proj = buffer(f"proj{si}", (chunk, padded[si]))[:dT.shape[0]]  # reused chunk after chunk
+            dT = set_dirs[si][:, c0 : c0 + chunk].T.contiguous()  # (dc, dim)
+            proj = buffer(f"proj{si}", (chunk, padded[si]))[: dT.shape[0]]  # reused chunk after chunk
             if cached is not None:
                 _matmul(dT, cached[si].T, proj)
             else:
                 r0 = 0
                 for blk in (prep(b, nv) for b in rows):
-                    _matmul(dT, blk.T, proj[:, r0:r0 + blk.shape[0]])
+                    _matmul(dT, blk.T, proj[:, r0 : r0 + blk.shape[0]])
                     r0 += blk.shape[0]
             projs.append(proj)
-        total_l1 += _sorted_abs_sum(*projs, workspace=workspace, weights=weights, lengths=sizes,
-                                    shift=None if shifts is None else shifts[c0:c0 + chunk])
+        total_l1 += _sorted_abs_sum(
+            *projs,
+            workspace=workspace,
+            weights=weights,
+            lengths=sizes,
+            shift=None if shifts is None else shifts[c0 : c0 + chunk],
+        )
         del projs
         progress(stage, done0 + ci + 1, total)
     return total_l1 / (m * n_dirs), n_chunks
@@ -258,7 +287,7 @@ def _matrix_rows(desc: torch.Tensor) -> _Rows:
 
     def blocks() -> Iterator[torch.Tensor]:
         for s in range(0, desc.shape[0], step):
-            yield desc[s:s + step]
+            yield desc[s : s + step]
 
     return _Rows(blocks, desc.shape[0])
 
@@ -268,8 +297,9 @@ class _Store:
     rows with their multiplicities, see :func:`_cpu_descriptors`), read back in image order:
     all of them or the rows of a subset of the images."""
 
-    def __init__(self, per_image: int, values_per_channel: int, region: torch.Tensor | None = None,
-                 first_row: int = 0) -> None:
+    def __init__(
+        self, per_image: int, values_per_channel: int, region: torch.Tensor | None = None, first_row: int = 0
+    ) -> None:
         self.per_image = per_image  # descriptors drawn per image (the rows' multiplicities sum)
         self.values_per_channel = values_per_channel  # per image, for the channel statistics
         # optional: a preallocated matrix (rows first_row.. of a bigger one) the rows are written
@@ -284,12 +314,14 @@ class _Store:
         self.starts: list[int] = []
         self.n_images = 0
 
-    def add(self, rows: torch.Tensor, weights: np.ndarray | None, counts: np.ndarray, moments: np.ndarray) -> None:
+    def add(
+        self, rows: torch.Tensor, weights: np.ndarray | None, counts: np.ndarray, moments: np.ndarray
+    ) -> None:
         """Keep the rows of n images (``counts[i]`` rows for image i), their multiplicities (None:
         one each) and per-image channel sums (n x C x 2)."""
         self.starts.append(self.n_images)
         if self.region is not None:  # the kernel wrote them in place, at the fill position
-            if rows.data_ptr() != self.region[self.fill:].data_ptr():
+            if rows.data_ptr() != self.region[self.fill :].data_ptr():
                 raise RuntimeError("SWD store: rows were not written at the store's next row")
             self.fill += rows.shape[0]
         self.chunks.append(rows)
@@ -308,8 +340,11 @@ class _Store:
     def _ranges(self, idx: np.ndarray | None) -> Iterator[tuple[int, np.ndarray | None]]:
         """(chunk, row indices in it or None for all its rows) holding the images ``idx``
         (sorted, distinct; None: all), in image order."""
-        bounds = (np.arange(len(self.chunks) + 1) if idx is None
-                  else np.searchsorted(idx, [*self.starts, self.n_images]))
+        bounds = (
+            np.arange(len(self.chunks) + 1)
+            if idx is None
+            else np.searchsorted(idx, [*self.starts, self.n_images])
+        )
         for c in range(len(self.chunks)):
             lo, hi = int(bounds[c]), int(bounds[c + 1])
             n_c = len(self.row_starts[c]) - 1
@@ -328,7 +363,7 @@ class _Store:
         if self.region is None:
             return None
         end = _blas_rows(self.fill)
-        self.region[self.fill:end].zero_()
+        self.region[self.fill : end].zero_()
         return self.region[:end]
 
     def _take(self, c: int, rows: np.ndarray | None) -> torch.Tensor:
@@ -341,7 +376,7 @@ class _Store:
         def blocks() -> Iterator[torch.Tensor]:
             ids = np.arange(self.n_images) if idx is None else idx
             for s in range(0, n_sel, BLOCK):
-                parts = [self._take(c, r) for c, r in self._ranges(ids[s:s + BLOCK])]
+                parts = [self._take(c, r) for c, r in self._ranges(ids[s : s + BLOCK])]
                 yield parts[0] if len(parts) == 1 else torch.cat(parts)
 
         def pieces() -> Iterator[torch.Tensor]:
@@ -369,11 +404,15 @@ def _worth_merging(height: int, width: int, st: SWDSettings) -> bool:
     return distinct <= 0.95 * p
 
 
-def _cpu_descriptors(images: torch.Tensor, sizes: list[tuple[int, int]],
-                     centres: list[tuple[torch.Tensor, torch.Tensor]], patch_size: int,
-                     merge: list[bool] | None = None, out: torch.Tensor | None = None,
-                     first_rows: list[int] | None = None
-                     ) -> tuple[list[tuple[torch.Tensor, np.ndarray | None, np.ndarray]], list[np.ndarray]]:
+def _cpu_descriptors(
+    images: torch.Tensor,
+    sizes: list[tuple[int, int]],
+    centres: list[tuple[torch.Tensor, torch.Tensor]],
+    patch_size: int,
+    merge: list[bool] | None = None,
+    out: torch.Tensor | None = None,
+    first_rows: list[int] | None = None,
+) -> tuple[list[tuple[torch.Tensor, np.ndarray | None, np.ndarray]], list[np.ndarray]]:
     """Descriptors and per-image channel sums of a uint8 n x C x H x W batch, by the compiled
     kernel (the same values as :func:`laplacian_pyramid` and :func:`extract_descriptors`),
     images spread over threads.
@@ -411,13 +450,22 @@ def _cpu_descriptors(images: torch.Tensor, sizes: list[tuple[int, int]],
         shift = np.asarray(first_rows, dtype=np.int64)[:, None] - row0[:, :1]
         row0 += shift
         ends += shift
-        if ends.max() > out.shape[0] or out.shape[1] != c * patch_size * patch_size or not out.is_contiguous():
+        if (
+            ends.max() > out.shape[0]
+            or out.shape[1] != c * patch_size * patch_size
+            or not out.is_contiguous()
+        ):
             raise ValueError(f"descriptor matrix {tuple(out.shape)} cannot take rows up to {ends.max()}")
     moments = np.empty((n_lv, n, c, 2), dtype=np.float64)
     size_arr = np.array(sizes, dtype=np.int64)
     out_np = out.numpy()
-    _parallel(lambda i0, i1: K.laplacian_descriptors(imgs, i0, i1, size_arr, ys, xs, slots, row0, patch_size,
-                                                     out_np, moments), n, tasks_per_thread=4)
+    _parallel(
+        lambda i0, i1: K.laplacian_descriptors(
+            imgs, i0, i1, size_arr, ys, xs, slots, row0, patch_size, out_np, moments
+        ),
+        n,
+        tasks_per_thread=4,
+    )
     levels = []
     for lv in range(n_lv):
         r0, r1 = int(row0[lv, 0]), int(ends[lv, -1])
@@ -435,14 +483,15 @@ class DescriptorSet:
     """One set's descriptors on every level, computed batch by batch by the compiled kernel
     (``device`` must be the CPU)."""
 
-    def __init__(self, sizes: list[tuple[int, int]], settings: SWDSettings, total: int | None,
-                 device: torch.device) -> None:
+    def __init__(
+        self, sizes: list[tuple[int, int]], settings: SWDSettings, total: int | None, device: torch.device
+    ) -> None:
         if device.type != "cpu":
             raise ValueError(f"the compiled SWD engine runs on the CPU only, not on {device}")
         self.sizes, self.settings = sizes, settings
         self.merge = [_worth_merging(h, w, settings) for h, w in sizes]
         self.store_dtype = torch.float32 if settings.descriptor_dtype == "float32" else torch.float16
-        per, dim = settings.descriptors_per_image, 3 * settings.patch_size ** 2
+        per, dim = settings.descriptors_per_image, 3 * settings.patch_size**2
         cap = 0
         self.flat: torch.Tensor | None = None
         if total is not None and self.store_dtype == torch.float32:
@@ -452,9 +501,14 @@ class DescriptorSet:
             cap = _blas_rows(total * per)
             self.flat = torch.empty((len(sizes) * cap, dim), dtype=torch.float32)
         self.stores: list[_Store | None] = [
-            _Store(per, per * settings.patch_size ** 2,
-                   None if self.flat is None else self.flat[lv * cap:(lv + 1) * cap], lv * cap)
-            for lv in range(len(sizes))]
+            _Store(
+                per,
+                per * settings.patch_size**2,
+                None if self.flat is None else self.flat[lv * cap : (lv + 1) * cap],
+                lv * cap,
+            )
+            for lv in range(len(sizes))
+        ]
 
     @property
     def n_images(self) -> int:
@@ -462,29 +516,61 @@ class DescriptorSet:
 
     def add(self, images: torch.Tensor, centres: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
         """Descriptors of a uint8 n x 3 x H x W batch at the given centres (per level, each n x P)."""
-        levels, moments = _cpu_descriptors(images, self.sizes, centres, self.settings.patch_size, self.merge,
-                                           self.flat, [sto.first_row + sto.fill for sto in self.stores])
+        levels, moments = _cpu_descriptors(
+            images,
+            self.sizes,
+            centres,
+            self.settings.patch_size,
+            self.merge,
+            self.flat,
+            [sto.first_row + sto.fill for sto in self.stores],
+        )
         for lv, (rows, weights, counts) in enumerate(levels):
             self.stores[lv].add(rows.to(self.store_dtype), weights, counts, moments[lv])
 
 
-def level_distance(set_a: DescriptorSet, set_b: DescriptorSet, level: int, select_a: torch.Tensor | None,
-                   select_b: torch.Tensor | None, directions: torch.Tensor, budget_bytes: int,
-                   progress: Progress = null_progress, stage: str = "", done: int = 0,
-                   total: int | None = None, workspace: dict | None = None) -> tuple[float, int]:
+def level_distance(
+    set_a: DescriptorSet,
+    set_b: DescriptorSet,
+    level: int,
+    select_a: torch.Tensor | None,
+    select_b: torch.Tensor | None,
+    directions: torch.Tensor,
+    budget_bytes: int,
+    progress: Progress = null_progress,
+    stage: str = "",
+    done: int = 0,
+    total: int | None = None,
+    workspace: dict | None = None,
+) -> tuple[float, int]:
     """Mean |sorted projections A - sorted projections B| on one level, each set normalised by
     its own channel statistics; ``select_*``: the images used (sorted indices; None: all). The
     level's descriptors are released. Returns (value, number of direction chunks)."""
     sa, sb = set_a.stores[level], set_b.stores[level]
     norms = [sa.stats(select_a), sb.stats(select_b)]
-    out = _sliced_l1(sa.rows(select_a), sb.rows(select_b), directions, budget_bytes, progress, stage, done,
-                     total, norms, workspace)
+    out = _sliced_l1(
+        sa.rows(select_a),
+        sb.rows(select_b),
+        directions,
+        budget_bytes,
+        progress,
+        stage,
+        done,
+        total,
+        norms,
+        workspace,
+    )
     set_a.stores[level] = set_b.stores[level] = None  # free as we go
     return out
 
 
-def matrix_distance(desc_a: torch.Tensor, desc_b: torch.Tensor, directions: torch.Tensor, budget_bytes: int,
-                    norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> float:
+def matrix_distance(
+    desc_a: torch.Tensor,
+    desc_b: torch.Tensor,
+    directions: torch.Tensor,
+    budget_bytes: int,
+    norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+) -> float:
     """Mean |sorted projections| difference of two M x D CPU descriptor matrices (``norms``: per
     set, the channel mean and std to normalise with first)."""
     value, _ = _sliced_l1(_matrix_rows(desc_a), _matrix_rows(desc_b), directions, budget_bytes, norms=norms)

@@ -42,8 +42,9 @@ class DescriptorSet:
     float16 with ``descriptor_dtype="float16"``) with their per-image channel sums; the pyramid
     of a batch lives on ``device`` only while its descriptors are gathered."""
 
-    def __init__(self, sizes: list[tuple[int, int]], settings: SWDSettings, total: int | None,
-                 device: torch.device) -> None:
+    def __init__(
+        self, sizes: list[tuple[int, int]], settings: SWDSettings, total: int | None, device: torch.device
+    ) -> None:
         self.sizes, self.settings, self.device = sizes, settings, device
         self.store_dtype = torch.float32 if settings.descriptor_dtype == "float32" else torch.float16
         self.chunks: list[list[torch.Tensor] | None] = [[] for _ in sizes]  # per level: n x P x D blocks
@@ -66,7 +67,7 @@ class DescriptorSet:
         mom = np.concatenate(self.moments[level])
         if select is not None:
             mom = mom[select.numpy()]
-        return channel_stats(mom, self.settings.descriptors_per_image * self.settings.patch_size ** 2)
+        return channel_stats(mom, self.settings.descriptors_per_image * self.settings.patch_size**2)
 
     def blocks(self, level: int, select: torch.Tensor | None) -> Blocks:
         """The rows (descriptors) of all (or the selected, sorted) images, in image order, as
@@ -76,14 +77,16 @@ class DescriptorSet:
 
         def gen() -> Iterator[torch.Tensor]:
             for s in range(0, len(ids), BLOCK):
-                blk = ids[s:s + BLOCK]
+                blk = ids[s : s + BLOCK]
                 owner = np.searchsorted(starts, blk, side="right") - 1
                 parts = []
                 for c in np.unique(owner):
                     local = blk[owner == c] - starts[c]
                     lo, hi = int(local[0]), int(local[-1]) + 1
                     # a run of consecutive images is a view; a subset is gathered
-                    parts.append(chunks[c][lo:hi] if hi - lo == len(local) else chunks[c][torch.from_numpy(local)])
+                    parts.append(
+                        chunks[c][lo:hi] if hi - lo == len(local) else chunks[c][torch.from_numpy(local)]
+                    )
                 rows = parts[0] if len(parts) == 1 else torch.cat(parts)
                 yield rows.reshape(-1, rows.shape[-1])
 
@@ -93,10 +96,18 @@ class DescriptorSet:
         self.chunks[level] = None
 
 
-def _sorted_distance(blocks: tuple[Blocks, Blocks], n_rows: int, dirs: torch.Tensor, device: torch.device,
-                     budget_bytes: int, norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
-                     progress: Progress = null_progress, stage: str = "", done0: int = 0,
-                     total: int | None = None) -> tuple[float, int]:
+def _sorted_distance(
+    blocks: tuple[Blocks, Blocks],
+    n_rows: int,
+    dirs: torch.Tensor,
+    device: torch.device,
+    budget_bytes: int,
+    norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+    progress: Progress = null_progress,
+    stage: str = "",
+    done0: int = 0,
+    total: int | None = None,
+) -> tuple[float, int]:
     """Mean over directions and descriptors of |sorted projections A - sorted projections B| of
     two sets of ``n_rows`` descriptors (each given as blocks of rows), each normalised first
     with its (mean, std) of ``norms``. Both sets, normalised, are kept on the device if they fit
@@ -119,7 +130,7 @@ def _sorted_distance(blocks: tuple[Blocks, Blocks], n_rows: int, dirs: torch.Ten
             full = torch.empty((n_rows, dim), dtype=torch.float32, device=device)
             r0 = 0
             for blk in prepared(si):
-                full[r0:r0 + blk.shape[0]] = blk
+                full[r0 : r0 + blk.shape[0]] = blk
                 r0 += blk.shape[0]
             cached.append(full)
         left = budget_bytes - desc_bytes
@@ -129,7 +140,7 @@ def _sorted_distance(blocks: tuple[Blocks, Blocks], n_rows: int, dirs: torch.Ten
     dirs = dirs.to(device)
     total_l1 = 0.0
     for ci, c0 in enumerate(range(0, n_dirs, chunk)):
-        dT = dirs[:, c0:c0 + chunk].T.contiguous()  # (dc, dim)
+        dT = dirs[:, c0 : c0 + chunk].T.contiguous()  # (dc, dim)
         projs = []
         for si in (0, 1):
             if cached is not None:
@@ -142,10 +153,20 @@ def _sorted_distance(blocks: tuple[Blocks, Blocks], n_rows: int, dirs: torch.Ten
     return total_l1 / (n_rows * n_dirs), math.ceil(n_dirs / chunk)
 
 
-def level_distance(set_a: DescriptorSet, set_b: DescriptorSet, level: int, select_a: torch.Tensor | None,
-                   select_b: torch.Tensor | None, directions: torch.Tensor, budget_bytes: int,
-                   progress: Progress = null_progress, stage: str = "", done: int = 0,
-                   total: int | None = None, workspace: dict | None = None) -> tuple[float, int]:
+def level_distance(
+    set_a: DescriptorSet,
+    set_b: DescriptorSet,
+    level: int,
+    select_a: torch.Tensor | None,
+    select_b: torch.Tensor | None,
+    directions: torch.Tensor,
+    budget_bytes: int,
+    progress: Progress = null_progress,
+    stage: str = "",
+    done: int = 0,
+    total: int | None = None,
+    workspace: dict | None = None,
+) -> tuple[float, int]:
     """Mean |sorted projections A - sorted projections B| on one level, each set normalised by
     its own channel statistics; ``select_*``: the images used (sorted indices; None: all). The
     level's descriptors are released. Returns (value, number of direction chunks)."""
@@ -154,23 +175,38 @@ def level_distance(set_a: DescriptorSet, set_b: DescriptorSet, level: int, selec
     if n_a != n_b:
         raise ValueError(f"sliced_wasserstein needs equal descriptor counts, got {n_a} and {n_b} images")
     norms = [set_a.stats(level, select_a), set_b.stats(level, select_b)]
-    out = _sorted_distance((set_a.blocks(level, select_a), set_b.blocks(level, select_b)),
-                           n_a * set_a.settings.descriptors_per_image, directions, set_a.device, budget_bytes,
-                           norms, progress, stage, done, total)
+    out = _sorted_distance(
+        (set_a.blocks(level, select_a), set_b.blocks(level, select_b)),
+        n_a * set_a.settings.descriptors_per_image,
+        directions,
+        set_a.device,
+        budget_bytes,
+        norms,
+        progress,
+        stage,
+        done,
+        total,
+    )
     set_a.release(level)
     set_b.release(level)
     return out
 
 
-def matrix_distance(desc_a: torch.Tensor, desc_b: torch.Tensor, directions: torch.Tensor, budget_bytes: int,
-                    norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> float:
+def matrix_distance(
+    desc_a: torch.Tensor,
+    desc_b: torch.Tensor,
+    directions: torch.Tensor,
+    budget_bytes: int,
+    norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+) -> float:
     """Mean |sorted projections| difference of two M x D descriptor matrices, on ``desc_a``'s
     device (``norms``: per set, the channel mean and std to normalise with first)."""
     step = BLOCK * 128
 
     def blocks(d: torch.Tensor) -> Blocks:
-        return lambda: (d[s:s + step] for s in range(0, d.shape[0], step))
+        return lambda: (d[s : s + step] for s in range(0, d.shape[0], step))
 
-    value, _ = _sorted_distance((blocks(desc_a), blocks(desc_b)), desc_a.shape[0], directions, desc_a.device,
-                                budget_bytes, norms)
+    value, _ = _sorted_distance(
+        (blocks(desc_a), blocks(desc_b)), desc_a.shape[0], directions, desc_a.device, budget_bytes, norms
+    )
     return value

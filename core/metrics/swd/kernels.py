@@ -38,8 +38,16 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["MIN_HIST_N", "PER_BUCKET", "centre_slots", "laplacian_descriptors", "normalize_rows", "rows_l1",
-           "rows_l1_scratch", "rows_l1_scratch_bytes"]
+__all__ = [
+    "MIN_HIST_N",
+    "PER_BUCKET",
+    "centre_slots",
+    "laplacian_descriptors",
+    "normalize_rows",
+    "rows_l1",
+    "rows_l1_scratch",
+    "rows_l1_scratch_bytes",
+]
 
 _F32 = np.float32
 # binomial [1,4,6,4,1]/16 taps: pyr_down (gain 1) and pyr_up (gain 2); all exact in float32
@@ -64,7 +72,7 @@ def _pad_row(row, buf):
     n = row.shape[0]
     buf[0] = row[2]
     buf[1] = row[1]
-    buf[2:n + 2] = row
+    buf[2 : n + 2] = row
     buf[n + 2] = row[n - 2]
     buf[n + 3] = row[n - 3]
 
@@ -438,8 +446,11 @@ def _row_l1(a, b, wa, wb, sh, per_bucket, min_hist_n, force, cnt, sign, amb_d, c
             cur[k] = pos
             pos += na + nb_  # room for that many values (fewer when multiplicities > 1)
         D += na - nb_
-    total = base + _signed_pass(a, wa, s, ka, sign, cur, vals, tags, 1) \
+    total = (
+        base
+        + _signed_pass(a, wa, s, ka, sign, cur, vals, tags, 1)
         - _signed_pass(b, wb, s, kb, sign, cur, vals, tags, -1)
+    )
     pos = 0
     for k in range(nb):
         if sign[k] != 0.0:
@@ -470,8 +481,14 @@ def _scratch_layout(n: int, per_bucket: int, total: int) -> list[tuple[tuple[int
     """(shape, dtype) of the scratch arrays of :func:`rows_l1`: counts, signs, G at the edges
     of ambiguous buckets, their fill cursors, their values and signed multiplicities."""
     nb = n // (per_bucket or PER_BUCKET) + 4  # w > span * per_bucket / n: at most n / per_bucket + 3
-    return [((2, nb), np.int32), ((nb,), np.float64), ((nb,), np.float64), ((nb,), np.int64),
-            ((2 * total,), np.float64), ((2 * total,), np.int32)]
+    return [
+        ((2, nb), np.int32),
+        ((nb,), np.float64),
+        ((nb,), np.float64),
+        ((nb,), np.int64),
+        ((2 * total,), np.float64),
+        ((2 * total,), np.int32),
+    ]
 
 
 def rows_l1_scratch(n: int, per_bucket: int = 0, total: int | None = None) -> tuple[np.ndarray, ...]:
@@ -482,13 +499,34 @@ def rows_l1_scratch(n: int, per_bucket: int = 0, total: int | None = None) -> tu
 
 def rows_l1_scratch_bytes(n: int, per_bucket: int = 0, total: int | None = None) -> int:
     """Memory of :func:`rows_l1_scratch`."""
-    return sum(math.prod(shape) * np.dtype(dtype).itemsize
-               for shape, dtype in _scratch_layout(n, per_bucket, total or n))
+    return sum(
+        math.prod(shape) * np.dtype(dtype).itemsize
+        for shape, dtype in _scratch_layout(n, per_bucket, total or n)
+    )
 
 
 @njit(nogil=True, cache=True)
-def rows_l1(pa, pb, na, nb, wa, wb, shift, r0, r1, out, per_bucket, min_hist_n, force, cnt, sign, amb_d, cur,
-            vals, tags):
+def rows_l1(
+    pa,
+    pb,
+    na,
+    nb,
+    wa,
+    wb,
+    shift,
+    r0,
+    r1,
+    out,
+    per_bucket,
+    min_hist_n,
+    force,
+    cnt,
+    sign,
+    amb_d,
+    cur,
+    vals,
+    tags,
+):
     """``out[r] = Σ_i |sort(pa[r, :na])_i - sort(pb[r, :nb] + shift[r])_i|`` (float64) for rows
     r0..r1-1 of two float32 arrays (the columns from na and nb on are ignored: padding; the
     shifted values are float64; ``shift`` None: no shift), computed without sorting (see the
@@ -498,5 +536,19 @@ def rows_l1(pa, pb, na, nb, wa, wb, shift, r0, r1, out, per_bucket, min_hist_n, 
     :func:`rows_l1_scratch` (``n`` = max(na, nb), ``per_bucket``, ``total``)."""
     for r in range(r0, r1):
         sh = 0.0 if shift is None else shift[r]
-        out[r] = _row_l1(pa[r, :na], pb[r, :nb], wa, wb, sh, per_bucket, min_hist_n, force, cnt, sign, amb_d,
-                         cur, vals, tags)
+        out[r] = _row_l1(
+            pa[r, :na],
+            pb[r, :nb],
+            wa,
+            wb,
+            sh,
+            per_bucket,
+            min_hist_n,
+            force,
+            cnt,
+            sign,
+            amb_d,
+            cur,
+            vals,
+            tags,
+        )

@@ -103,7 +103,9 @@ def pyr_up(x: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor
     return _taps(_pad(z2, -2), -2, H, 1, 2.0)
 
 
-def level_sizes(height: int, width: int, min_res: int = 16, n_levels: int | None = None) -> list[tuple[int, int]]:
+def level_sizes(
+    height: int, width: int, min_res: int = 16, n_levels: int | None = None
+) -> list[tuple[int, int]]:
     """(H, W) of each pyramid level: halving (ceil) from full size while min(H, W) >= min_res.
     ``n_levels`` may ask for fewer levels, not more."""
     sizes: list[tuple[int, int]] = []
@@ -115,8 +117,10 @@ def level_sizes(height: int, width: int, min_res: int = 16, n_levels: int | None
         h, w = (h + 1) // 2, (w + 1) // 2
     if n_levels is not None:
         if n_levels > len(sizes):
-            raise ValueError(f"n_levels={n_levels} but {height} x {width} images only have "
-                             f"{len(sizes)} level(s) of at least {min_res} px")
+            raise ValueError(
+                f"n_levels={n_levels} but {height} x {width} images only have "
+                f"{len(sizes)} level(s) of at least {min_res} px"
+            )
         sizes = sizes[:n_levels]
     return sizes
 
@@ -148,8 +152,14 @@ def laplacian_pyramid(images: torch.Tensor, n_levels: int) -> list[torch.Tensor]
 # --------------------------------------------------------------------------------------------
 
 
-def draw_patch_centres(n_images: int, height: int, width: int, per_image: int, patch_size: int = 7,
-                       generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def draw_patch_centres(
+    n_images: int,
+    height: int,
+    width: int,
+    per_image: int,
+    patch_size: int = 7,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Random neighbourhood centres (ys, xs), each ``n_images x per_image`` int64, uniform in
     ``[h, size - h)`` with ``h = patch_size // 2`` (the reference's ``randint`` range)."""
     h = patch_size // 2
@@ -160,8 +170,9 @@ def draw_patch_centres(n_images: int, height: int, width: int, per_image: int, p
     return ys, xs
 
 
-def extract_descriptors(level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor,
-                        patch_size: int = 7) -> torch.Tensor:
+def extract_descriptors(
+    level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, patch_size: int = 7
+) -> torch.Tensor:
     """Gather ``patch_size`` x ``patch_size`` neighbourhoods of a B x C x H x W level centred at
     (ys, xs) (each B x P). Returns B x P x (C * patch_size²), components ordered channel, row,
     column as the reference's flattened (channel, height, width) neighbourhoods."""
@@ -172,7 +183,7 @@ def extract_descriptors(level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor,
     dev = level.device
     ys = ys.to(dev)
     xs = xs.to(dev)
-    if (ys.min() < h or xs.min() < h or ys.max() >= H - h or xs.max() >= W - h):
+    if ys.min() < h or xs.min() < h or ys.max() >= H - h or xs.max() >= W - h:
         raise ValueError("patch centres fall outside the valid range")
     # all p x p windows as a view (b, c, H-p+1, W-p+1, p, p), indexed at the (b, P) top-left
     # corners: the advanced indices (dims 0, 2, 3) give (b, P, c, p, p), a pure gather
@@ -191,7 +202,13 @@ def image_moments(desc: torch.Tensor, n_channels: int = 3) -> np.ndarray:
     of squares of its values, an n x C x 2 array (computed on the CPU: MPS has no float64)."""
     n, p = desc.shape[0], desc.shape[1]
     # each (image, channel) a contiguous row reduced on its own: the same bits whatever n
-    d = desc.detach().to("cpu", torch.float64).reshape(n, p, n_channels, -1).transpose(1, 2).reshape(n, n_channels, -1)
+    d = (
+        desc.detach()
+        .to("cpu", torch.float64)
+        .reshape(n, p, n_channels, -1)
+        .transpose(1, 2)
+        .reshape(n, n_channels, -1)
+    )
     return torch.stack([d.sum(-1), d.square().sum(-1)], dim=-1).numpy()
 
 
@@ -207,19 +224,23 @@ def channel_stats(moments: np.ndarray, values_per_image: int) -> tuple[torch.Ten
     return torch.from_numpy(mean), torch.from_numpy(np.sqrt(var))
 
 
-def norm_vectors(mean: torch.Tensor, std: torch.Tensor, dim: int,
-                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def norm_vectors(
+    mean: torch.Tensor, std: torch.Tensor, dim: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel (mean, std) as float32 vectors over the D components of a descriptor. A
     channel with zero spread (constant images) is left centred but unscaled (the reference
     would divide by zero)."""
     k = dim // mean.numel()
     std = torch.where(std > 0, std, torch.ones_like(std))
-    return (mean.to(torch.float32).repeat_interleave(k).to(device),
-            std.to(torch.float32).repeat_interleave(k).to(device))
+    return (
+        mean.to(torch.float32).repeat_interleave(k).to(device),
+        std.to(torch.float32).repeat_interleave(k).to(device),
+    )
 
 
-def apply_norm(blk: torch.Tensor, mean_vec: torch.Tensor, std_vec: torch.Tensor,
-               out: torch.Tensor | None = None) -> torch.Tensor:
+def apply_norm(
+    blk: torch.Tensor, mean_vec: torch.Tensor, std_vec: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """(blk - mean) / std per column, in float32 (into ``out`` if given)."""
     if out is None:
         return (blk.to(torch.float32) - mean_vec) / std_vec
@@ -240,8 +261,9 @@ def normalize_descriptors(desc: torch.Tensor, n_channels: int = 3) -> torch.Tens
 # --------------------------------------------------------------------------------------------
 
 
-def random_directions(dim: int, n_directions: int = 128, n_repeats: int = 4,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+def random_directions(
+    dim: int, n_directions: int = 128, n_repeats: int = 4, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``dim x (n_repeats * n_directions)`` float32 unit-L2 Gaussian directions (drawn in float64,
     normalised, then cast, like the reference), repeat-major column order."""
     d = torch.randn(n_repeats, dim, n_directions, dtype=torch.float64, generator=generator)

@@ -52,8 +52,9 @@ class PatchCentres:
             self._cache = {k: v for k, v in self._cache.items() if k[1] >= block}  # drop old blocks
             h, w = self.sizes[level]
             gen = seeded_generator(self.base, 1, self.set_id, level, block)
-            self._cache[key] = draw_patch_centres(BLOCK, h, w, self.st.descriptors_per_image,
-                                                  self.st.patch_size, gen)
+            self._cache[key] = draw_patch_centres(
+                BLOCK, h, w, self.st.descriptors_per_image, self.st.patch_size, gen
+            )
         return self._cache[key]
 
     def get(self, level: int, start: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,7 +64,7 @@ class PatchCentres:
             blk, off = divmod(i, BLOCK)
             n = min(BLOCK - off, start + count - i)
             y, x = self._block(level, blk)
-            ys.append(y[off:off + n])
-            xs.append(x[off:off + n])
+            ys.append(y[off : off + n])
+            xs.append(x[off : off + n])
             i += n
         return torch.cat(ys), torch.cat(xs)

@@ -32,4 +32,6 @@ class SWDSettings:
         if self.n_levels is not None and self.n_levels < 1:
             raise ValueError(f"n_levels must be at least 1 (or None), got {self.n_levels}")
         if self.descriptor_dtype not in ("float32", "float16"):
-            raise ValueError(f"descriptor_dtype must be 'float32' or 'float16', got {self.descriptor_dtype!r}")
+            raise ValueError(
+                f"descriptor_dtype must be 'float32' or 'float16', got {self.descriptor_dtype!r}"
+            )

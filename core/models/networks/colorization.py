@@ -71,8 +71,15 @@ def _conv_block(
     for i in range(n):
         stride = last_stride if i == n - 1 else 1
         layers.append(
-            nn.Conv2d(channels[i], channels[i + 1], kernel_size=3, stride=stride,
-                      padding=dilation, dilation=dilation, bias=True)
+            nn.Conv2d(
+                channels[i],
+                channels[i + 1],
+                kernel_size=3,
+                stride=stride,
+                padding=dilation,
+                dilation=dilation,
+                bias=True,
+            )
         )
         layers.append(nn.ReLU(True))
     if batch_norm:
@@ -116,7 +123,15 @@ class ECCV16Colorizer(nn.Module):
         """The 313-way logits at 1/4 resolution (before the softmax)."""
         _check_hw(l_channel, "ECCV16")
         x = self.model1(normalize_l(l_channel))
-        for block in (self.model2, self.model3, self.model4, self.model5, self.model6, self.model7, self.model8):
+        for block in (
+            self.model2,
+            self.model3,
+            self.model4,
+            self.model5,
+            self.model6,
+            self.model7,
+            self.model8,
+        ):
             x = block(x)
         return x
 
@@ -142,11 +157,17 @@ class SIGGRAPH17Colorizer(nn.Module):
         self.model5 = _conv_block([512, 512, 512, 512], dilation=2)
         self.model6 = _conv_block([512, 512, 512, 512], dilation=2)
         self.model7 = _conv_block([512, 512, 512, 512])
-        self.model8up = nn.Sequential(nn.ConvTranspose2d(512, 256, kernel_size=4, stride=2, padding=1, bias=True))
+        self.model8up = nn.Sequential(
+            nn.ConvTranspose2d(512, 256, kernel_size=4, stride=2, padding=1, bias=True)
+        )
         self.model8 = _conv_block([256, 256, 256], leading_relu=True)
-        self.model9up = nn.Sequential(nn.ConvTranspose2d(256, 128, kernel_size=4, stride=2, padding=1, bias=True))
+        self.model9up = nn.Sequential(
+            nn.ConvTranspose2d(256, 128, kernel_size=4, stride=2, padding=1, bias=True)
+        )
         self.model9 = _conv_block([128, 128], leading_relu=True)
-        self.model10up = nn.Sequential(nn.ConvTranspose2d(128, 128, kernel_size=4, stride=2, padding=1, bias=True))
+        self.model10up = nn.Sequential(
+            nn.ConvTranspose2d(128, 128, kernel_size=4, stride=2, padding=1, bias=True)
+        )
         self.model10 = nn.Sequential(
             nn.ReLU(True),
             nn.Conv2d(128, 128, kernel_size=3, dilation=1, stride=1, padding=1, bias=True),
@@ -155,8 +176,12 @@ class SIGGRAPH17Colorizer(nn.Module):
         self.model3short8 = nn.Sequential(nn.Conv2d(256, 256, kernel_size=3, stride=1, padding=1, bias=True))
         self.model2short9 = nn.Sequential(nn.Conv2d(128, 128, kernel_size=3, stride=1, padding=1, bias=True))
         self.model1short10 = nn.Sequential(nn.Conv2d(64, 128, kernel_size=3, stride=1, padding=1, bias=True))
-        self.model_class = nn.Sequential(nn.Conv2d(256, classes, kernel_size=1, padding=0, stride=1, bias=True))
-        self.model_out = nn.Sequential(nn.Conv2d(128, 2, kernel_size=1, padding=0, stride=1, bias=True), nn.Tanh())
+        self.model_class = nn.Sequential(
+            nn.Conv2d(256, classes, kernel_size=1, padding=0, stride=1, bias=True)
+        )
+        self.model_out = nn.Sequential(
+            nn.Conv2d(128, 2, kernel_size=1, padding=0, stride=1, bias=True), nn.Tanh()
+        )
         self.upsample4 = nn.Sequential(nn.Upsample(scale_factor=4, mode="bilinear"))
         self.softmax = nn.Sequential(nn.Softmax(dim=1))
 

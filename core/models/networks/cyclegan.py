@@ -68,13 +68,18 @@ def _pad(padding_type: PaddingName, amount: int) -> tuple[list[nn.Module], int]:
 class ResnetBlock(nn.Module):
     """``x + conv_block(x)`` with the official ``conv_block`` layer order."""
 
-    def __init__(self, dim: int, padding_type: PaddingName, norm: NormName, use_dropout: bool,
-                 use_bias: bool) -> None:
+    def __init__(
+        self, dim: int, padding_type: PaddingName, norm: NormName, use_dropout: bool, use_bias: bool
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         pads, p = _pad(padding_type, 1)
         layers += pads
-        layers += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(norm, dim), nn.ReLU(True)]
+        layers += [
+            nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias),
+            norm_layer(norm, dim),
+            nn.ReLU(True),
+        ]
         if use_dropout:
             layers.append(nn.Dropout(0.5))
         pads, p = _pad(padding_type, 1)
@@ -133,8 +138,15 @@ class ResnetGenerator(nn.Module):
         for i in range(N_DOWNSAMPLING):
             mult = 2 ** (N_DOWNSAMPLING - i)
             layers += [
-                nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1,
-                                   output_padding=1, bias=use_bias),
+                nn.ConvTranspose2d(
+                    ngf * mult,
+                    ngf * mult // 2,
+                    kernel_size=3,
+                    stride=2,
+                    padding=1,
+                    output_padding=1,
+                    bias=use_bias,
+                ),
                 norm_layer(norm, ngf * mult // 2),
                 nn.ReLU(True),
             ]
@@ -167,9 +179,16 @@ def resnet_config_from_state_dict(sd: Mapping[str, torch.Tensor], n_blocks: int)
     blocks = {int(k.split(".")[1]) for k in sd if k.startswith("model.") and ".conv_block." in k}
     first = 3 * N_DOWNSAMPLING + 4  # after pad, conv, norm, ReLU and the downsampling triples
     if blocks != set(range(first, first + n_blocks)):
-        raise ValueError(f"expected residual blocks model.{first} .. model.{first + n_blocks - 1}, "
-                         f"found {len(blocks)}")
+        raise ValueError(
+            f"expected residual blocks model.{first} .. model.{first + n_blocks - 1}, found {len(blocks)}"
+        )
     output_nc = tensor_shape(sd, f"model.{first + n_blocks + 3 * N_DOWNSAMPLING + 1}.weight", 4)[0]
     norm = "batch" if "model.2.weight" in sd else "instance"
     use_dropout = f"model.{first}.conv_block.6.weight" in sd
-    return {"input_nc": input_nc, "output_nc": output_nc, "ngf": ngf, "norm": norm, "use_dropout": use_dropout}
+    return {
+        "input_nc": input_nc,
+        "output_nc": output_nc,
+        "ngf": ngf,
+        "norm": norm,
+        "use_dropout": use_dropout,
+    }

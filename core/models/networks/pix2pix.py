@@ -74,9 +74,18 @@ class UnetSkipConnectionBlock(nn.Module):
         else:
             if submodule is None:
                 raise ValueError("an intermediate block needs a submodule")
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
-            layers = [nn.LeakyReLU(0.2, True), downconv, _norm(norm, inner_nc), submodule,
-                      nn.ReLU(True), upconv, _norm(norm, outer_nc)]
+            upconv = nn.ConvTranspose2d(
+                inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias
+            )
+            layers = [
+                nn.LeakyReLU(0.2, True),
+                downconv,
+                _norm(norm, inner_nc),
+                submodule,
+                nn.ReLU(True),
+                upconv,
+                _norm(norm, outer_nc),
+            ]
             if use_dropout:
                 layers.append(nn.Dropout(0.5))
         self.model = nn.Sequential(*layers)
@@ -111,12 +120,15 @@ class UnetGenerator(nn.Module):
         self.norm = norm
         block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
         for _ in range(num_downs - 5):
-            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout)
+            block = UnetSkipConnectionBlock(
+                ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout
+            )
         block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
         block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
         block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
-        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
-                                             outermost=True, norm=norm)
+        self.model = UnetSkipConnectionBlock(
+            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm=norm
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.input_nc:

@@ -119,12 +119,12 @@ def epoch_batches(
     batches: list[np.ndarray] = []
     for start in range(0, len(order), batch_size):
         crops = []
-        for idx in order[start: start + batch_size]:
+        for idx in order[start : start + batch_size]:
             img = images[idx]
             h, w = img.shape[:2]
             y = int(torch.randint(0, h - size + 1, (1,), generator=g))
             x = int(torch.randint(0, w - size + 1, (1,), generator=g))
-            crop = img[y: y + size, x: x + size]
+            crop = img[y : y + size, x : x + size]
             if bool(torch.rand((), generator=g) < 0.5):
                 crop = crop[:, ::-1]
             crops.append(np.ascontiguousarray(crop))
@@ -135,7 +135,7 @@ def epoch_batches(
 def center_crop(img: np.ndarray, size: int) -> np.ndarray:
     h, w = img.shape[:2]
     y, x = (h - size) // 2, (w - size) // 2
-    return np.ascontiguousarray(img[y: y + size, x: x + size])
+    return np.ascontiguousarray(img[y : y + size, x : x + size])
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +161,9 @@ def train_step(
 
 
 @torch.no_grad()
-def sample_grid(model: torch.nn.Module, images: list[np.ndarray], size: int, device: torch.device) -> np.ndarray:
+def sample_grid(
+    model: torch.nn.Module, images: list[np.ndarray], size: int, device: torch.device
+) -> np.ndarray:
     """Rows of ``gray input | prediction | original`` for up to four centre crops (uint8)."""
     crops = np.stack([center_crop(img, size) for img in images[:SAMPLE_COUNT]])
     l_channel, _ab = rgb_batch_to_l_ab(crops)

@@ -41,7 +41,7 @@ def test_feature_cache_hit_and_corruption_recovery(tmp_path) -> None:
     raw = bytearray(path.read_bytes())
     # flip bytes in the middle of the feature data: the digest no longer matches
     mid = len(raw) // 2
-    raw[mid:mid + 8] = bytes(b ^ 0xFF for b in raw[mid:mid + 8])
+    raw[mid : mid + 8] = bytes(b ^ 0xFF for b in raw[mid : mid + 8])
     path.write_bytes(bytes(raw))
     got4, hit4 = features_cached(cache, "abc123", "tf1", EXTRACTOR_ID, compute)
     assert not hit4 and len(calls) == 3

@@ -61,8 +61,9 @@ def _noise(h: int, w: int, seed: int, n: int = 1) -> torch.Tensor:
     return torch.randint(0, 256, (n, 3, h, w), dtype=torch.uint8, generator=g)
 
 
-@pytest.mark.parametrize("hw", [(32, 32), (64, 64), (100, 100), (128, 128), (256, 256),
-                                (512, 512), (48, 200), (333, 97)])
+@pytest.mark.parametrize(
+    "hw", [(32, 32), (64, 64), (100, 100), (128, 128), (256, 256), (512, 512), (48, 200), (333, 97)]
+)
 def test_tf1_resize_matches_tf1_legacy_kernel(hw: tuple[int, int]) -> None:
     h, w = hw
     x = _noise(h, w, seed=h * 1000 + w)
@@ -72,8 +73,11 @@ def test_tf1_resize_matches_tf1_legacy_kernel(hw: tuple[int, int]) -> None:
     assert np.abs(ours - ref).max() < 0.02
 
     # torch's half-pixel-centre bilinear is a different resize; the test must notice a switch.
-    torch_bilinear = F.interpolate(x.float(), size=(299, 299), mode="bilinear",
-                                   align_corners=False)[0].permute(1, 2, 0).numpy()
+    torch_bilinear = (
+        F.interpolate(x.float(), size=(299, 299), mode="bilinear", align_corners=False)[0]
+        .permute(1, 2, 0)
+        .numpy()
+    )
     assert np.abs(torch_bilinear - ref).max() > 10.0
 
 
@@ -136,12 +140,18 @@ def test_inception_is_the_registered_default() -> None:
 
 def test_model_outputs_n_by_2048_and_pipeline_matches_direct_calls() -> None:
     model = load_inception("cpu")
-    a = _noise(40, 40, seed=11, n=3)                               # tensor batch, 3 images
+    a = _noise(40, 40, seed=11, n=3)  # tensor batch, 3 images
     b_nhwc = _noise(64, 48, seed=12, n=2).permute(0, 2, 3, 1).numpy().copy()  # NHWC array
-    c_nchw = _noise(36, 52, seed=13, n=1).numpy()                  # NCHW array, now accepted too
+    c_nchw = _noise(36, 52, seed=13, n=1).numpy()  # NCHW array, now accepted too
     stages: list[tuple[str, int, int | None]] = []
-    feats = extract_features([a, b_nhwc, c_nchw], device="cpu", batch_size=2, model=model,
-                             progress=lambda s, d, t: stages.append((s, d, t)), stage="features A")
+    feats = extract_features(
+        [a, b_nhwc, c_nchw],
+        device="cpu",
+        batch_size=2,
+        model=model,
+        progress=lambda s, d, t: stages.append((s, d, t)),
+        stage="features A",
+    )
     assert feats.shape == (6, 2048) and feats.dtype == np.float32
     assert np.isfinite(feats).all() and (feats >= 0).all()  # pool3 follows a ReLU
 

@@ -106,8 +106,16 @@ def test_registration_lookup_and_removal(fake_extractor) -> None:
     with pytest.raises(ValueError, match=r"unknown feature extractor 'dinov2'; registered: inception"):
         get_extractor("dinov2")
     with pytest.raises(ValueError, match="must be letters"):
-        FeatureExtractor(id="bad id", name="x", description="", dim=1, modes=("m",),
-                         load=FAKE.load, preprocess=FAKE.preprocess, forward=FAKE.forward)
+        FeatureExtractor(
+            id="bad id",
+            name="x",
+            description="",
+            dim=1,
+            modes=("m",),
+            load=FAKE.load,
+            preprocess=FAKE.preprocess,
+            forward=FAKE.forward,
+        )
 
 
 def test_unregister_removes_by_name() -> None:
@@ -125,14 +133,22 @@ def test_extract_features_matches_numpy(fake_extractor, mode: str) -> None:
     stages: list[tuple[str, int, int | None]] = []
     # NHWC array, NCHW tensor and one H x W x 3 image, regrouped into model batches of 3
     source = [imgs[:4], torch.from_numpy(imgs[4:6]).permute(0, 3, 1, 2), imgs[6]]
-    feats = extract_features(source, extractor="means-proj", mode=mode, device="cpu", batch_size=3,
-                             progress=lambda s, d, t: stages.append((s, d, t)))
+    feats = extract_features(
+        source,
+        extractor="means-proj",
+        mode=mode,
+        device="cpu",
+        batch_size=3,
+        progress=lambda s, d, t: stages.append((s, d, t)),
+    )
     assert feats.shape == (7, 8) and feats.dtype == np.float32
     np.testing.assert_allclose(feats, reference_features(imgs, mode), rtol=1e-6, atol=1e-6)
     assert [d for _, d, _ in stages] == [0, 3, 6, 7] and {t for _, _, t in stages} == {7}
     # the default mode is the first one
-    np.testing.assert_array_equal(extract_features(imgs, extractor=FAKE, device="cpu"),
-                                  extract_features(imgs, extractor=FAKE, mode="pool", device="cpu"))
+    np.testing.assert_array_equal(
+        extract_features(imgs, extractor=FAKE, device="cpu"),
+        extract_features(imgs, extractor=FAKE, mode="pool", device="cpu"),
+    )
     with pytest.raises(ValueError, match="resize mode 'tf1' for the means-proj extractor"):
         extract_features(imgs, extractor=FAKE, mode="tf1", device="cpu")
 
@@ -148,8 +164,21 @@ def test_cache_key_and_stats_file_carry_the_extractor_id(fake_extractor, tmp_pat
     imgs_a, imgs_b = _images(12, seed=2), _images(10, seed=3)
     a, b = _folder(tmp_path / "a", imgs_a), _folder(tmp_path / "b", imgs_b)
     out_stats = tmp_path / "a_stats.npz"
-    res = _run_cli("fid", str(a), str(b), "--extractor", "means-proj", "--mode", "stride",
-                   "-n", "10", "--cache-dir", str(tmp_path / "cache"), "--save-stats", str(out_stats))
+    res = _run_cli(
+        "fid",
+        str(a),
+        str(b),
+        "--extractor",
+        "means-proj",
+        "--mode",
+        "stride",
+        "-n",
+        "10",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--save-stats",
+        str(out_stats),
+    )
     assert res["feature_extractor"] == FAKE_ID and res["n_a"] == 10
 
     # the cache holds one entry per set, keyed by content, mode and the extractor's id
@@ -157,9 +186,12 @@ def test_cache_key_and_stats_file_carry_the_extractor_id(fake_extractor, tmp_pat
     files = sorted(cache.root.glob("*.npz"))
     assert len(files) == 2 and all(p.name.endswith(f"__stride__{FAKE_ID}.npz") for p in files)
     key_b = cache.key_for(open_image_set(b).content_hash(), "stride", FAKE_ID)
-    np.testing.assert_allclose(_sorted_rows(cache.get(key_b)),
-                               _sorted_rows(reference_features(imgs_b, "stride").astype(np.float32)),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        _sorted_rows(cache.get(key_b)),
+        _sorted_rows(reference_features(imgs_b, "stride").astype(np.float32)),
+        rtol=1e-6,
+        atol=1e-6,
+    )
 
     # the statistics file names the extractor and the mode; mu/sigma are those of A's 10 images
     stats = load_stats(out_stats)  # an 8-d file is accepted: its extractor is registered with dim 8
@@ -172,8 +204,19 @@ def test_cache_key_and_stats_file_carry_the_extractor_id(fake_extractor, tmp_pat
         assert str(raw["extractor"]) == FAKE_ID and str(raw["mode"]) == "stride"
 
     # a second run re-uses both cached sets
-    again = _run_cli("fid", str(a), str(b), "--extractor", FAKE_ID, "--mode", "stride", "-n", "10",
-                     "--cache-dir", str(tmp_path / "cache"))
+    again = _run_cli(
+        "fid",
+        str(a),
+        str(b),
+        "--extractor",
+        FAKE_ID,
+        "--mode",
+        "stride",
+        "-n",
+        "10",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    )
     assert again["cached"] == {"features A": True, "features B": True}
     assert again["fid"]["value"] == res["fid"]["value"]
 
@@ -182,10 +225,13 @@ def test_compare_refuses_statistics_of_another_extractor(fake_extractor, tmp_pat
     b = open_image_set(_folder(tmp_path / "b", _images(4, seed=4)))
     rng = np.random.default_rng(5)
     x = rng.standard_normal((50, 8))
-    settings = CompareSettings(metrics=("fid",), device="cpu", feature_extractor="means-proj", fid_mode="pool")
+    settings = CompareSettings(
+        metrics=("fid",), device="cpu", feature_extractor="means-proj", fid_mode="pool"
+    )
     inception_stats = StatsSource("ref.npz", x.mean(0), np.cov(x, rowvar=False), 50, INCEPTION_ID, "tf1")
-    with pytest.raises(ValueError, match=f"computed with the feature extractor '{INCEPTION_ID}', "
-                                         f"not '{FAKE_ID}'"):
+    with pytest.raises(
+        ValueError, match=f"computed with the feature extractor '{INCEPTION_ID}', not '{FAKE_ID}'"
+    ):
         compare(inception_stats, b, settings)
 
     # unlabelled statistics (pytorch-fid / clean-fid files) are taken as they are; another resize

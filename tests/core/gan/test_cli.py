@@ -19,9 +19,36 @@ from core.metrics.swd import swd
 
 def test_train_gan_cli_16_steps_with_quality(tmp_path, capsys):
     out = tmp_path / "run"
-    rc = main(["train-gan", "--model", "dcgan", "--data", "builtin", "--size", "32", "--steps", "16",
-               "--snapshot-every", "8", "--batch-size", "8", "--ngf", "8", "--ndf", "8", "--grid", "4",
-               "--quality-n", "32", "--device", "cpu", "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "train-gan",
+            "--model",
+            "dcgan",
+            "--data",
+            "builtin",
+            "--size",
+            "32",
+            "--steps",
+            "16",
+            "--snapshot-every",
+            "8",
+            "--batch-size",
+            "8",
+            "--ngf",
+            "8",
+            "--ndf",
+            "8",
+            "--grid",
+            "4",
+            "--quality-n",
+            "32",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     assert "done" in capsys.readouterr().out
     with open(out / runs.QUALITY, newline="") as f:
@@ -31,8 +58,9 @@ def test_train_gan_cli_16_steps_with_quality(tmp_path, capsys):
         levels = [float(r["swd_32px"]), float(r["swd_16px"])]
         assert float(r["swd_avg"]) == pytest.approx(sum(levels) / 2)
     # the step-0 point equals an independent SWD of the untrained generator's samples
-    cfg = TrainConfig(model="dcgan", steps=16, snapshot_every=8, batch_size=8, ngf=8, ndf=8, grid=4,
-                      quality_n=32)
+    cfg = TrainConfig(
+        model="dcgan", steps=16, snapshot_every=8, batch_size=8, ngf=8, ndf=8, grid=4, quality_n=32
+    )
     g = GANTrainer(cfg, "cpu").G
     tracker = QualityTracker(digits_images(32), cfg.nz, n=32, seed=cfg.seed)
     want = swd(tracker.real, to_uint8(sample_train_mode(g, tracker.noise)), seed=0, device="cpu")
@@ -45,8 +73,19 @@ def test_train_gan_cli_16_steps_with_quality(tmp_path, capsys):
 
 def test_train_gan_cli_errors(tmp_path):
     with pytest.raises(SystemExit) as exc:
-        main(["train-gan", "--data", str(tmp_path / "missing"), "--steps", "2", "--out", str(tmp_path / "r"),
-              "--quiet", "--no-quality"])
+        main(
+            [
+                "train-gan",
+                "--data",
+                str(tmp_path / "missing"),
+                "--steps",
+                "2",
+                "--out",
+                str(tmp_path / "r"),
+                "--quiet",
+                "--no-quality",
+            ]
+        )
     assert exc.value.code == 2
     with pytest.raises(SystemExit):
         main(["train-gan", "--steps", "2", "--out", str(tmp_path / "r2"), "--resume", "--quiet"])
@@ -54,9 +93,21 @@ def test_train_gan_cli_errors(tmp_path):
 
 def test_make_demo_runs_small(tmp_path):
     assert set(DEMO_RUNS) == {"dcgan-digits", "wgan-digits"}
-    tiny = {name: TrainConfig(**{**cfg.to_dict(), "steps": 3, "snapshot_every": 3, "batch_size": 8,
-                                 "ngf": 8, "ndf": 8, "grid": 4, "quality": False})
-            for name, cfg in DEMO_RUNS.items()}
+    tiny = {
+        name: TrainConfig(
+            **{
+                **cfg.to_dict(),
+                "steps": 3,
+                "snapshot_every": 3,
+                "batch_size": 8,
+                "ngf": 8,
+                "ndf": 8,
+                "grid": 4,
+                "quality": False,
+            }
+        )
+        for name, cfg in DEMO_RUNS.items()
+    }
     results = make_demo_runs(tmp_path, configs=tiny)
     assert [r.run_dir.name for r in results] == ["dcgan-digits", "wgan-digits"]
     for r in results:

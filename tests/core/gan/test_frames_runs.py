@@ -51,7 +51,7 @@ def test_image_grid_layout():
     x[3] = 1.0  # fourth image white
     g = image_grid(x, nrow=2, padding=1)
     assert g.shape == (1 + 3 * 5, 1 + 2 * 7, 3) and g.dtype == np.uint8
-    assert (g[1 + 5: 1 + 5 + 4, 1 + 7: 1 + 7 + 6] == 255).all()  # row 1, col 1
+    assert (g[1 + 5 : 1 + 5 + 4, 1 + 7 : 1 + 7 + 6] == 255).all()  # row 1, col 1
     assert g[1:5, 1:7].max() == 0
 
 
@@ -59,6 +59,7 @@ def test_image_grid_layout():
 def test_animation_round_trip(tmp_path, suffix):
     if suffix == ".webp":
         from PIL import features
+
         if not features.check("webp"):
             pytest.skip("Pillow without WebP")
     frames = _frames(5)
@@ -72,7 +73,9 @@ def test_animation_round_trip(tmp_path, suffix):
     back_dup = split_animation(assemble_animation(dup, tmp_path / f"d{suffix}"))
     assert len(back_dup) == 5 and all(np.array_equal(a, b) for a, b in zip(frames, back_dup, strict=False))
     # bytes input (an upload) gives the same
-    assert all(np.array_equal(a, b) for a, b in zip(back, split_animation(path.read_bytes(), "x"), strict=False))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(back, split_animation(path.read_bytes(), "x"), strict=False)
+    )
 
 
 def test_assemble_from_png_paths(tmp_path):

@@ -93,7 +93,7 @@ def _independent_penalty(critic: nn.Module, real, fake, eps) -> torch.Tensor:
     for i in range(real.shape[0]):
         x = (eps[i] * real[i] + (1 - eps[i]) * fake[i]).unsqueeze(0).clone().requires_grad_(True)
         (g,) = torch.autograd.grad(critic(x).sum(), x)
-        vals.append((torch.sqrt((g ** 2).sum()) - 1) ** 2)
+        vals.append((torch.sqrt((g**2).sum()) - 1) ** 2)
     return torch.stack(vals).mean()
 
 
@@ -123,8 +123,9 @@ def test_gradient_penalty_zero_for_unit_norm_linear_critic():
     real, fake, eps = _batch(5), _batch(6), torch.rand(8, 1, 1, 1)
     assert gradient_penalty(_Linear(w / w.norm()), real, fake, eps).item() < 1e-10
     # a gradient of norm 2 everywhere gives exactly (2 - 1)^2 = 1
-    torch.testing.assert_close(gradient_penalty(_Linear(2 * w / w.norm()), real, fake, eps),
-                               torch.tensor(1.0))
+    torch.testing.assert_close(
+        gradient_penalty(_Linear(2 * w / w.norm()), real, fake, eps), torch.tensor(1.0)
+    )
 
 
 def test_wgan_gp_critic_step_is_differentiable_through_penalty():

@@ -90,12 +90,17 @@ def test_resume_continues_exactly(tmp_path, model):
             assert torch.equal(a[k][name], b[k][name]), f"{k}.{name} differs after resume"
     assert torch.equal(a["rng_state"], b["rng_state"])
     assert _rows(tmp_path / "a" / runs.LOSSES) == _rows(tmp_path / "b" / runs.LOSSES)
-    for (sa, pa), (sb, pb) in zip(runs.list_frames(tmp_path / "a"), runs.list_frames(tmp_path / "b"),
-                                  strict=True):
+    for (sa, pa), (sb, pb) in zip(
+        runs.list_frames(tmp_path / "a"), runs.list_frames(tmp_path / "b"), strict=True
+    ):
         assert sa == sb and np.array_equal(read_png(pa), read_png(pb))
     with pytest.raises(ValueError, match="different settings.*batch_size"):
-        train(TrainConfig(model=model, steps=8, snapshot_every=2, **{**kw, "batch_size": 4}),
-              tmp_path / "b", device="cpu", resume=True)
+        train(
+            TrainConfig(model=model, steps=8, snapshot_every=2, **{**kw, "batch_size": 4}),
+            tmp_path / "b",
+            device="cpu",
+            resume=True,
+        )
 
 
 def test_stop_event_checkpoints_for_resume(tmp_path):

@@ -95,11 +95,23 @@ def test_image_set_gives_the_batches_of_the_array_it_was_written_from(tmp_path):
     [
         (np.zeros((2, 4, 4, 3), np.float32), r"my set: images must be uint8 \(0\.\.255\), got dtype float32"),
         (torch.zeros((2, 3, 4, 4), dtype=torch.int64), r"my set: images must be uint8 .*torch\.int64"),
-        (np.zeros((2, 4, 4, 1), np.uint8), r"my set: images must have 3 \(RGB\) channels, got shape \(2, 4, 4, 1\)"),
-        (np.zeros((2, 5, 5, 4), np.uint8), r"my set: images must have 3 \(RGB\) channels, got shape \(2, 5, 5, 4\)"),
+        (
+            np.zeros((2, 4, 4, 1), np.uint8),
+            r"my set: images must have 3 \(RGB\) channels, got shape \(2, 4, 4, 1\)",
+        ),
+        (
+            np.zeros((2, 5, 5, 4), np.uint8),
+            r"my set: images must have 3 \(RGB\) channels, got shape \(2, 5, 5, 4\)",
+        ),
         (torch.zeros((2, 4, 5, 5), dtype=torch.uint8), r"my set: images must have 3 \(RGB\) channels"),
-        (np.zeros((4, 4), np.uint8), r"my set: expected N x H x W x 3 or N x 3 x H x W images, got shape \(4, 4\)"),
-        (np.zeros((1, 2, 4, 4, 3), np.uint8), r"my set: expected N x H x W x 3 .*got shape \(1, 2, 4, 4, 3\)"),
+        (
+            np.zeros((4, 4), np.uint8),
+            r"my set: expected N x H x W x 3 or N x 3 x H x W images, got shape \(4, 4\)",
+        ),
+        (
+            np.zeros((1, 2, 4, 4, 3), np.uint8),
+            r"my set: expected N x H x W x 3 .*got shape \(1, 2, 4, 4, 3\)",
+        ),
         (np.zeros((5, 4, 4), np.uint8), r"my set: expected N x H x W x 3 .*got shape \(5, 4, 4\)"),
         ([[1, 2, 3]], r"my set: expected uint8 images as an array or tensor, got list"),
     ],

@@ -82,8 +82,11 @@ def test_subset_halves_and_hash(tmp_path):
 
 def test_decode_uploads_decodes_on_arrival_and_downscales():
     big = rgb(60, 120, 1)
-    s = decode_uploads([("big.png", png_bytes(big)), ("small.png", png_bytes(rgb(10, 10, 2))),
-                        ("bad.png", b"garbage")], name="up", max_side=40)
+    s = decode_uploads(
+        [("big.png", png_bytes(big)), ("small.png", png_bytes(rgb(10, 10, 2))), ("bad.png", b"garbage")],
+        name="up",
+        max_side=40,
+    )
     assert s.names == ["big.png", "small.png"]
     assert all(e.kind == "decoded" for e in s.entries)  # no raw bytes kept
     assert [k.name for k in s.skipped] == ["bad.png"]
@@ -120,7 +123,9 @@ def test_with_block_closes_the_zip_it_read(tmp_path, opened_zips):
         first = torch.cat(list(s.iter_batches(batch_size=2)))
         assert any(zf.fp is not None for zf in opened_zips)  # members are read through an open zip
     assert opened_zips and all(zf.fp is None for zf in opened_zips)
-    np.testing.assert_array_equal(first.permute(0, 2, 3, 1).numpy(), np.stack([rgb(8, 8, i) for i in range(3)]))
+    np.testing.assert_array_equal(
+        first.permute(0, 2, 3, 1).numpy(), np.stack([rgb(8, 8, i) for i in range(3)])
+    )
 
 
 def test_a_closed_set_reopens_its_zip_when_read_again(tmp_path, opened_zips):

@@ -40,7 +40,7 @@ def test_zip_unsafe_paths_skipped(tmp_path):
     assert reasons["../evil.png"] == "unsafe path in zip ('..' component)"
     assert reasons["/abs.png"] == "unsafe path in zip (absolute path)"
     assert reasons["readme.md"].startswith("not an image file type")
-    (_name, arr), = list(s.iter_arrays())
+    ((_name, arr),) = list(s.iter_arrays())
     np.testing.assert_array_equal(arr, rgb(seed=1))
     assert not (tmp_path.parent / "evil.png").exists()
 
@@ -49,8 +49,10 @@ def test_uploaded_bytes_and_uploaded_zip():
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w") as zf:
         zf.writestr("z1.png", png_bytes(rgb(seed=7)))
-    s = open_image_set([("u.png", png_bytes(rgb(seed=6))), ("pack.zip", zbuf.getvalue()),
-                        ("doc.pdf", b"%PDF")], name="upload")
+    s = open_image_set(
+        [("u.png", png_bytes(rgb(seed=6))), ("pack.zip", zbuf.getvalue()), ("doc.pdf", b"%PDF")],
+        name="upload",
+    )
     assert s.names == ["u.png", "pack.zip/z1.png"]
     assert s.skipped[0].name == "doc.pdf"
 

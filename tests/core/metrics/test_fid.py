@@ -49,9 +49,14 @@ def inception_like(n: int, d: int, shift: float, seed: int) -> np.ndarray:
     return np.maximum(rng.standard_normal((n, d)) @ mix + shift, 0.0).astype(np.float32)
 
 
-@pytest.mark.parametrize("n1,n2,d", [(500, 400, 64),    # full rank
-                                     (40, 50, 64),      # rank-deficient, small d
-                                     (200, 150, 384)])  # rank-deficient, larger d
+@pytest.mark.parametrize(
+    "n1,n2,d",
+    [
+        (500, 400, 64),  # full rank
+        (40, 50, 64),  # rank-deficient, small d
+        (200, 150, 384),
+    ],
+)  # rank-deficient, larger d
 def test_fid_matches_ttur(n1: int, n2: int, d: int) -> None:
     fa = inception_like(n1, d, 0.3, seed=1)
     fb = inception_like(n2, d, 0.4, seed=2)
@@ -202,7 +207,9 @@ def test_stats_file_carries_extractor_id_and_mode(tmp_path) -> None:
     assert (same.n, same.extractor, same.mode) == (60, EXTRACTOR_ID, "clean")
     # a file naming an extractor registered here is held to its dimension
     p = save_stats(tmp_path / "short.npz", mu[:8], sigma[:8, :8], extractor=EXTRACTOR_ID)
-    with pytest.raises(StatsFileError, match=r"short.npz.*expected \(2048,\).*as the file's 'extractor' says"):
+    with pytest.raises(
+        StatsFileError, match=r"short.npz.*expected \(2048,\).*as the file's 'extractor' says"
+    ):
         load_stats(p)
     # one naming an extractor unknown here: any consistent dimension
     p = save_stats(tmp_path / "other.npz", mu[:8], sigma[:8, :8], extractor="dinov2-vitl14-abc")
@@ -219,8 +226,11 @@ def test_fid_refuses_statistics_of_another_extractor_and_warns_on_another_mode()
     mu, sigma = _random_stats(d=16, seed=16)  # fid() checks provenance, not the dimension
     ours = GaussianStats(mu, sigma, 60, EXTRACTOR_ID, "tf1")
     other = GaussianStats(mu + 0.1, sigma, 60, "clip-vitb32-0123", "center")
-    with pytest.raises(ValueError, match=r"statistics of A were computed with the feature extractor "
-                                         r"'clip-vitb32-0123', not 'tf2015-inception-\w+' \(inception\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"statistics of A were computed with the feature extractor "
+        r"'clip-vitb32-0123', not 'tf2015-inception-\w+' \(inception\)",
+    ):
         fid(other, ours)
     res = fid(GaussianStats(mu + 0.1, sigma, 60, EXTRACTOR_ID, "clean"), ours)
     assert res.value == pytest.approx(0.1**2 * 16) and res.mode == "tf1"
@@ -296,8 +306,7 @@ def test_fid_end_to_end_stage_names_and_stats_input() -> None:
     a = torch.randint(0, 256, (3, 3, 48, 48), dtype=torch.uint8, generator=g)
     b = torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8, generator=g)
     stages: set[str] = set()
-    res = fid(a, [b[:1], b[1:]], device="cpu", batch_size=2,
-              progress=lambda s, d, t: stages.add(s))
+    res = fid(a, [b[:1], b[1:]], device="cpu", batch_size=2, progress=lambda s, d, t: stages.add(s))
     assert stages == {"features A", "features B"}
     assert res.n_a == 3 and res.n_b == 2 and res.mode == "tf1"
     assert res.value > 0.0 and res.warnings

@@ -21,14 +21,16 @@ def reference_psnr(a: np.ndarray, b: np.ndarray) -> float:
 def reference_ssim_channel(x: np.ndarray, y: np.ndarray) -> float:
     x = x.astype(np.float64)
     y = y.astype(np.float64)
-    g = np.array([[math.exp(-((i - 5) ** 2 + (j - 5) ** 2) / (2 * 1.5**2)) for j in range(11)] for i in range(11)])
+    g = np.array(
+        [[math.exp(-((i - 5) ** 2 + (j - 5) ** 2) / (2 * 1.5**2)) for j in range(11)] for i in range(11)]
+    )
     g /= g.sum()
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     vals = []
     for r in range(5, x.shape[0] - 5):
         for c in range(5, x.shape[1] - 5):
-            px = x[r - 5: r + 6, c - 5: c + 6]
-            py = y[r - 5: r + 6, c - 5: c + 6]
+            px = x[r - 5 : r + 6, c - 5 : c + 6]
+            py = y[r - 5 : r + 6, c - 5 : c + 6]
             mx, my = (g * px).sum(), (g * py).sum()
             vx = (g * (px - mx) ** 2).sum()
             vy = (g * (py - my) ** 2).sum()
@@ -39,7 +41,7 @@ def reference_ssim_channel(x: np.ndarray, y: np.ndarray) -> float:
 
 def _images(seed: int = 0, shape=(20, 23, 3)) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0: shape[0], 0: shape[1]]
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
     base = np.stack([xx * 9, yy * 11, (xx + yy) * 5], axis=-1) % 256
     return np.clip(base + rng.integers(-20, 21, shape), 0, 255).astype(np.uint8)
 

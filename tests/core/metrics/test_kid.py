@@ -44,8 +44,9 @@ def test_kid_matches_reference_on_same_subsets() -> None:
     assert res.std == pytest.approx(np.std(vals), rel=1e-7)
     assert (res.n_subsets, res.subset_size, res.n_a, res.n_b, res.seed) == (4, 25, 90, 70, 3)
     assert res.warnings == []
-    assert mmd2_unbiased(fa[:m], fb[:m]) == pytest.approx(ref_mmd2_unbiased(
-        fa[:m].astype(np.float64), fb[:m].astype(np.float64)), rel=1e-9)
+    assert mmd2_unbiased(fa[:m], fb[:m]) == pytest.approx(
+        ref_mmd2_unbiased(fa[:m].astype(np.float64), fb[:m].astype(np.float64)), rel=1e-9
+    )
 
 
 def test_defaults_and_subset_size_clamped_with_warning() -> None:

@@ -93,7 +93,7 @@ class LoopbackServer:
                         self.end_headers()
                         return
                     end = min(end, size - 1)
-                    body = data[start:end + 1]
+                    body = data[start : end + 1]
                     self.send_response(206)
                     self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
                 else:
@@ -103,10 +103,16 @@ class LoopbackServer:
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                sent = body if server.truncate_at is None else body[:server.truncate_at]
+                sent = body if server.truncate_at is None else body[: server.truncate_at]
                 # recorded before the body goes out, so the client never sees a request unlogged
-                server.requests.append(ServedRequest(rel, range_header, 206 if m and (m.group(1) or m.group(2))
-                                                     else 200, 0 if head_only else len(sent)))
+                server.requests.append(
+                    ServedRequest(
+                        rel,
+                        range_header,
+                        206 if m and (m.group(1) or m.group(2)) else 200,
+                        0 if head_only else len(sent),
+                    )
+                )
                 if len(sent) < len(body):
                     self.close_connection = True
                 if not head_only:
@@ -131,8 +137,12 @@ class LoopbackServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="loopback-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="loopback-http",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -83,13 +83,25 @@ def test_wrappers_prefixes_and_sources(tmp_path):
 def test_one_read_gives_weights_and_metadata(tmp_path):
     sd = ResnetGenerator(ngf=4, n_blocks=6).state_dict()
     optimizer = {"state": {0: {"exp_avg": torch.ones(2)}}, "param_groups": [{"lr": 0.1}]}
-    obj = {"arch": "x", "config": {"ngf": 4}, "epoch": 7, "losses": [0.5, 0.25], "optimizer": optimizer,
-           "model": {"note": "inner", "epoch": 99, "state_dict": {f"module.{k}": v for k, v in sd.items()}}}
+    obj = {
+        "arch": "x",
+        "config": {"ngf": 4},
+        "epoch": 7,
+        "losses": [0.5, 0.25],
+        "optimizer": optimizer,
+        "model": {"note": "inner", "epoch": 99, "state_dict": {f"module.{k}": v for k, v in sd.items()}},
+    }
     path = _saved(tmp_path, obj, "wrapped.pth")
     ckpt = read_checkpoint(path)
     assert ckpt.label == "wrapped.pth"
     assert list(ckpt.state_dict) == list(sd) and all(torch.equal(ckpt.state_dict[k], sd[k]) for k in sd)
     # entries without tensors, from every wrapper level; the outer "epoch" wins; the optimizer
     # state (tensors) and the weights themselves are not metadata
-    assert ckpt.metadata == {"arch": "x", "config": {"ngf": 4}, "epoch": 7, "losses": [0.5, 0.25], "note": "inner"}
+    assert ckpt.metadata == {
+        "arch": "x",
+        "config": {"ngf": 4},
+        "epoch": 7,
+        "losses": [0.5, 0.25],
+        "note": "inner",
+    }
     assert read_checkpoint(_saved(tmp_path, sd, "bare.pth")).metadata == {}

@@ -34,7 +34,9 @@ from core.models.outputs import unique_names
 # Pre/post-processing pipeline, re-stated here with an independent (vectorised) Lab
 # --------------------------------------------------------------------------------------------
 
-_M = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
+_M = np.array(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]]
+)
 _W = np.array([0.95047, 1.0, 1.08883])
 
 
@@ -98,9 +100,9 @@ def test_pipeline_with_hints_equals_reference_siggraph17(siggraph17):
     for hint in hints:
         gx, gy = int(hint.x * size // 30), int(hint.y * size // 40)
         a, b = _lab(np.array(hint.rgb, dtype=np.uint8))[1:]
-        ab[0, 0, gy - 1: gy + 2, gx - 1: gx + 2] = float(a)
-        ab[0, 1, gy - 1: gy + 2, gx - 1: gx + 2] = float(b)
-        mask[0, 0, gy - 1: gy + 2, gx - 1: gx + 2] = 1
+        ab[0, 0, gy - 1 : gy + 2, gx - 1 : gx + 2] = float(a)
+        ab[0, 1, gy - 1 : gy + 2, gx - 1 : gx + 2] = float(b)
+        mask[0, 0, gy - 1 : gy + 2, gx - 1 : gx + 2] = 1
     _close_u8(out, reference_pipeline(siggraph17, rgb, ab, mask, size=size))
     plain = colorize_array(siggraph17, rgb, size=size)
     _close_u8(plain, reference_pipeline(siggraph17, rgb, size=size))
@@ -135,7 +137,9 @@ def test_hint_errors(eccv16):
         build_hint_tensors([ColorHint(100, 10, (1, 2, 3))], (50, 100))
     with pytest.raises(ValueError, match="0..255"):
         build_hint_tensors([ColorHint(1, 1, (300, 2, 3))], (50, 100))
-    with pytest.raises(ValueError, match=r"hints need a model that takes them \(siggraph17\); eccv16 takes no"):
+    with pytest.raises(
+        ValueError, match=r"hints need a model that takes them \(siggraph17\); eccv16 takes no"
+    ):
         colorize_array(eccv16, _photo(16, 16), hints=[ColorHint(1, 1, (255, 0, 0))], size=16)
     assert hex_to_rgb("#FF8000") == (255, 128, 0)
     with pytest.raises(ValueError, match="#rrggbb"):
@@ -173,7 +177,10 @@ def test_to_grayscale_keeps_luminance():
 def test_results_zip_unique_names():
     a = _photo(12, 12, 1)
     b = _photo(12, 12, 2)
-    results = [ColorizeResult("dir/cat.jpg", "eccv16", a, a, 0.1), ColorizeResult("cat.png", "eccv16", b, b, 0.1)]
+    results = [
+        ColorizeResult("dir/cat.jpg", "eccv16", a, a, 0.1),
+        ColorizeResult("cat.png", "eccv16", b, b, 0.1),
+    ]
     with zipfile.ZipFile(io.BytesIO(results_zip(results))) as zf:
         names = zf.namelist()
         assert names == ["cat_eccv16.png", "cat_eccv16-2.png"]
@@ -210,7 +217,9 @@ def test_loading_refuses_incomplete_and_non_colorizer_weights(tmp_path):
 
     sd = ColorUNet(base_channels=8, depth=1).state_dict()
     path = tmp_path / "unet.pt"
-    torch.save({"arch": "color_unet", "config": {"base_channels": 8, "depth": 1}, "state_dict": sd, "size": 48}, path)
+    torch.save(
+        {"arch": "color_unet", "config": {"base_channels": 8, "depth": 1}, "state_dict": sd, "size": 48}, path
+    )
     loaded = load_colorizer_file(path)
     assert loaded.arch == "color_unet" and loaded.net_size == 48 and loaded.name == "unet"
     del sd["head.bias"]
@@ -219,7 +228,10 @@ def test_loading_refuses_incomplete_and_non_colorizer_weights(tmp_path):
         load_colorizer_file(path)
     gan = tmp_path / "horse2zebra.pth"
     torch.save(ResnetGenerator(ngf=4, n_blocks=6).state_dict(), gan)
-    with pytest.raises(ValueError, match="horse2zebra.pth: holds a cyclegan_resnet_6blocks image-to-image generator, not a colorizer"):
+    with pytest.raises(
+        ValueError,
+        match="horse2zebra.pth: holds a cyclegan_resnet_6blocks image-to-image generator, not a colorizer",
+    ):
         load_colorizer_file(gan)
 
 
@@ -254,8 +266,10 @@ def test_loaded_colorizer_keeps_the_checkpoint_metadata_from_one_read(tmp_path, 
 
     net = ColorUNet(base_channels=4, depth=2)
     path = tmp_path / "mine.pt"
-    torch.save({"arch": "color_unet", "config": net.config, "state_dict": net.state_dict(), "size": 40,
-                "step": 12}, path)
+    torch.save(
+        {"arch": "color_unet", "config": net.config, "state_dict": net.state_dict(), "size": 40, "step": 12},
+        path,
+    )
     calls = []
     real_load = torch.load
     monkeypatch.setattr(checkpoints.torch, "load", lambda *a, **k: calls.append(k) or real_load(*a, **k))
@@ -263,6 +277,10 @@ def test_loaded_colorizer_keeps_the_checkpoint_metadata_from_one_read(tmp_path, 
     assert len(calls) == 1 and calls[0]["weights_only"] is True
     assert loaded.net_size == 40 and loaded.name == "mine" and not loaded.uses_hints
     assert loaded.model.architecture is get_architecture("color_unet")
-    assert loaded.model.metadata == {"arch": "color_unet", "config": {"base_channels": 4, "depth": 2}, "size": 40,
-                                     "step": 12}
+    assert loaded.model.metadata == {
+        "arch": "color_unet",
+        "config": {"base_channels": 4, "depth": 2},
+        "size": 40,
+        "step": 12,
+    }
     assert loaded.module is loaded.model.module and loaded.arch == "color_unet"

@@ -62,7 +62,11 @@ def test_download_with_full_sha256(loopback_server, tmp_path):
     assert path == tmp_path / "cache" / "models" / "tiny.pth"
     assert path.read_bytes() == data
     assert sorted(p.name for p in path.parent.iterdir()) == ["tiny.pth"]  # no .part left
-    assert rec.calls[0] == ("Downloading tiny", 0, len(data)) and rec.calls[-1] == ("Downloading tiny", len(data), len(data))
+    assert rec.calls[0] == ("Downloading tiny", 0, len(data)) and rec.calls[-1] == (
+        "Downloading tiny",
+        len(data),
+        len(data),
+    )
     assert [(r.range, r.status) for r in loopback_server.requests] == [(None, 200)]
     model, arch = load_model(path)
     assert arch == "cyclegan_resnet_9blocks" and model.ngf == 4
@@ -86,8 +90,10 @@ def test_checksum_failure_leaves_nothing(loopback_server, tmp_path):
     assert cached_path(spec, tmp_path) is None
     # a wrong 8-digit prefix is caught too
     with pytest.raises(DownloadError, match="prefix"):
-        ensure_model(_spec(loopback_server, "tiny", "deadbeef" if not actual.startswith("deadbeef") else "00000000"),
-                     cache_dir=tmp_path)
+        ensure_model(
+            _spec(loopback_server, "tiny", "deadbeef" if not actual.startswith("deadbeef") else "00000000"),
+            cache_dir=tmp_path,
+        )
     assert list(model_dir(tmp_path).iterdir()) == []
 
 
@@ -115,7 +121,10 @@ def test_dropped_connection_keeps_part_and_resumes(loopback_server, tmp_path):
     assert part.read_bytes() == data[:700] and cached_path(spec, tmp_path) is None
     loopback_server.truncate_at = None
     assert ensure_model(spec, cache_dir=tmp_path).read_bytes() == data
-    assert [(r.range, r.body_bytes) for r in loopback_server.requests] == [(None, 700), ("bytes=700-", len(data) - 700)]
+    assert [(r.range, r.body_bytes) for r in loopback_server.requests] == [
+        (None, 700),
+        ("bytes=700-", len(data) - 700),
+    ]
 
 
 def test_resume_when_server_ignores_range(serve_directory, tmp_path):

@@ -10,9 +10,7 @@ import torch
 from core.models.lab import lab2rgb, lab_to_rgb, rgb2lab, rgb_to_lab
 
 # sRGB -> XYZ (IEC 61966-2-1 / skimage) and the D65 white, written out for the reference below.
-M = np.array([[0.412453, 0.357580, 0.180423],
-              [0.212671, 0.715160, 0.072169],
-              [0.019334, 0.119193, 0.950227]])
+M = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
 WHITE = np.array([0.95047, 1.0, 1.08883])
 
 

@@ -60,7 +60,9 @@ def test_detect_every_registered_architecture():
 def test_detect_unknown_weights_names_closest():
     sd = ResnetGenerator(ngf=4, n_blocks=9).state_dict()
     del sd["model.26.bias"]
-    with pytest.raises(CheckpointError, match="closest is cyclegan_resnet_9blocks with 1 missing key.*model.26.bias"):
+    with pytest.raises(
+        CheckpointError, match="closest is cyclegan_resnet_9blocks with 1 missing key.*model.26.bias"
+    ):
         detect_architecture(sd)
     with pytest.raises(CheckpointError, match="none of the known architectures"):
         detect_architecture({"foo.weight": torch.zeros(3)})
@@ -75,8 +77,13 @@ def test_load_model_strict_roundtrip_with_stray_instance_norm_keys(tmp_path):
     sd = dict(net.state_dict())
     # what PyTorch < 0.4 saved for InstanceNorm layers (model.2 is the first norm, model.10's
     # conv_block.2 the first norm of a residual block)
-    stray = ["model.2.running_mean", "model.2.running_var", "model.10.conv_block.2.running_mean",
-             "model.10.conv_block.2.running_var", "model.23.num_batches_tracked"]
+    stray = [
+        "model.2.running_mean",
+        "model.2.running_var",
+        "model.10.conv_block.2.running_mean",
+        "model.10.conv_block.2.running_var",
+        "model.23.num_batches_tracked",
+    ]
     for k in stray:
         sd[k] = torch.zeros(()) if k.endswith("tracked") else torch.zeros(16 if "model.10" not in k else 32)
     path = _saved(tmp_path, sd, "old_net_G.pth")
@@ -104,7 +111,9 @@ def test_wrong_architecture_lists_keys_and_suggests_the_right_one(tmp_path):
     msg = str(err.value)
     assert "horse.pth" in msg and "do not fit cyclegan_resnet_6blocks" in msg
     assert "looks like cyclegan_resnet_9blocks" in msg
-    with pytest.raises(CheckpointError, match="missing key.*unexpected key.*looks like cyclegan_resnet_9blocks"):
+    with pytest.raises(
+        CheckpointError, match="missing key.*unexpected key.*looks like cyclegan_resnet_9blocks"
+    ):
         load_model(path, arch="unet_256")
     with pytest.raises(CheckpointError, match="unknown architecture 'vgg'"):
         load_model(path, arch="vgg")
@@ -113,8 +122,11 @@ def test_wrong_architecture_lists_keys_and_suggests_the_right_one(tmp_path):
 def test_shape_mismatch_is_reported(tmp_path):
     sd = ResnetGenerator(ngf=4, n_blocks=6).state_dict()
     sd["model.13.conv_block.5.weight"] = torch.zeros(16, 16, 1, 1)
-    with pytest.raises(CheckpointError, match=r"shape mismatch.*model.13.conv_block.5.weight \(model \[16, 16, 3, 3\], "
-                                              r"file \[16, 16, 1, 1\]\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"shape mismatch.*model.13.conv_block.5.weight \(model \[16, 16, 3, 3\], "
+        r"file \[16, 16, 1, 1\]\)",
+    ):
         load_model(_saved(tmp_path, sd), arch="cyclegan_resnet_6blocks")
 
 
@@ -129,8 +141,11 @@ def test_load_colour_unet_through_the_shared_loader(tmp_path):
 
 def test_load_reads_the_file_once_and_keeps_its_metadata(tmp_path, monkeypatch):
     net = ColorUNet(base_channels=8, depth=2)
-    path = _saved(tmp_path, {"arch": "color_unet", "config": net.config, "size": 48, "epoch": 3,
-                             "state_dict": net.state_dict()}, "mine.pt")
+    path = _saved(
+        tmp_path,
+        {"arch": "color_unet", "config": net.config, "size": 48, "epoch": 3, "state_dict": net.state_dict()},
+        "mine.pt",
+    )
     calls = []
     real_load = torch.load
 
@@ -144,8 +159,12 @@ def test_load_reads_the_file_once_and_keeps_its_metadata(tmp_path, monkeypatch):
     assert info.architecture is get_architecture("color_unet") and info.arch == "color_unet"
     assert info.family == "colorization"
     assert info.config == {"base_channels": 8, "depth": 2}
-    assert info.metadata == {"arch": "color_unet", "config": {"base_channels": 8, "depth": 2}, "size": 48,
-                             "epoch": 3}
+    assert info.metadata == {
+        "arch": "color_unet",
+        "config": {"base_channels": 8, "depth": 2},
+        "size": 48,
+        "epoch": 3,
+    }
     assert info.dropped_keys == []
     assert all(torch.equal(info.module.state_dict()[k], v) for k, v in net.state_dict().items())
 

@@ -28,7 +28,13 @@ def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 def test_unique_names_is_case_insensitive_and_keeps_extensions():
     assert unique_names(["a.png", "A.png", "a.png", "b", "B", "a-2.png"]) == [
-        "a.png", "A-2.png", "a-3.png", "b", "B-2", "a-2-2.png"]
+        "a.png",
+        "A-2.png",
+        "a-3.png",
+        "b",
+        "B-2",
+        "a-2-2.png",
+    ]
     assert unique_names([]) == []
 
 
@@ -60,7 +66,9 @@ def test_png_bytes_round_trip_and_gray_expansion():
     rgb = _image(6, 9, 3)
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(rgb)))), rgb)
     gray = rgb[..., 0]
-    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(gray)))), np.stack([gray] * 3, -1))
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(io.BytesIO(png_bytes(gray)))), np.stack([gray] * 3, -1)
+    )
 
 
 def test_wipe_composite_split_and_divider():

@@ -18,10 +18,20 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 #: One small, non-default configuration per registered architecture, written out in full: what
 #: ``infer_config`` must give back. A new registry entry needs a line here.
 CONFIGS: dict[str, dict] = {
-    "cyclegan_resnet_9blocks": {"input_nc": 1, "output_nc": 3, "ngf": 4, "norm": "batch",
-                                "use_dropout": True},
-    "cyclegan_resnet_6blocks": {"input_nc": 3, "output_nc": 1, "ngf": 4, "norm": "instance",
-                                "use_dropout": False},
+    "cyclegan_resnet_9blocks": {
+        "input_nc": 1,
+        "output_nc": 3,
+        "ngf": 4,
+        "norm": "batch",
+        "use_dropout": True,
+    },
+    "cyclegan_resnet_6blocks": {
+        "input_nc": 3,
+        "output_nc": 1,
+        "ngf": 4,
+        "norm": "instance",
+        "use_dropout": False,
+    },
     "unet_256": {"input_nc": 3, "output_nc": 1, "ngf": 2, "norm": "instance"},
     "unet_128": {"input_nc": 1, "output_nc": 3, "ngf": 2, "norm": "batch"},
     "eccv16": {},
@@ -54,12 +64,18 @@ def test_registry_lists_each_architecture_once_by_family():
     names = architecture_names()
     assert set(names) == set(CONFIGS) and len(names) == len(set(names))
     assert architecture_names("translation") == (
-        "cyclegan_resnet_9blocks", "cyclegan_resnet_6blocks", "unet_256", "unet_128")
+        "cyclegan_resnet_9blocks",
+        "cyclegan_resnet_6blocks",
+        "unet_256",
+        "unet_128",
+    )
     assert architecture_names("colorization") == ("eccv16", "siggraph17", "color_unet")
     assert sum(len(architectures(f)) for f in FAMILIES) == len(names)
     assert [a.name for a in architectures() if a.takes_hints] == ["siggraph17"]
-    assert all(get_architecture(n).name == n and get_architecture(get_architecture(n)) is get_architecture(n)
-               for n in names)
+    assert all(
+        get_architecture(n).name == n and get_architecture(get_architecture(n)) is get_architecture(n)
+        for n in names
+    )
     with pytest.raises(ValueError, match="unknown architecture 'resnet_12blocks'; expected one of cyclegan"):
         get_architecture("resnet_12blocks")
     with pytest.raises(ValueError, match="unknown family 'cyclegan'"):

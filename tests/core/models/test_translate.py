@@ -85,8 +85,13 @@ def test_aspect_ratio_is_restored(generator):
 
 def test_progress_and_input_checks(generator):
     calls = []
-    translate_images(generator, [_image(8, 8), _image(12, 8)], resolution=16, device="cpu",
-                     progress=lambda s, d, t: calls.append((s, d, t)))
+    translate_images(
+        generator,
+        [_image(8, 8), _image(12, 8)],
+        resolution=16,
+        device="cpu",
+        progress=lambda s, d, t: calls.append((s, d, t)),
+    )
     assert calls == [("Translating", 0, 2), ("Translating", 1, 2), ("Translating", 2, 2)]
     with pytest.raises(ValueError, match="H x W x 3 uint8"):
         translate_images(generator, [np.zeros((8, 8, 3), np.float32)], device="cpu")
@@ -126,9 +131,11 @@ def test_single_channel_generator():
 
 def test_results_zip_has_unique_names_and_the_pixels():
     imgs = [_image(6, 7, s) for s in range(3)]
-    results = [Translation("dir/cat.png", "horse2zebra", imgs[0], imgs[0], (8, 8), 0.1),
-               Translation("other/cat.jpg", "horse2zebra", imgs[1], imgs[1], (8, 8), 0.1),
-               Translation("cat.png", "m/x", imgs[2], imgs[2], (8, 8), 0.1)]
+    results = [
+        Translation("dir/cat.png", "horse2zebra", imgs[0], imgs[0], (8, 8), 0.1),
+        Translation("other/cat.jpg", "horse2zebra", imgs[1], imgs[1], (8, 8), 0.1),
+        Translation("cat.png", "m/x", imgs[2], imgs[2], (8, 8), 0.1),
+    ]
     with zipfile.ZipFile(io.BytesIO(results_zip(results))) as zf:
         names = zf.namelist()
         assert names == ["cat_horse2zebra.png", "cat_horse2zebra-2.png", "cat_m_x.png"]
@@ -145,8 +152,21 @@ def test_cli_translate_writes_same_size_pngs(tmp_path, generator, capsys):
     Image.fromarray(img).save(folder / "photo.png")
     (folder / "broken.png").write_bytes(b"not an image")
     out = tmp_path / "out"
-    rc = cli_main(["translate", "--model", str(ckpt), str(folder), "--out", str(out), "--resolution", "32",
-                   "--device", "cpu", "--quiet"])
+    rc = cli_main(
+        [
+            "translate",
+            "--model",
+            str(ckpt),
+            str(folder),
+            "--out",
+            str(out),
+            "--resolution",
+            "32",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     written = out / "photo_latest_net_G.png"
     assert written.is_file() and sorted(p.name for p in out.iterdir()) == ["photo_latest_net_G.png"]
@@ -163,7 +183,9 @@ def test_translate_refuses_colorizers_and_unregistered_networks():
     from core.models.checkpoints import CheckpointError
     from core.models.networks.color_unet import ColorUNet
 
-    with pytest.raises(ValueError, match="is a color_unet colorization model, not an image-to-image generator"):
+    with pytest.raises(
+        ValueError, match="is a color_unet colorization model, not an image-to-image generator"
+    ):
         translate_images(ColorUNet(base_channels=4, depth=1), [_image(8, 8)], device="cpu")
     with pytest.raises(CheckpointError, match="match none of the known architectures"):
         translate_images(ResnetGenerator(ngf=4, n_blocks=1), [_image(8, 8)], device="cpu")

@@ -9,9 +9,23 @@ from core.models.zoo import CATALOG, ModelSpec, get_spec, list_models, resolve_u
 
 # scripts/download_cyclegan_model.sh of junyanz/pytorch-CycleGAN-and-pix2pix
 OFFICIAL_CYCLEGAN = {
-    "apple2orange", "orange2apple", "summer2winter_yosemite", "winter2summer_yosemite", "horse2zebra",
-    "zebra2horse", "monet2photo", "style_monet", "style_cezanne", "style_ukiyoe", "style_vangogh", "sat2map",
-    "map2sat", "cityscapes_photo2label", "cityscapes_label2photo", "facades_photo2label", "facades_label2photo",
+    "apple2orange",
+    "orange2apple",
+    "summer2winter_yosemite",
+    "winter2summer_yosemite",
+    "horse2zebra",
+    "zebra2horse",
+    "monet2photo",
+    "style_monet",
+    "style_cezanne",
+    "style_ukiyoe",
+    "style_vangogh",
+    "sat2map",
+    "map2sat",
+    "cityscapes_photo2label",
+    "cityscapes_label2photo",
+    "facades_photo2label",
+    "facades_label2photo",
     "iphone2dslr_flower",
 }
 
@@ -28,10 +42,18 @@ def test_all_official_cyclegan_models():
 
 def test_pix2pix_models_are_prefixed_unets():
     names = {s.name for s in list_models("translation") if s.name.startswith("pix2pix_")}
-    assert names == {"pix2pix_edges2shoes", "pix2pix_sat2map", "pix2pix_map2sat", "pix2pix_facades_label2photo",
-                     "pix2pix_day2night"}
+    assert names == {
+        "pix2pix_edges2shoes",
+        "pix2pix_sat2map",
+        "pix2pix_map2sat",
+        "pix2pix_facades_label2photo",
+        "pix2pix_day2night",
+    }
     s = get_spec("pix2pix_sat2map")
-    assert s.url == "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/sat2map.pth" and s.arch == "unet_256"
+    assert (
+        s.url == "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/sat2map.pth"
+        and s.arch == "unet_256"
+    )
 
 
 def test_colorizers_use_hub_hash_prefix():

@@ -16,7 +16,7 @@ def structured(n: int, h: int, w: int, seed: int, *, detail: float = 1.0, tint: 
     cy = torch.rand(n, 1, 1, generator=g) * h
     cx = torch.rand(n, 1, 1, generator=g) * w
     r = torch.rand(n, 1, 1, generator=g) * min(h, w) / 3 + 3
-    disc = ((yy - cy) ** 2 + (xx - cx) ** 2 < r ** 2).float()[:, None]
+    disc = ((yy - cy) ** 2 + (xx - cx) ** 2 < r**2).float()[:, None]
     img = img + disc * 60 * detail + torch.randn(n, 3, h, w, generator=g) * 12 * detail
     img[:, 0] += tint
     return img.round().clamp(0, 255).to(torch.uint8).numpy()

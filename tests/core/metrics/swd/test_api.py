@@ -44,9 +44,17 @@ def test_seeded_results_are_bit_identical_and_independent_of_batching() -> None:
     b = structured(19, 32, 32, seed=31, detail=0.5)
     st = SWDSettings(n_directions=64, n_repeats=2)
     r1 = swd(a, b, seed=7, device="cpu", settings=st)
-    r2 = swd(torch.from_numpy(a), [torch.from_numpy(b[:5]), torch.from_numpy(b[5:])], seed=7, device="cpu",
-             settings=st, batch_size=3)
-    r3 = swd(np.ascontiguousarray(a.transpose(0, 2, 3, 1)), b, seed=7, device="cpu", settings=st, batch_size=8)
+    r2 = swd(
+        torch.from_numpy(a),
+        [torch.from_numpy(b[:5]), torch.from_numpy(b[5:])],
+        seed=7,
+        device="cpu",
+        settings=st,
+        batch_size=3,
+    )
+    r3 = swd(
+        np.ascontiguousarray(a.transpose(0, 2, 3, 1)), b, seed=7, device="cpu", settings=st, batch_size=8
+    )
     assert [lv.value for lv in r1.levels] == [lv.value for lv in r2.levels] == [lv.value for lv in r3.levels]
     assert r1.average == r2.average == r3.average
     r4 = swd(a, b, seed=8, device="cpu", settings=st)
@@ -66,10 +74,19 @@ def test_tiny_memory_budget_and_float16_descriptors() -> None:
     full = swd(a, b, seed=1, device="cpu", settings=st)
     tight = swd(a, b, seed=1, device="cpu", settings=st, memory_budget_mb=0.5)  # streamed, 1 direction/chunk
     np.testing.assert_allclose([lv.value for lv in tight.levels], [lv.value for lv in full.levels], rtol=1e-5)
-    half = swd(a, b, seed=1, device="cpu", settings=SWDSettings(n_directions=32, n_repeats=2, descriptor_dtype="float16"))
+    half = swd(
+        a,
+        b,
+        seed=1,
+        device="cpu",
+        settings=SWDSettings(n_directions=32, n_repeats=2, descriptor_dtype="float16"),
+    )
     np.testing.assert_allclose([lv.value for lv in half.levels], [lv.value for lv in full.levels], rtol=1e-2)
     assert descriptor_memory_bytes(16384, 128, 128) == 16384 * 4 * 128 * 147 * 4
-    assert descriptor_memory_bytes(16384, 128, 128, SWDSettings(descriptor_dtype="float16")) == 16384 * 4 * 128 * 147 * 2
+    assert (
+        descriptor_memory_bytes(16384, 128, 128, SWDSettings(descriptor_dtype="float16"))
+        == 16384 * 4 * 128 * 147 * 2
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -56,17 +56,26 @@ def test_merged_repeated_centres_give_the_same_values(monkeypatch: pytest.Monkey
     """On the CPU, small levels keep one row per distinct patch centre of an image, with its
     multiplicity (43% of the 16 px centres are repeats). The result equals computing every drawn
     descriptor, also for unequal set sizes (a subset of images) and streamed under a tiny budget."""
-    assert [engine_compiled._worth_merging(s, s, SWDSettings()) for s in (16, 32, 64, 128)] == [True, True, False, False]
+    assert [engine_compiled._worth_merging(s, s, SWDSettings()) for s in (16, 32, 64, 128)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
     assert not engine_compiled._worth_merging(16, 16, SWDSettings(descriptors_per_image=4))
     a = structured(21, 32, 32, seed=32)
     b = structured(18, 32, 32, seed=33, detail=0.5)
     st = SWDSettings(n_directions=48, n_repeats=2)
-    merged = [swd(a, b, seed=3, device="cpu", settings=st, batch_size=b_s, memory_budget_mb=mb)
-              for b_s, mb in ((None, 1024), (5, 1024), (None, 0.3))]
+    merged = [
+        swd(a, b, seed=3, device="cpu", settings=st, batch_size=b_s, memory_budget_mb=mb)
+        for b_s, mb in ((None, 1024), (5, 1024), (None, 0.3))
+    ]
     monkeypatch.setattr(engine_compiled, "_worth_merging", lambda *args: False)
     every = swd(a, b, seed=3, device="cpu", settings=st)
     for res in merged:
-        np.testing.assert_allclose([lv.value for lv in res.levels], [lv.value for lv in every.levels], rtol=1e-6)
+        np.testing.assert_allclose(
+            [lv.value for lv in res.levels], [lv.value for lv in every.levels], rtol=1e-6
+        )
     assert merged[0].average == merged[1].average  # batching does not change the merged rows
 
 
@@ -76,15 +85,21 @@ def test_folded_normalisation_equals_normalising_first(monkeypatch: pytest.Monke
     the same values as normalising a copy first (the path used when the rows are not one
     matrix, e.g. a subset of images), here on a set with a large mean and a small spread."""
     a = structured(24, 64, 64, seed=34)
-    b = (structured(24, 64, 64, seed=35, detail=0.4).astype(np.int16) // 6 + 190).astype(np.uint8)  # bright, flat
+    b = (structured(24, 64, 64, seed=35, detail=0.4).astype(np.int16) // 6 + 190).astype(
+        np.uint8
+    )  # bright, flat
     st = SWDSettings(n_directions=64, n_repeats=2)
     normalised = []
     original = engine_compiled._normalize_into
-    monkeypatch.setattr(engine_compiled, "_normalize_into", lambda *args: normalised.append(1) or original(*args))
+    monkeypatch.setattr(
+        engine_compiled, "_normalize_into", lambda *args: normalised.append(1) or original(*args)
+    )
     folded = swd(a, b, seed=5, device="cpu", settings=st)
     assert not normalised  # no normalised copy was made
     monkeypatch.setattr(engine_compiled._Store, "matrix", lambda self: None)
     first = swd(a, b, seed=5, device="cpu", settings=st)
     assert normalised
-    np.testing.assert_allclose([lv.value for lv in folded.levels], [lv.value for lv in first.levels], rtol=2e-6)
+    np.testing.assert_allclose(
+        [lv.value for lv in folded.levels], [lv.value for lv in first.levels], rtol=2e-6
+    )
     assert all(lv.value > 1 for lv in folded.levels)

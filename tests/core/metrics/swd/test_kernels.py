@@ -24,22 +24,59 @@ def _cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     x = rng.standard_normal((3, n)).astype(np.float32)
     f32 = np.float32
     return [
-        ("normal, shifted", rng.standard_normal((4, n)).astype(f32), (rng.standard_normal((4, n)) * 1.1 + 0.1).astype(f32)),
-        ("same distribution", rng.standard_normal((4, 40000)).astype(f32), rng.standard_normal((4, 40000)).astype(f32)),
+        (
+            "normal, shifted",
+            rng.standard_normal((4, n)).astype(f32),
+            (rng.standard_normal((4, n)) * 1.1 + 0.1).astype(f32),
+        ),
+        (
+            "same distribution",
+            rng.standard_normal((4, 40000)).astype(f32),
+            rng.standard_normal((4, 40000)).astype(f32),
+        ),
         ("integer ties", rng.integers(-4, 5, (4, n)).astype(f32), rng.integers(-3, 5, (4, n)).astype(f32)),
-        ("few integer values", rng.integers(0, 3, (3, 30000)).astype(f32), rng.integers(0, 3, (3, 30000)).astype(f32)),
+        (
+            "few integer values",
+            rng.integers(0, 3, (3, 30000)).astype(f32),
+            rng.integers(0, 3, (3, 30000)).astype(f32),
+        ),
         ("identical sets", x, x.copy()),
         ("nearly identical", x, (x + rng.standard_normal(x.shape) * 1e-4).astype(f32)),
-        ("constant columns", np.full((2, 300), 3.5, f32), np.stack([np.full(300, 3.5, f32), np.full(300, -1.0, f32)])),
-        ("heavy tails", rng.standard_cauchy((4, n)).astype(f32), (rng.standard_cauchy((4, n)) * 2).astype(f32)),
-        ("large offset", (1000 + rng.standard_normal((3, n))).astype(f32), (1000 + rng.standard_normal((3, n))).astype(f32)),
-        ("tiny scale", (1e-30 * rng.standard_normal((3, n))).astype(f32), (1e-30 * rng.standard_normal((3, n))).astype(f32)),
-        ("mixed magnitudes", np.concatenate([rng.standard_normal((3, 3000)), rng.standard_normal((3, 3000)) * 1e-20], 1).astype(f32),
-         rng.standard_normal((3, 6000)).astype(f32)),
+        (
+            "constant columns",
+            np.full((2, 300), 3.5, f32),
+            np.stack([np.full(300, 3.5, f32), np.full(300, -1.0, f32)]),
+        ),
+        (
+            "heavy tails",
+            rng.standard_cauchy((4, n)).astype(f32),
+            (rng.standard_cauchy((4, n)) * 2).astype(f32),
+        ),
+        (
+            "large offset",
+            (1000 + rng.standard_normal((3, n))).astype(f32),
+            (1000 + rng.standard_normal((3, n))).astype(f32),
+        ),
+        (
+            "tiny scale",
+            (1e-30 * rng.standard_normal((3, n))).astype(f32),
+            (1e-30 * rng.standard_normal((3, n))).astype(f32),
+        ),
+        (
+            "mixed magnitudes",
+            np.concatenate(
+                [rng.standard_normal((3, 3000)), rng.standard_normal((3, 3000)) * 1e-20], 1
+            ).astype(f32),
+            rng.standard_normal((3, 6000)).astype(f32),
+        ),
         ("n = 1", rng.standard_normal((5, 1)).astype(f32), rng.standard_normal((5, 1)).astype(f32)),
         ("n = 2", rng.standard_normal((5, 2)).astype(f32), rng.standard_normal((5, 2)).astype(f32)),
         ("n = 3", rng.standard_normal((5, 3)).astype(f32), rng.standard_normal((5, 3)).astype(f32)),
-        ("n = 200 (histogram path)", rng.standard_normal((5, 200)).astype(f32), rng.standard_normal((5, 200)).astype(f32)),
+        (
+            "n = 200 (histogram path)",
+            rng.standard_normal((5, 200)).astype(f32),
+            rng.standard_normal((5, 200)).astype(f32),
+        ),
     ]
 
 
@@ -52,10 +89,24 @@ def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: boo
     ambiguous buckets is exercised on ties, heavy tails, identical sets and tiny n."""
     _, a, b = _cases()[case]
     expected = _sorted_l1(a, b)
-    for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
+    for per_bucket in (K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,):
         rows = np.empty(a.shape[0])
-        K.rows_l1(a, b, a.shape[1], b.shape[1], None, None, None, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
-                  *K.rows_l1_scratch(a.shape[1], per_bucket))
+        K.rows_l1(
+            a,
+            b,
+            a.shape[1],
+            b.shape[1],
+            None,
+            None,
+            None,
+            0,
+            a.shape[0],
+            rows,
+            per_bucket,
+            K.MIN_HIST_N,
+            forced,
+            *K.rows_l1_scratch(a.shape[1], per_bucket),
+        )
         np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
     total = _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy()))
     assert total == pytest.approx(expected.sum(), rel=1e-9, abs=0)
@@ -87,10 +138,24 @@ def test_cpu_l1_with_multiplicities_equals_sorting_the_repeated_values(case: int
     tol = 1e-12 * float(np.abs(a).max())
     pad = lambda m: np.concatenate([m, np.full((m.shape[0], 5), np.nan, np.float32)], 1)  # noqa: E731
     pa, pb = pad(a), pad(b)
-    for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
+    for per_bucket in (K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,):
         rows = np.empty(a.shape[0])
-        K.rows_l1(pa, pb, a.shape[1], nb, wa, wb, None, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
-                  *K.rows_l1_scratch(max(a.shape[1], nb), per_bucket, total))
+        K.rows_l1(
+            pa,
+            pb,
+            a.shape[1],
+            nb,
+            wa,
+            wb,
+            None,
+            0,
+            a.shape[0],
+            rows,
+            per_bucket,
+            K.MIN_HIST_N,
+            forced,
+            *K.rows_l1_scratch(max(a.shape[1], nb), per_bucket, total),
+        )
         np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=tol)
     lengths = (a.shape[1], nb)
     got = _sorted_abs_sum(torch.from_numpy(pa), torch.from_numpy(pb), weights=(wa, wb), lengths=lengths)
@@ -102,10 +167,24 @@ def test_cpu_l1_with_multiplicities_equals_sorting_the_repeated_values(case: int
     scale = float(np.nanstd(a)) if np.isfinite(a).all() and np.std(a) > 0 else 1.0
     shift = rng.standard_normal(a.shape[0]) * 3 * scale
     expected = np.abs(np.sort(rep_a, 1).astype(np.float64) - (np.sort(rep_b, 1) + shift[:, None])).sum(1)
-    for per_bucket in ((K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,)):
+    for per_bucket in (K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,):
         rows = np.empty(a.shape[0])
-        K.rows_l1(pa, pb, a.shape[1], nb, wa, wb, shift, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
-                  *K.rows_l1_scratch(max(a.shape[1], nb), per_bucket, total))
+        K.rows_l1(
+            pa,
+            pb,
+            a.shape[1],
+            nb,
+            wa,
+            wb,
+            shift,
+            0,
+            a.shape[0],
+            rows,
+            per_bucket,
+            K.MIN_HIST_N,
+            forced,
+            *K.rows_l1_scratch(max(a.shape[1], nb), per_bucket, total),
+        )
         np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=tol)
 
 

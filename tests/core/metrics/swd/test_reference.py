@@ -45,8 +45,12 @@ def test_level_sizes() -> None:
     assert level_sizes(4, 2, min_res=1) == [(4, 2), (2, 1), (1, 1)]  # ends at 1 x 1
     with pytest.raises(ValueError, match="only have 3 level"):
         level_sizes(64, 64, n_levels=4)
-    res = swd(structured(4, 64, 64, 0), structured(4, 64, 64, 1), device="cpu",
-              settings=SWDSettings(n_directions=8, n_repeats=1, descriptors_per_image=16))
+    res = swd(
+        structured(4, 64, 64, 0),
+        structured(4, 64, 64, 1),
+        device="cpu",
+        settings=SWDSettings(n_directions=8, n_repeats=1, descriptors_per_image=16),
+    )
     assert [lv.resolution for lv in res.levels] == [64, 32, 16]
     assert res.average == pytest.approx(np.mean([lv.value for lv in res.levels]))
 
@@ -74,21 +78,32 @@ def test_normalisation_and_sliced_distance_match_reference_on_same_draws() -> No
     dirs = random_directions(147, 32, 3, torch.Generator().manual_seed(1))
     assert dirs.shape == (147, 96)
     np.testing.assert_allclose(dirs.square().sum(0).numpy(), 1.0, rtol=1e-5)  # unit length, not std
-    split = [dirs[:, 32 * r:32 * (r + 1)].numpy() for r in range(3)]
+    split = [dirs[:, 32 * r : 32 * (r + 1)].numpy() for r in range(3)]
     expected = ref.sliced_wasserstein(ra, rb, 3, 32, directions=split)
     assert expected > 1e-3
     # same normalised descriptors and directions: the default path and a tiny budget (one
     # direction per chunk, descriptors streamed) both give the reference's value
     got = sliced_wasserstein(torch.from_numpy(ra), torch.from_numpy(rb), directions=dirs)
-    got_small = sliced_wasserstein(torch.from_numpy(ra), torch.from_numpy(rb), directions=dirs, memory_budget_mb=0.01)
+    got_small = sliced_wasserstein(
+        torch.from_numpy(ra), torch.from_numpy(rb), directions=dirs, memory_budget_mb=0.01
+    )
     assert got == pytest.approx(expected, rel=1e-5)
     assert got_small == pytest.approx(expected, rel=1e-5)
     # normalising inside: matches the reference computed in float64 closely; the float32
     # reference's rounded channel means shift the value by ~6e-5 relative here
-    got_norm = sliced_wasserstein(torch.from_numpy(raw_a.reshape(3000, -1)), torch.from_numpy(raw_b.reshape(3000, -1)),
-                                  directions=dirs, normalize=True)
-    expected64 = ref.sliced_wasserstein(ref.finalize(raw_a.astype(np.float64)), ref.finalize(raw_b.astype(np.float64)),
-                                        3, 32, directions=split)
+    got_norm = sliced_wasserstein(
+        torch.from_numpy(raw_a.reshape(3000, -1)),
+        torch.from_numpy(raw_b.reshape(3000, -1)),
+        directions=dirs,
+        normalize=True,
+    )
+    expected64 = ref.sliced_wasserstein(
+        ref.finalize(raw_a.astype(np.float64)),
+        ref.finalize(raw_b.astype(np.float64)),
+        3,
+        32,
+        directions=split,
+    )
     assert got_norm == pytest.approx(expected64, rel=1e-5)
     assert got_norm == pytest.approx(expected, rel=3e-4)
     # the same descriptors on both sides give exactly zero

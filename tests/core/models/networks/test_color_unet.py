@@ -43,8 +43,10 @@ def test_skip_connections_feed_each_level():
     torch.manual_seed(2)
     net = ColorUNet(base_channels=8, depth=3).eval()
     seen = []
-    hooks = [up.register_forward_pre_hook(lambda m, args: seen.append((args[0].shape, args[1].shape)))
-             for up in net.ups]
+    hooks = [
+        up.register_forward_pre_hook(lambda m, args: seen.append((args[0].shape, args[1].shape)))
+        for up in net.ups
+    ]
     with torch.no_grad():
         net(torch.rand(1, 1, 32, 32) * 100)
     for h in hooks:

@@ -38,8 +38,15 @@ ECCV16_LAYERS = {
     "model5": _vgg([512, 512, 512, 512], dil=2),
     "model6": _vgg([512, 512, 512, 512], dil=2),
     "model7": _vgg([512, 512, 512, 512]),
-    "model8": [("convT", 0, 512, 256), ("relu",), ("conv", 2, 256, 256, 3, 1, 1, True), ("relu",),
-               ("conv", 4, 256, 256, 3, 1, 1, True), ("relu",), ("conv", 6, 256, 313, 1, 1, 1, True)],
+    "model8": [
+        ("convT", 0, 512, 256),
+        ("relu",),
+        ("conv", 2, 256, 256, 3, 1, 1, True),
+        ("relu",),
+        ("conv", 4, 256, 256, 3, 1, 1, True),
+        ("relu",),
+        ("conv", 6, 256, 313, 1, 1, 1, True),
+    ],
 }
 
 SIGGRAPH17_LAYERS = {
@@ -52,8 +59,14 @@ SIGGRAPH17_LAYERS = {
     "model7": _vgg([512, 512, 512, 512]),
     "model8up": [("convT", 0, 512, 256)],
     "model3short8": [("conv", 0, 256, 256, 3, 1, 1, True)],
-    "model8": [("relu",), ("conv", 1, 256, 256, 3, 1, 1, True), ("relu",),
-               ("conv", 3, 256, 256, 3, 1, 1, True), ("relu",), ("bn", 5, 256)],
+    "model8": [
+        ("relu",),
+        ("conv", 1, 256, 256, 3, 1, 1, True),
+        ("relu",),
+        ("conv", 3, 256, 256, 3, 1, 1, True),
+        ("relu",),
+        ("bn", 5, 256),
+    ],
     "model9up": [("convT", 0, 256, 128)],
     "model2short9": [("conv", 0, 128, 128, 3, 1, 1, True)],
     "model9": [("relu",), ("conv", 1, 128, 128, 3, 1, 1, True), ("relu",), ("bn", 3, 128)],
@@ -92,15 +105,28 @@ def run_block(sd: dict, block: str, ops: list, x: torch.Tensor) -> torch.Tensor:
         if kind == "conv":
             _, i, _cin, _cout, k, stride, dil, _bias = op
             pad = dil if k == 3 else 0
-            x = F.conv2d(x, sd[f"{block}.{i}.weight"], sd.get(f"{block}.{i}.bias"),
-                         stride=stride, padding=pad, dilation=dil)
+            x = F.conv2d(
+                x,
+                sd[f"{block}.{i}.weight"],
+                sd.get(f"{block}.{i}.bias"),
+                stride=stride,
+                padding=pad,
+                dilation=dil,
+            )
         elif kind == "convT":
             i = op[1]
             x = F.conv_transpose2d(x, sd[f"{block}.{i}.weight"], sd[f"{block}.{i}.bias"], stride=2, padding=1)
         elif kind == "bn":
             i = op[1]
-            x = F.batch_norm(x, sd[f"{block}.{i}.running_mean"], sd[f"{block}.{i}.running_var"],
-                             sd[f"{block}.{i}.weight"], sd[f"{block}.{i}.bias"], training=False, eps=1e-5)
+            x = F.batch_norm(
+                x,
+                sd[f"{block}.{i}.running_mean"],
+                sd[f"{block}.{i}.running_var"],
+                sd[f"{block}.{i}.weight"],
+                sd[f"{block}.{i}.bias"],
+                training=False,
+                eps=1e-5,
+            )
         elif kind == "relu":
             x = F.relu(x)
         elif kind == "lrelu":
@@ -217,5 +243,3 @@ def test_siggraph17_forward_equals_reference(siggraph17):
 def test_input_size_must_be_multiple_of_8(eccv16):
     with pytest.raises(ValueError, match="multiples of 8"):
         eccv16(torch.zeros(1, 1, 12, 16))
-
-

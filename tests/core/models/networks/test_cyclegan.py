@@ -33,10 +33,13 @@ def reference_resnet(sd: dict[str, torch.Tensor], x: torch.Tensor, n_blocks: int
         y = y + inorm(r)
     k = 10 + n_blocks
     for i in (k, k + 3):
-        y = F.conv_transpose2d(y, sd[f"model.{i}.weight"], sd[f"model.{i}.bias"], stride=2, padding=1,
-                               output_padding=1)
+        y = F.conv_transpose2d(
+            y, sd[f"model.{i}.weight"], sd[f"model.{i}.bias"], stride=2, padding=1, output_padding=1
+        )
         y = F.relu(inorm(y))
-    y = F.conv2d(F.pad(y, (3, 3, 3, 3), mode="reflect"), sd[f"model.{k + 7}.weight"], sd[f"model.{k + 7}.bias"])
+    y = F.conv2d(
+        F.pad(y, (3, 3, 3, 3), mode="reflect"), sd[f"model.{k + 7}.weight"], sd[f"model.{k + 7}.bias"]
+    )
     return torch.tanh(y)
 
 

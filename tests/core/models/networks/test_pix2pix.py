@@ -25,7 +25,9 @@ def _randomize_bn(model: torch.nn.Module, seed: int = 0) -> None:
             m.bias.data.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
 
 
-def reference_unet(sd: dict[str, torch.Tensor], x: torch.Tensor, num_downs: int, batch_stats: bool) -> torch.Tensor:
+def reference_unet(
+    sd: dict[str, torch.Tensor], x: torch.Tensor, num_downs: int, batch_stats: bool
+) -> torch.Tensor:
     """The official U-Net (batch norm) as plain functional calls; ``batch_stats`` normalises with
     the batch's own statistics (train-mode BatchNorm), else with the stored running ones."""
 
@@ -48,7 +50,9 @@ def reference_unet(sd: dict[str, torch.Tensor], x: torch.Tensor, num_downs: int,
 
     d = F.conv2d(x, sd["model.model.0.weight"], None, stride=2, padding=1)
     inner = block(d, "model.model.1.model", 2)
-    y = F.conv_transpose2d(F.relu(inner), sd["model.model.3.weight"], sd["model.model.3.bias"], stride=2, padding=1)
+    y = F.conv_transpose2d(
+        F.relu(inner), sd["model.model.3.weight"], sd["model.model.3.bias"], stride=2, padding=1
+    )
     return torch.tanh(y)
 
 
@@ -82,7 +86,9 @@ def test_unet_matches_functional_reference(num_downs, size):
         with per_image_batchnorm(g):
             per_image = g(x)
     torch.testing.assert_close(stored, reference_unet(sd, x, num_downs, batch_stats=False), atol=1e-5, rtol=0)
-    torch.testing.assert_close(per_image, reference_unet(sd, x, num_downs, batch_stats=True), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        per_image, reference_unet(sd, x, num_downs, batch_stats=True), atol=1e-5, rtol=0
+    )
     assert (stored - per_image).abs().max() > 1e-3  # the two modes really differ
     # the context leaves the running statistics and the mode untouched
     for k, v in g.state_dict().items():

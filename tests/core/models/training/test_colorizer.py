@@ -118,15 +118,44 @@ def test_cli_train_and_colorize(folder, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command", required=True))
     ckpt = tmp_path / "cli.pt"
-    args = parser.parse_args(["train-colorizer", str(folder), "--out", str(ckpt), "--size", "32",
-                              "--epochs", "1", "--batch-size", "4", "--base-channels", "8",
-                              "--depth", "2", "--device", "cpu"])
+    args = parser.parse_args(
+        [
+            "train-colorizer",
+            str(folder),
+            "--out",
+            str(ckpt),
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--base-channels",
+            "8",
+            "--depth",
+            "2",
+            "--device",
+            "cpu",
+        ]
+    )
     assert args.func(args) == 0
     assert ckpt.exists() and ckpt.with_name("cli_samples.png").exists()
     out_dir = tmp_path / "out"
     img = next(folder.rglob("img0.png"))
-    args = parser.parse_args(["colorize", "--model", str(ckpt), str(img), str(img), "--out", str(out_dir),
-                              "--gray-first", "--device", "cpu"])
+    args = parser.parse_args(
+        [
+            "colorize",
+            "--model",
+            str(ckpt),
+            str(img),
+            str(img),
+            "--out",
+            str(out_dir),
+            "--gray-first",
+            "--device",
+            "cpu",
+        ]
+    )
     assert args.func(args) == 0
     files = sorted(p.name for p in out_dir.iterdir())
     assert files == ["img0_cli-2.png", "img0_cli.png"]
