@@ -51,10 +51,12 @@ def _measure(root: Path) -> dict[str, object]:
     out["swd_equal_n"] = [
         float(lv["value"]).hex() for lv in _run("swd", a, b, "-n", "24", "--seed", "0")["swd"]["levels"]
     ]
+    cache = str(root / "cache")  # KID reads the tf1 features that the FID run cached
     for mode in ("tf1", "clean"):
-        res = _run("fid", a, b, "--mode", mode, "--no-cache", "-n", "16")
+        res = _run("fid", a, b, "--mode", mode, "--cache-dir", cache, "-n", "16")
         out[f"fid_{mode}"] = float(res["fid"]["value"]).hex()
-    kid = _run("kid", a, b, "--no-cache", "-n", "16", "--subsets", "7", "--subset-size", "10")
+    kid = _run("kid", a, b, "--cache-dir", cache, "-n", "16", "--subsets", "7", "--subset-size", "10")
+    assert kid["cached"] == {"features A": True, "features B": True}, kid["cached"]
     out["kid"] = [float(kid["kid"]["mean"]).hex(), float(kid["kid"]["std"]).hex()]
     return out
 
