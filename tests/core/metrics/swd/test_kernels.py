@@ -110,8 +110,30 @@ def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: boo
         np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
     total = _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy()))
     assert total == pytest.approx(expected.sum(), rel=1e-9, abs=0)
-    if np.array_equal(a, b):
-        assert total == 0.0
+
+
+def test_identical_sets_give_exactly_zero() -> None:
+    _, a, b = next(c for c in _cases() if c[0] == "identical sets")
+    assert np.array_equal(a, b) and a is not b
+    rows = np.empty(a.shape[0])
+    K.rows_l1(
+        a,
+        b,
+        a.shape[1],
+        b.shape[1],
+        None,
+        None,
+        None,
+        0,
+        a.shape[0],
+        rows,
+        K.PER_BUCKET,
+        K.MIN_HIST_N,
+        False,
+        *K.rows_l1_scratch(a.shape[1], K.PER_BUCKET),
+    )
+    assert (rows == 0.0).all()
+    assert _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy())) == 0.0
 
 
 @pytest.mark.parametrize("forced", [False, True], ids=["default", "histogram-forced"])
