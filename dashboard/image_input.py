@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core.images import ImageError, load_image, open_image_set
+from core.images import UPLOAD_IMAGE_TYPES, ImageError, load_image, open_image_set
 
 Images = list[tuple[str, np.ndarray]]
 
@@ -65,4 +65,26 @@ def read_images(uploads, path_text: str, max_images: int, verb: str, key: str) -
         st.error(message)
     for message in warnings:
         st.warning(message)
+    return images
+
+
+def image_inputs(key: str, verb: str, max_images: int, upload_help: str) -> Images:
+    """The "Images" section of a generator page: an uploader and a server path, read with
+    :func:`read_images`; says so when there is nothing to work on yet."""
+    st.subheader("Images")
+    uploads = st.file_uploader(
+        "Images",
+        type=UPLOAD_IMAGE_TYPES,
+        accept_multiple_files=True,
+        key=f"{key}_uploads",
+        help=upload_help,
+    )
+    folder = st.text_input(
+        "…or an image file, folder or zip on this machine",
+        key=f"{key}_folder",
+        help="Full path on the machine running GAN Lens; folders are searched recursively.",
+    )
+    images = read_images(uploads, folder, max_images, verb, key=f"{key}_inputs")
+    if not images:
+        st.info("No images yet: upload some or give a path.")
     return images

@@ -228,3 +228,23 @@ def models_on_this_machine(family: Family, local_dir: Path | None = None) -> Non
             st.dataframe(rows, hide_index=True)
         else:
             st.info(f"No model weights in {cache_dir()} yet.")
+
+
+def pick_models(key: str, choose: Callable[[str, str], Any | None]) -> tuple[list[Any], bool]:
+    """The page's model (left) and, when "Compare with a second model" is on, a second one (right).
+    ``choose(key, title)`` is the page's :func:`pick_model` call. Returns the models that are ready
+    and whether every chosen slot is ready (a second model is wanted and missing: False)."""
+    left, right = st.columns(2)
+    with left:
+        first = choose(f"{key}_a", "Model")
+    compare = st.toggle(
+        "Compare with a second model",
+        key=f"{key}_compare",
+        help="Run a second model on the same images and show both results side by side.",
+    )
+    second = None
+    if compare:
+        with right:
+            second = choose(f"{key}_b", "Second model")
+    picked = [m for m in (first, second) if m is not None]
+    return picked, first is not None and (not compare or second is not None)

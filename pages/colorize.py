@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.images import UPLOAD_IMAGE_TYPES
 from core.models.colorize import (
     ColorizeResult,
     LoadedColorizer,
@@ -25,8 +24,8 @@ from core.models.colorize import (
     results_zip,
 )
 from dashboard.feedback import show_error
-from dashboard.image_input import read_images
-from dashboard.model_input import models_on_this_machine, pick_model
+from dashboard.image_input import image_inputs
+from dashboard.model_input import models_on_this_machine, pick_model, pick_models
 from dashboard.progress import StreamlitProgress
 from dashboard.results_view import ResultView, show_results
 from dashboard.settings import cache_dir
@@ -164,31 +163,9 @@ st.caption(
 )
 models_on_this_machine("colorization", trained_dir())
 
-left, right = st.columns(2)
-with left:
-    picked_a = choose("colorize_a", "Model")
-compare = st.toggle(
-    "Compare with a second model",
-    key="colorize_compare",
-    help="Run a second model on the same images and show both side by side.",
-)
-picked_b = None
-if compare:
-    with right:
-        picked_b = choose("colorize_b", "Second model")
-
-st.subheader("Images")
-uploads = st.file_uploader(
-    "Images to colorize",
-    type=UPLOAD_IMAGE_TYPES,
-    accept_multiple_files=True,
-    key="colorize_uploads",
-    help="One or many pictures (gray or colour).",
-)
-typed_images = st.text_input(
-    "…or an image file or folder on this machine",
-    key="colorize_folder",
-    help="Path on the machine running GAN Lens; folders are searched recursively.",
+models, models_ready = pick_models("colorize", choose)
+raw_images = image_inputs(
+    "colorize", "colorized", MAX_IMAGES, upload_help="One or many pictures (gray or colour)."
 )
 gray_first = st.checkbox(
     "Convert my colour photo to gray first",
@@ -219,26 +196,20 @@ net_size = int(
     )
 )
 
-images = [
-    (name, fit_within(arr, max_side))
-    for name, arr in read_images(uploads, typed_images, MAX_IMAGES, "colorized", key="colorize_inputs")
-]
+images = [(name, fit_within(arr, max_side)) for name, arr in raw_images]
 if images:
     st.caption(
         f"{len(images)} image(s) ready: "
         + ", ".join(f"{n} ({a.shape[1]}x{a.shape[0]})" for n, a in images[:8])
         + (" …" if len(images) > 8 else "")
     )
-else:
-    st.info("No images yet: upload some or give a path.")
 
-models = [m for m in (picked_a, picked_b) if m is not None]
 hint_target, hints = None, []
 if any(m.uses_hints for _, m in models):
     with st.expander("Colour hints (SIGGRAPH17)", expanded=False):
         hint_target, hints = hint_editor([n for n, _ in images])
 
-ready = picked_a is not None and bool(images) and (not compare or picked_b is not None)
+ready = models_ready and bool(images)
 if st.button(
     "Colorize",
     type="primary",

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core.images import UPLOAD_IMAGE_TYPES
 from core.models.loading import LoadedModel, load_model_info
 from core.models.outputs import result_filename
 from core.models.translate import (
@@ -22,8 +21,8 @@ from core.models.translate import (
     translate_named,
 )
 from dashboard.feedback import show_error
-from dashboard.image_input import read_images
-from dashboard.model_input import models_on_this_machine, pick_model
+from dashboard.image_input import image_inputs
+from dashboard.model_input import models_on_this_machine, pick_model, pick_models
 from dashboard.progress import StreamlitProgress
 from dashboard.results_view import ResultView, show_results
 from dashboard.settings import device_choice
@@ -102,35 +101,13 @@ st.caption(
 )
 models_on_this_machine("translation")
 
-left, right = st.columns(2)
-with left:
-    picked_a = choose("translate_a", "Model")
-compare = st.toggle(
-    "Compare with a second model",
-    key="translate_compare",
-    help="Run a second model on the same images and show both results side by side.",
+models, models_ready = pick_models("translate", choose)
+images = image_inputs(
+    "translate",
+    "translated",
+    MAX_IMAGES,
+    upload_help="One or more pictures to translate (PNG, JPEG, WebP, ...).",
 )
-picked_b = None
-if compare:
-    with right:
-        picked_b = choose("translate_b", "Second model")
-
-st.subheader("Images")
-uploads = st.file_uploader(
-    "Images",
-    type=UPLOAD_IMAGE_TYPES,
-    accept_multiple_files=True,
-    key="translate_uploads",
-    help="One or more pictures to translate (PNG, JPEG, WebP, ...).",
-)
-folder = st.text_input(
-    "…or an image file, folder or zip on this machine",
-    key="translate_folder",
-    help="Full path on the machine running GAN Lens; folders are searched recursively.",
-)
-images = read_images(uploads, folder, MAX_IMAGES, "translated", key="translate_inputs")
-if not images:
-    st.info("No images yet: upload some or give a path.")
 
 c1, c2 = st.columns(2)
 resolution = c1.slider(
@@ -152,8 +129,7 @@ bn_label = c2.radio(
 )
 bn_stats = "image" if bn_label.startswith("Per image") else "running"
 
-models = [m for m in (picked_a, picked_b) if m is not None]
-ready = picked_a is not None and bool(images) and (not compare or picked_b is not None)
+ready = models_ready and bool(images)
 if st.button(
     "Translate",
     type="primary",
