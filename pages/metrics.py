@@ -23,14 +23,14 @@ st.caption(
 col_a, col_b = st.columns(2)
 with col_a:
     st.subheader("Set A")
-    set_a = image_set_input("set A", "A", default_sample="shapes")
+    set_a = image_set_input("set A", "metrics_A", default_sample="shapes")
     if set_a is not None:
-        show_set_summary(set_a, "A")
+        show_set_summary(set_a, "metrics_A")
 with col_b:
     st.subheader("Set B")
-    set_b = image_set_input("set B", "B", default_sample="shapes-blurred")
+    set_b = image_set_input("set B", "metrics_B", default_sample="shapes-blurred")
     if set_b is not None:
-        show_set_summary(set_b, "B")
+        show_set_summary(set_b, "metrics_B")
 
 st.divider()
 st.subheader("Settings")

@@ -44,8 +44,8 @@ def _png(seed: int, size: int = 32) -> bytes:
 
 def _sizes(at: AppTest, samples: int, n: int) -> None:
     """Size both built-in sample sets and the N used per set."""
-    at.number_input(key="A_sample_n").set_value(samples)
-    at.number_input(key="B_sample_n").set_value(samples)
+    at.number_input(key="metrics_A_sample_n").set_value(samples)
+    at.number_input(key="metrics_B_sample_n").set_value(samples)
     at.number_input(key="metrics_n").set_value(n)
 
 
@@ -118,8 +118,8 @@ def test_noise_floor_adds_second_series():
 
 def test_uploaded_files_with_bad_ones_listed():
     at = _app()
-    at.selectbox(key="A_kind").set_value("Upload files").run()
-    at.file_uploader(key="A_upload_Upload files").set_value(
+    at.selectbox(key="metrics_A_kind").set_value("Upload files").run()
+    at.file_uploader(key="metrics_A_upload_Upload files").set_value(
         [(f"g{i}.png", _png(i), "image/png") for i in range(6)] + [("broken.png", b"not a png", "image/png")]
     ).run()
     assert not at.exception, at.exception
@@ -132,8 +132,8 @@ def test_uploaded_files_with_bad_ones_listed():
 
 def test_upload_with_no_images_shows_specific_error_and_page_keeps_working():
     at = _app()
-    at.selectbox(key="A_kind").set_value("Upload files").run()
-    at.file_uploader(key="A_upload_Upload files").set_value([("a.png", b"zzz", "image/png")]).run()
+    at.selectbox(key="metrics_A_kind").set_value("Upload files").run()
+    at.file_uploader(key="metrics_A_upload_Upload files").set_value([("a.png", b"zzz", "image/png")]).run()
     assert not at.exception, at.exception
     assert any("none of the uploaded files is a readable image" in e.value for e in at.error)
     # set B and the settings still render and the run button is disabled until A is usable
@@ -147,8 +147,8 @@ def test_zip_with_unsafe_paths_reports_them():
             zf.writestr(f"imgs/{i}.png", _png(i))
         zf.writestr("../escape.png", _png(9))
     at = _app()
-    at.selectbox(key="B_kind").set_value("Upload a zip").run()
-    at.file_uploader(key="B_upload_Upload a zip").set_value(
+    at.selectbox(key="metrics_B_kind").set_value("Upload a zip").run()
+    at.file_uploader(key="metrics_B_upload_Upload a zip").set_value(
         ("set.zip", buf.getvalue(), "application/zip")
     ).run()
     assert not at.exception, at.exception
@@ -158,10 +158,10 @@ def test_zip_with_unsafe_paths_reports_them():
 
 def test_swd_with_statistics_file_is_refused_clearly(tmp_path):
     at = _app()
-    at.selectbox(key="B_kind").set_value("FID statistics (.npz)").run()
+    at.selectbox(key="metrics_B_kind").set_value("FID statistics (.npz)").run()
     buf = io.BytesIO()
     np.savez(buf, mu=np.zeros(2048), sigma=np.eye(2048))
-    at.file_uploader(key="B_stats").set_value(("ref.npz", buf.getvalue(), "application/octet-stream")).run()
+    at.file_uploader(key="metrics_B_stats").set_value(("ref.npz", buf.getvalue(), "application/octet-stream")).run()
     assert not at.exception, at.exception
     _run_comparison(at)
     assert any("SWD needs images on both sides" in e.value for e in at.error)
@@ -200,8 +200,8 @@ def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
 
 def test_one_image_set_gives_a_specific_error():
     at = _app()
-    at.selectbox(key="A_kind").set_value("Upload files").run()
-    at.file_uploader(key="A_upload_Upload files").set_value(("only.png", _png(1), "image/png")).run()
+    at.selectbox(key="metrics_A_kind").set_value("Upload files").run()
+    at.file_uploader(key="metrics_A_upload_Upload files").set_value(("only.png", _png(1), "image/png")).run()
     _run_comparison(at)
     assert not at.exception, at.exception
     assert any("could not run: set A: SWD needs at least 2 images, got 1" in e.value for e in at.error), [
