@@ -68,13 +68,13 @@ def sidebar_settings() -> None:
                 f"Set by the operator; {ALLOW_CACHE_DIR_ENV}=1 with {ROOTS_ENV} lets users choose one."
             )
             return
-        typed = st.text_input(
+        st.session_state.setdefault("cache_dir", str(cache_root()))
+        st.text_input(
             "Cache folder",
-            value=st.session_state.get("cache_dir", str(cache_root())),
+            key="cache_dir",
             help="Where cached image features and downloaded model weights are kept; a folder inside "
             f"{', '.join(str(r) for r in server_policy().roots)}.",
         )
-        st.session_state["cache_dir"] = typed
         try:
             _typed_cache_dir()
         except PathRefused as exc:
