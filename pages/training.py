@@ -96,7 +96,9 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
             key=f"lab_run_{label}",
             help="Run folders (with a config.json) inside the runs folder.",
         )
-        return lambda: runs.load_run(runs_dir / pick)
+        if runs_dir == OPERATOR_RUNS_DIR:
+            return lambda: runs.load_run(runs_dir / pick)
+        return lambda: runs.load_run(checked_path(runs_dir / pick))  # a linked run may point out
     if source == "Run folder path":
         path = server_path_input(
             f"Run folder {label}",

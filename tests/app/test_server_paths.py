@@ -165,3 +165,17 @@ def test_cache_folder_is_the_operators_unless_allowed(tmp_path, server_roots):
         f"allows ({(tmp_path / 'data').resolve()}), outside hidden and system folders; using {operator}"
     ]
     assert f"`{operator / 'models'}`" in _model_dir_caption(at)
+
+
+def test_a_linked_run_in_a_users_runs_folder_may_not_point_outside_the_roots(tmp_path, server_roots):
+    demo = ROOT / "dashboard" / "demo_runs" / "dcgan-digits"
+    user_runs = tmp_path / "data" / "runs"
+    user_runs.mkdir(parents=True)
+    (user_runs / "linked").symlink_to(demo, target_is_directory=True)
+    server_roots(tmp_path / "data")
+    at = _page("training.py").run()
+    at.text_input(key="lab_runs_dir").set_value(str(user_runs)).run()
+    at.radio(key="lab_src_A").set_value("Run in the runs folder").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="lab_run_A").value == "linked"
+    assert [e.value.split(";")[0] for e in at.error] == [f"A: {user_runs / 'linked'}: not allowed"]
