@@ -3,28 +3,31 @@ folder or zip, decoded to ``(name, H x W x 3 uint8)`` pairs with one message per
 
 Decoded pictures are kept in the session while the inputs stay the same (the same uploaded files,
 the same path with the same modification time), so a rerun of the page does not decode them again.
+A server path is read only if the operator's policy allows it (:mod:`dashboard.server_path`), and a
+folder is walked within :data:`core.images.BROWSER_WALK`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from core.images import UPLOAD_IMAGE_TYPES, ImageError, load_image, open_image_set
+from core.images import BROWSER_WALK, UPLOAD_IMAGE_TYPES, ImageError, load_image, open_image_set
+from dashboard.server_path import PathRefused, checked_path, server_path_input, server_policy
 
 Images = list[tuple[str, np.ndarray]]
 
 
 def _signature(uploads, path_text: str, max_images: int) -> tuple:
     files = tuple((getattr(up, "file_id", None), up.name, up.size) for up in uploads or [])
-    path = Path(path_text.strip()).expanduser() if path_text.strip() else None
-    try:
-        stamp = path.stat().st_mtime_ns if path is not None else None
-    except OSError:
-        stamp = None
-    return files, str(path) if path else None, stamp, max_images
+    stamp = None
+    if path_text.strip() and server_policy().allows(path_text):
+        with contextlib.suppress(OSError):
+            stamp = checked_path(path_text).stat().st_mtime_ns
+    return files, path_text.strip() or None, server_policy(), stamp, max_images
 
 
 def _decode(uploads, path_text: str, max_images: int, verb: str) -> tuple[Images, list[str], list[str]]:
@@ -37,10 +40,13 @@ def _decode(uploads, path_text: str, max_images: int, verb: str) -> tuple[Images
             errors.append(f"Skipped an image: {exc}")
     if path_text.strip():
         try:
-            image_set = open_image_set(Path(path_text.strip()).expanduser())
+            path = checked_path(path_text)
+            image_set = open_image_set(path, name=Path(path_text.strip()).name, walk=BROWSER_WALK)
             # one more than the cap, so that the warning below knows there were more
             images += list(image_set.iter_arrays(limit=max_images + 1))
             errors += [f"Skipped {s.name}: {s.reason}" for s in image_set.skipped]
+        except PathRefused as exc:
+            errors.append(str(exc))
         except (ImageError, OSError) as exc:
             errors.append(f"Could not read images: {exc}")
     warnings = []
@@ -79,12 +85,13 @@ def image_inputs(key: str, verb: str, max_images: int, upload_help: str) -> Imag
         key=f"{key}_uploads",
         help=upload_help,
     )
-    folder = st.text_input(
+    folder = server_path_input(
         "…or an image file, folder or zip on this machine",
         key=f"{key}_folder",
         help="Full path on the machine running GAN Lens; folders are searched recursively.",
     )
     images = read_images(uploads, folder, max_images, verb, key=f"{key}_inputs")
     if not images:
-        st.info("No images yet: upload some or give a path.")
+        more = " or give a path" if server_policy().enabled else ""
+        st.info(f"No images yet: upload some{more}.")
     return images

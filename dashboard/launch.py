@@ -4,7 +4,8 @@ Streamlit reads ``.streamlit/config.toml`` from the *current* folder only, so ``
 /path/to/dashboard/app.py`` started elsewhere would forget, for one, that the app listens on
 localhost. The launcher passes every option of the project's config file as a command-line flag
 (flags win over any config file Streamlit finds), and listens on localhost unless the operator
-passes ``--server.address``. Extra arguments go to ``streamlit run`` unchanged.
+passes ``--server.address``. Extra arguments go to ``streamlit run`` unchanged. ``python -m
+dashboard.launch`` does the same as the console script.
 """
 
 from __future__ import annotations
@@ -44,3 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.argv = ["streamlit", *streamlit_args(list(sys.argv[1:] if argv is None else argv))]
     return stcli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

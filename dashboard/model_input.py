@@ -1,6 +1,8 @@
 """Choosing a generator on the Translate and Colorize pages: a model of the zoo (downloaded on
 demand into the model cache), an uploaded weights file, or a file on this machine (typed, or
-picked from a folder of models trained here).
+picked from a folder of models trained here, inside the cache folder). A typed path must lie
+inside the folders the operator allows (:mod:`dashboard.server_path`); with none allowed, only the
+list of models in the cache folder is offered.
 
 One caching rule for loaded models, on both pages:
 
@@ -29,6 +31,7 @@ from core.models.registry import Family, architecture_names
 from core.models.zoo import ModelSpec, list_models
 from dashboard.feedback import show_error
 from dashboard.progress import StreamlitProgress
+from dashboard.server_path import PathRefused, checked_path, server_path_input
 from dashboard.settings import cache_dir, device_choice
 
 Loader = Callable[[Path | bytes, str, str | None, str], Any]
@@ -151,7 +154,7 @@ def _upload(
 def _server_path(
     key: str, family: Family, load: Loader, choose_arch: bool, local_dir: Path | None, local_hint: str
 ) -> tuple[str, Any] | None:
-    typed = st.text_input(
+    typed = server_path_input(
         "Weights file path",
         key=f"{key}_path",
         help="Full path of a .pth/.pt file on the machine running GAN Lens.",
@@ -171,9 +174,13 @@ def _server_path(
         )
     arch = _arch_choice(key, family, choose_arch)
     if typed.strip():
-        path = Path(typed.strip()).expanduser()
+        try:
+            path = checked_path(typed)
+        except PathRefused as exc:
+            st.error(str(exc))
+            return None
         if not path.is_file():
-            st.error(f"{path}: no such weights file")
+            st.error(f"{typed.strip()}: no such weights file")
             return None
     elif picked and picked != "(none)":
         path = local_dir / picked  # type: ignore[operator]

@@ -1,18 +1,21 @@
 """The "give me an image set" widget group used on the metrics page (widgets only).
 
 A set can come from a built-in sample, uploaded files, an uploaded folder, an uploaded zip, a
-folder path on the server, or (FID only) an uploaded statistics ``.npz``. The opened set is kept
+folder path on the server (when the operator allows it: :mod:`dashboard.server_path`), or (FID only) an uploaded statistics ``.npz``. The opened set is kept
 in ``st.session_state`` keyed by its source so reruns and page changes do not reload it; uploads
 are decoded on arrival (``core.images.decode_uploads``) so their raw bytes are not kept.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from core.images import UPLOAD_IMAGE_TYPES, ImageError, decode_uploads, open_image_set
+from core.images import BROWSER_WALK, UPLOAD_IMAGE_TYPES, ImageError, decode_uploads, open_image_set
 from core.images.samples import SAMPLE_SETS, make_sample_set
 from core.metrics.compare import Source, StatsSource
+from dashboard.server_path import checked_path, server_path_input, server_policy
 
 SOURCES = (
     "Built-in sample",
@@ -98,15 +101,20 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
             lambda: decode_uploads([(f.name, f.getvalue()) for f in files], name=label),
         )
     if kind == "Folder on the server":
-        path = st.text_input(
+        path = server_path_input(
             f"{label}: folder, zip or .npy path on the server",
             key=f"{key}_path",
             help="For big sets that should not travel through the browser.",
         )
         if not path.strip():
-            st.info("Type a path on the machine running GAN Lens.")
+            if server_policy().enabled:
+                st.info("Type a path on the machine running GAN Lens.")
             return None
-        return _remember(key, ("path", path.strip()), lambda: open_image_set(path.strip()))
+        return _remember(
+            key,
+            ("path", path.strip(), server_policy()),
+            lambda: open_image_set(checked_path(path), name=Path(path.strip()).name, walk=BROWSER_WALK),
+        )
     stats_file = st.file_uploader(
         f"{label}: statistics .npz",
         type=["npz"],

@@ -1,5 +1,10 @@
 """Training lab: scrub two GAN runs side by side, and start a short training run (widgets only;
-training, run folders and frame handling live in core.gan)."""
+training, run folders and frame handling live in core.gan).
+
+Server paths (a run folder, an animation file, training images, another runs folder) follow the
+operator's policy (:mod:`dashboard.server_path`); with none allowed, the runs folder is the
+operator's ``runs`` in the app's working folder.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,11 @@ from core.gan.data import DatasetTooSmallError, load_training_data
 from core.gan.frames import AnimationError
 from core.gan.jobs import JobRegistry, TrainingJob
 from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
-from core.images import ImageError
+from core.images import BROWSER_WALK, ImageError
+from core.runtime.server_paths import DISABLED_NOTE
 from dashboard.charts import run_loss_figure, run_quality_figure
 from dashboard.progress import StreamlitProgress
+from dashboard.server_path import PathRefused, checked_path, server_path_input, server_policy
 from dashboard.settings import device_choice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +37,9 @@ SOURCES = (
     "Upload an animation",
     "Animation file on the server",
 )
+#: The operator's runs folder (in the app's working folder); users may name another only inside
+#: the allowed roots.
+OPERATOR_RUNS_DIR = Path("runs")
 PLAY_INTERVAL_S = 0.6
 LIVE_REFRESH_S = 2.0
 
@@ -86,9 +96,11 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
             key=f"lab_run_{label}",
             help="Run folders (with a config.json) inside the runs folder.",
         )
-        return lambda: runs.load_run(runs_dir / pick)
+        if runs_dir == OPERATOR_RUNS_DIR:
+            return lambda: runs.load_run(runs_dir / pick)
+        return lambda: runs.load_run(checked_path(runs_dir / pick))  # a linked run may point out
     if source == "Run folder path":
-        path = st.text_input(
+        path = server_path_input(
             f"Run folder {label}",
             key=f"lab_path_{label}",
             placeholder="/path/to/run",
@@ -96,7 +108,7 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
         )
         if not path.strip():
             return None
-        return lambda: runs.load_run(Path(path.strip()).expanduser())
+        return lambda: runs.load_run(checked_path(path))
     if source == "Upload an animation":
         up = st.file_uploader(
             f"Animation {label}",
@@ -108,7 +120,7 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
             return None
         data, name = up.getvalue(), up.name
         return lambda: _split_upload(data, name)
-    path = st.text_input(
+    path = server_path_input(
         f"Animation file {label}",
         key=f"lab_anim_{label}",
         placeholder="/path/to/progress.gif",
@@ -116,7 +128,7 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
     )
     if not path.strip():
         return None
-    return lambda: runs.load_animation(Path(path.strip()).expanduser())
+    return lambda: runs.load_animation(checked_path(path))
 
 
 def _load(label: str, loader: Callable[[], Timeline] | None) -> Timeline | None:
@@ -237,7 +249,7 @@ def _start_form(runs_dir: Path) -> None:
         )
         folder = ""
         if dataset == "Folder on the server":
-            folder = st.text_input(
+            folder = server_path_input(
                 "Image folder",
                 key="lab_new_folder",
                 placeholder="/path/to/images",
@@ -299,7 +311,7 @@ def _start_form(runs_dir: Path) -> None:
     ):
         return
     if dataset == "Folder on the server" and not folder.strip():
-        st.error("Enter the image folder to train on.")
+        st.error("Enter the image folder to train on." if server_policy().enabled else DISABLED_NOTE)
         return
     base = runs_dir / _slug(name)
     run_dir, i = base, 2
@@ -308,9 +320,7 @@ def _start_form(runs_dir: Path) -> None:
     try:
         config = TrainConfig(
             model=model,
-            data="builtin"
-            if dataset == "Built-in digits"
-            else str(Path(folder.strip()).expanduser().resolve()),
+            data="builtin" if dataset == "Built-in digits" else str(checked_path(folder)),
             size=int(size),
             steps=int(steps),
             snapshot_every=int(every),
@@ -325,6 +335,7 @@ def _start_form(runs_dir: Path) -> None:
                 max_images=config.max_images,
                 min_images=config.batch_size,
                 progress=StreamlitProgress(st.container()),
+                walk=BROWSER_WALK,
             )
         job = _registry().start(config, run_dir, device=device_choice(), data=data)
     except (DatasetTooSmallError, ImageError, ValueError, OSError) as exc:
@@ -386,14 +397,25 @@ st.caption(
     "curves; or train a short run and watch its frames appear."
 )
 
-runs_dir = Path(
-    st.text_input(
-        "Runs folder",
-        value="runs",
-        key="lab_runs_dir",
-        help="Folder holding your run folders (relative paths are from where the app runs).",
-    )
-).expanduser()
+
+def _runs_dir() -> Path:
+    """The runs folder in force: the operator's, or one typed inside the allowed roots."""
+    help_text = "Folder holding your run folders (relative paths are from where the app runs)."
+    if not server_policy().enabled:
+        st.text_input("Runs folder", value=str(OPERATOR_RUNS_DIR), disabled=True, help=help_text)
+        st.caption(f"Runs folder: {DISABLED_NOTE}")
+        return OPERATOR_RUNS_DIR
+    typed = st.text_input("Runs folder", value=str(OPERATOR_RUNS_DIR), key="lab_runs_dir", help=help_text)
+    if not typed.strip() or Path(typed.strip()).expanduser().resolve() == OPERATOR_RUNS_DIR.resolve():
+        return OPERATOR_RUNS_DIR
+    try:
+        return checked_path(typed)
+    except PathRefused as exc:
+        st.error(f"{exc}; using {OPERATOR_RUNS_DIR}")
+        return OPERATOR_RUNS_DIR
+
+
+runs_dir = _runs_dir()
 
 col_a, col_b = st.columns(2)
 with col_a:

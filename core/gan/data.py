@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.images import ImageError, as_uint8_nchw, center_crop_resize, open_image_set
+from core.images import ImageError, WalkLimits, as_uint8_nchw, center_crop_resize, open_image_set
 from core.runtime.progress import Progress, null_progress
 
 BUILTIN_NAMES = ("builtin", "digits")
@@ -70,8 +70,10 @@ def load_training_data(
     max_images: int = DEFAULT_MAX_IMAGES,
     min_images: int = 1,
     progress: Progress = null_progress,
+    walk: WalkLimits | None = None,
 ) -> TrainingData:
-    """Load ``data`` ('builtin'/'digits' or a folder/zip/array path) as S x S RGB uint8.
+    """Load ``data`` ('builtin'/'digits' or a folder/zip/array path) as S x S RGB uint8; ``walk``
+    bounds the folder walk (the app passes :data:`core.images.BROWSER_WALK`).
 
     Raises :class:`DatasetTooSmallError` (a ValueError) naming how many images are needed when
     fewer than ``min_images`` usable images are found, and ``ImageError`` for an unusable source.
@@ -83,7 +85,7 @@ def load_training_data(
         path = Path(data).expanduser()
         name = path.name or str(path)
         try:
-            image_set = open_image_set(path)
+            image_set = open_image_set(path, walk=walk)
         except ImageError as exc:
             if "no images found" in str(exc):
                 raise DatasetTooSmallError(

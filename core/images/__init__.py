@@ -17,15 +17,17 @@ from core.images.decode import load_image
 from core.images.errors import ImageError
 from core.images.imageset import ImageSet, decode_uploads, open_image_set
 from core.images.resize import center_crop_resize, resize_uint8
-from core.images.sources import IMAGE_EXTENSIONS, UPLOAD_IMAGE_TYPES, SkippedFile
+from core.images.sources import BROWSER_WALK, IMAGE_EXTENSIONS, UPLOAD_IMAGE_TYPES, SkippedFile, WalkLimits
 
 __all__ = [
+    "BROWSER_WALK",
     "IMAGE_EXTENSIONS",
     "UPLOAD_IMAGE_TYPES",
     "ImageError",
     "ImageSet",
     "ImageSource",
     "SkippedFile",
+    "WalkLimits",
     "as_uint8_nchw",
     "center_crop_resize",
     "count_images",

@@ -28,7 +28,7 @@ from PIL import Image
 from core.images.decode import DEFAULT_MAX_PIXELS, decode_image_bytes
 from core.images.errors import ImageError
 from core.images.resize import RESIZE_POLICIES, ResizePolicy, center_crop_resize, resize_uint8
-from core.images.sources import Entry, SetSource, SkippedFile, find_entries
+from core.images.sources import Entry, SetSource, SkippedFile, WalkLimits, find_entries
 from core.runtime.prefetch import background
 from core.runtime.progress import Progress, null_progress
 
@@ -272,7 +272,11 @@ class ImageSet:
 
 
 def open_image_set(
-    source: SetSource, *, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+    source: SetSource,
+    *,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    walk: WalkLimits | None = None,
 ) -> ImageSet:
     """Open an image set without decoding it.
 
@@ -280,9 +284,10 @@ def open_image_set(
     array file, a single image file, a list of image paths, a list of ``(name, bytes)`` pairs
     (uploads; a ``.zip`` among them is expanded), or a uint8 array (N x H x W x 3, N x 3 x H x W,
     gray N x H x W, or RGBA; see :mod:`core.images.layout`).
+    ``walk`` bounds a folder walk done for a browser user (:class:`~core.images.sources.WalkLimits`).
     Raises :class:`ImageError` if nothing usable is found.
     """
-    name, entries, skipped = find_entries(source, name)
+    name, entries, skipped = find_entries(source, name, walk=walk)
     if not entries:
         detail = ""
         if skipped:

@@ -3,12 +3,19 @@ recursively, sorted, hidden files left out), a zip's members (unsafe paths, link
 refused), a ``.npy``/``.npz`` uint8 array (memory-mapped for ``.npy``) or an in-memory array,
 uploaded ``(name, bytes)`` pairs (a zip among them expanded), or a list of paths. Which files are
 images is decided by extension (:data:`IMAGE_EXTENSIONS`); the rest are listed as skipped.
+
+A folder walk never descends into hidden folders (names starting with ``.``, and ``__MACOSX``) or
+the system folders :data:`core.runtime.server_paths.SYSTEM_FOLDERS` (``/proc``, ``/sys``,
+``/dev``), and follows no symbolic link to a folder. A walk done for a browser user of the app
+takes :class:`WalkLimits` (:data:`BROWSER_WALK`): it stops with an :class:`ImageError` past a count
+of files or a time, follows no link at all, and counts the non-image files without naming them.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +26,7 @@ import numpy as np
 
 from core.images.errors import ImageError
 from core.images.layout import ARRAY_CHANNELS, image_layout
+from core.runtime.server_paths import is_system_folder
 
 #: File types read as images, in the order upload widgets list them.
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
@@ -31,6 +39,21 @@ MAX_ZIP_MEMBER_BYTES = 512 * 1024 * 1024
 
 #: What an image set can be opened from (see :func:`find_entries`).
 SetSource = str | os.PathLike | Sequence[str | os.PathLike] | Sequence[tuple[str, bytes]] | np.ndarray
+
+
+@dataclass(frozen=True)
+class WalkLimits:
+    """Bounds on a folder walk done for someone other than the operator (see the module
+    docstring): at most ``max_files`` files seen and ``max_seconds`` spent; symbolic links are
+    skipped; non-image files are counted, named only if ``name_other_files``."""
+
+    max_files: int = 100_000
+    max_seconds: float = 10.0
+    name_other_files: bool = False
+
+
+#: The walk limits the app uses for folders a browser user names.
+BROWSER_WALK = WalkLimits()
 
 
 @dataclass(frozen=True)
@@ -135,20 +158,55 @@ def _classify(name: str) -> str | None:
     return f"not an image file type ({ext or 'no extension'})"
 
 
-def _entries_from_folder(folder: Path) -> tuple[list[Entry], list[SkippedFile]]:
+def _walk_files(folder: Path, limits: WalkLimits | None) -> list[Path]:
+    """Every file (and link) below ``folder``, sorted, pruning hidden and system folders and
+    stopping (ImageError) past ``limits``."""
+    start = time.monotonic()
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):  # never follows links to folders
+        here = Path(dirpath)
+        keep, links = [], []
+        for d in dirnames:
+            sub = here / d
+            if _is_hidden([d]) or is_system_folder(sub):
+                continue
+            (links if sub.is_symlink() else keep).append(d)
+        dirnames[:] = keep
+        for name in [*filenames, *links]:
+            if _is_hidden([name]):
+                continue
+            found.append(here / name)
+            if limits is not None and len(found) > limits.max_files:
+                raise ImageError(f"{folder}: stopped after {limits.max_files:,} files; name a smaller folder")
+        if limits is not None and time.monotonic() - start >= limits.max_seconds:
+            raise ImageError(
+                f"{folder}: stopped after {limits.max_seconds:g} s ({len(found):,} files seen); "
+                "name a smaller folder"
+            )
+    return sorted(found)
+
+
+def _entries_from_folder(
+    folder: Path, limits: WalkLimits | None = None
+) -> tuple[list[Entry], list[SkippedFile]]:
     entries: list[Entry] = []
     skipped: list[SkippedFile] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+    others = 0
+    for path in _walk_files(folder, limits):
         rel = path.relative_to(folder)
-        if _is_hidden(rel.parts):
-            continue
         reason = _classify(path.name)
-        if reason:
+        if reason and limits is not None and not limits.name_other_files:
+            others += 1
+        elif reason:
             skipped.append(SkippedFile(str(rel), reason))
+        elif limits is not None and path.is_symlink():
+            skipped.append(SkippedFile(str(rel), "symbolic link (not followed)"))
         elif not path.is_file():
             skipped.append(SkippedFile(str(rel), "broken link"))
         else:
             entries.append(Entry(str(rel), "file", path))
+    if others:
+        skipped.append(SkippedFile(f"{others:,} other file(s)", "not image files (names not listed)"))
     return entries, skipped
 
 
@@ -209,9 +267,11 @@ def _entries_from_items(items: Sequence) -> tuple[list[Entry], list[SkippedFile]
     return entries, skipped
 
 
-def find_entries(source: SetSource, name: str | None = None) -> tuple[str, list[Entry], list[SkippedFile]]:
+def find_entries(
+    source: SetSource, name: str | None = None, *, walk: WalkLimits | None = None
+) -> tuple[str, list[Entry], list[SkippedFile]]:
     """The set's name, its entries and the files left out, for any :data:`SetSource`: a folder
-    (searched recursively), a ``.zip``, a ``.npy``/``.npz`` uint8 array file, a single image file,
+    (searched recursively, within ``walk`` if given; see :class:`WalkLimits`), a ``.zip``, a ``.npy``/``.npz`` uint8 array file, a single image file,
     a uint8 array (layouts as :class:`ArraySource`), a list of image paths, or a list of
     ``(name, bytes)`` pairs (uploads). Raises :class:`ImageError` for a missing path or a single
     file that is not an image."""
@@ -225,7 +285,7 @@ def find_entries(source: SetSource, name: str | None = None) -> tuple[str, list[
         if not path.exists():
             raise ImageError(f"{path}: no such file or folder")
         if path.is_dir():
-            return label, *_entries_from_folder(path)
+            return label, *_entries_from_folder(path, walk)
         if path.suffix.lower() == ".zip":
             return label, *_entries_from_zip(path)
         if path.suffix.lower() in ARRAY_EXTENSIONS:

@@ -119,7 +119,8 @@ def test_colorizes_upload_with_trained_unet(tmp_path, monkeypatch, tiny_checkpoi
     assert "_colorize_a_uploaded_model" not in other.session_state
 
 
-def test_server_side_paths_and_comparison(tmp_path, monkeypatch, tiny_checkpoint):
+def test_server_side_paths_and_comparison(tmp_path, monkeypatch, tiny_checkpoint, server_roots):
+    server_roots(tmp_path, tiny_checkpoint.parent)
     cache = tmp_path / "cache"
     (cache / "colorizers").mkdir(parents=True)
     (cache / "colorizers" / "mine.pt").write_bytes(tiny_checkpoint.read_bytes())

@@ -30,6 +30,13 @@ def demo():
     return tl
 
 
+@pytest.fixture(autouse=True)
+def _server_roots(tmp_path, monkeypatch, server_roots):
+    """The operator allows this test's folder; the app's working folder is the test's too."""
+    server_roots(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+
 def _app(tmp_path) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state["lab_runs_dir"] = str(tmp_path / "runs")

@@ -138,9 +138,10 @@ def test_compare_two_models_and_bad_uploaded_weights(tmp_path, monkeypatch):
     assert any(b.label == "Download all 2 results (zip)" for b in at.get("download_button"))
 
 
-def test_a_bad_path_and_too_many_images_are_said_plainly(tmp_path, monkeypatch):
+def test_a_bad_path_and_too_many_images_are_said_plainly(tmp_path, monkeypatch, server_roots):
     """dashboard.image_input.read_images: a path that cannot be read is one red line naming it; past
     the page's 100 images a warning says only the first 100 are used; the page keeps working."""
+    server_roots(tmp_path)
     at = _app(tmp_path / "empty", monkeypatch)
     at.run()
     at.text_input(key="translate_folder").input(str(tmp_path / "nowhere")).run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +119,77 @@ def test_upload_types_are_the_image_extensions_without_the_dot():
     assert [f".{t}" for t in UPLOAD_IMAGE_TYPES] == list(IMAGE_EXTENSIONS)
     assert {"png", "jpg", "jpeg", "webp", "tif"} <= set(UPLOAD_IMAGE_TYPES)
     assert all(t == t.lower() and not t.startswith(".") for t in UPLOAD_IMAGE_TYPES)
+
+
+def _walk_tree(root):
+    """root/a.png, root/sub/b.png, root/notes.txt, root/key.pem, root/.git/c.png, root/sub/.cache/d.png"""
+    for rel in ("a.png", "sub/b.png", ".git/c.png", "sub/.cache/d.png"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rgb(seed=len(rel))).save(root / rel)
+    (root / "notes.txt").write_text("hello")
+    (root / "key.pem").write_text("secret")
+    return root
+
+
+def test_hidden_folders_are_not_walked(tmp_path, monkeypatch):
+    import os
+
+    root = _walk_tree(tmp_path / "root")
+    visited = []
+    real_walk = os.walk
+
+    def spy(top, *args, **kwargs):
+        for dirpath, dirnames, filenames in real_walk(top, *args, **kwargs):
+            visited.append(Path(dirpath).relative_to(root).as_posix())
+            yield dirpath, dirnames, filenames
+
+    monkeypatch.setattr(os, "walk", spy)
+    s = open_image_set(root)
+    assert s.names == ["a.png", "sub/b.png"]
+    assert sorted(visited) == [".", "sub"]  # .git and sub/.cache never entered
+
+
+def test_browser_walk_counts_non_image_files_without_naming_them(tmp_path):
+    from core.images import BROWSER_WALK
+
+    root = _walk_tree(tmp_path / "root")
+    (root / "link.png").symlink_to(tmp_path / "elsewhere.png")
+    (tmp_path / "elsewhere.png").write_bytes(png_bytes(rgb(seed=9)))
+    s = open_image_set(root, walk=BROWSER_WALK)
+    assert s.names == ["a.png", "sub/b.png"]
+    assert [(k.name, k.reason) for k in s.skipped] == [
+        ("link.png", "symbolic link (not followed)"),
+        ("2 other file(s)", "not image files (names not listed)"),
+    ]
+    # the operator's own walk (CLI) names them, and follows the link
+    s = open_image_set(root)
+    assert s.names == ["a.png", "link.png", "sub/b.png"]
+    assert {k.name for k in s.skipped} == {"key.pem", "notes.txt"}
+
+
+def test_no_images_message_from_a_browser_walk_names_no_other_file(tmp_path):
+    from core.images import BROWSER_WALK
+
+    (tmp_path / "id_rsa").write_text("x")
+    with pytest.raises(ImageError) as info:
+        open_image_set(tmp_path, walk=BROWSER_WALK)
+    assert "id_rsa" not in str(info.value)
+    assert "1 other file(s)" in str(info.value)
+
+
+def test_walk_stops_at_the_file_count(tmp_path):
+    from core.images import WalkLimits
+
+    for i in range(6):
+        (tmp_path / f"{i}.png").write_bytes(b"x")
+    assert len(open_image_set(tmp_path, walk=WalkLimits(max_files=6))) == 6
+    with pytest.raises(ImageError, match=r"stopped after 5 files; name a smaller folder"):
+        open_image_set(tmp_path, walk=WalkLimits(max_files=5))
+
+
+def test_walk_stops_at_the_time_limit(tmp_path):
+    from core.images import WalkLimits
+
+    (tmp_path / "a.png").write_bytes(b"x")
+    with pytest.raises(ImageError, match=r"stopped after 0 s \(1 files seen\); name a smaller folder"):
+        open_image_set(tmp_path, walk=WalkLimits(max_seconds=0))
