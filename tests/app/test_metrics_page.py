@@ -161,7 +161,9 @@ def test_swd_with_statistics_file_is_refused_clearly(tmp_path):
     at.selectbox(key="metrics_B_kind").set_value("FID statistics (.npz)").run()
     buf = io.BytesIO()
     np.savez(buf, mu=np.zeros(2048), sigma=np.eye(2048))
-    at.file_uploader(key="metrics_B_stats").set_value(("ref.npz", buf.getvalue(), "application/octet-stream")).run()
+    at.file_uploader(key="metrics_B_stats").set_value(
+        ("ref.npz", buf.getvalue(), "application/octet-stream")
+    ).run()
     assert not at.exception, at.exception
     _run_comparison(at)
     assert any("SWD needs images on both sides" in e.value for e in at.error)
