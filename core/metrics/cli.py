@@ -13,8 +13,13 @@ import json
 import sys
 from pathlib import Path
 
+from core.metrics.swd.settings import SWDSettings
 from core.runtime.cache import cache_root
+from core.runtime.cli_types import MAX_IMAGE_SIDE, batch_size, int_in_range
 from core.runtime.progress import TqdmProgress
+
+#: The smallest common size SWD accepts: its pyramid's coarsest level.
+SWD_MIN_SIZE = SWDSettings().min_res
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -25,7 +30,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed for subsets, patches and directions")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=batch_size, default=64, help="images per batch (default 64)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -57,9 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument(
         "--size",
-        type=int,
+        type=int_in_range(SWD_MIN_SIZE, MAX_IMAGE_SIDE, auto=True),
         default=None,
-        help="common resolution (default: the most common size of A); mixed sizes are resized",
+        help=f"common resolution, {SWD_MIN_SIZE}..{MAX_IMAGE_SIDE} px, or auto (default: the most common "
+        "size of A); mixed sizes are resized",
     )
     p.add_argument("--noise-floor", action="store_true", help="also SWD between two halves of A")
     p.add_argument(

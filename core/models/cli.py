@@ -24,6 +24,7 @@ from core.models.loading import load_model_info
 from core.models.registry import FAMILIES, architecture_names
 from core.models.translate import DEFAULT_RESOLUTION, MAX_RESOLUTION, save_results, translate_named
 from core.models.zoo import CATALOG, get_spec, list_models
+from core.runtime.cli_types import int_in_range
 from core.runtime.progress import TqdmProgress
 
 
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "--resolution",
-        type=int,
+        type=int_in_range(1, MAX_RESOLUTION),
         default=DEFAULT_RESOLUTION,
         help=f"processing size of the longer side (default {DEFAULT_RESOLUTION}, max {MAX_RESOLUTION})",
     )
