@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from core.metrics.swd.settings import SWDSettings
-from core.runtime.cache import cache_root
+from core.runtime.cache import checked_cache_root
 from core.runtime.cli_types import MAX_IMAGE_SIDE, batch_size, int_in_range
 from core.runtime.progress import TqdmProgress
 
@@ -102,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
     from core.metrics.compare import CompareSettings, compare, open_source
     from core.metrics.stats import save_stats
 
+    use_cache = not getattr(args, "no_cache", True)
+    cache_dir = checked_cache_root(args.cache_dir) if use_cache else None  # before any work
     extractor = get_extractor(getattr(args, "extractor", None) or DEFAULT_EXTRACTOR)
     a = open_source(args.a)
     b = open_source(args.b)
@@ -118,26 +120,33 @@ def _run(args: argparse.Namespace) -> int:
         kid_subsets=getattr(args, "subsets", 100),
         kid_subset_size=getattr(args, "subset_size", 1000),
         feature_extractor=extractor.id,
-        cache_dir=None if getattr(args, "no_cache", True) else cache_root(args.cache_dir),
+        cache_dir=cache_dir,
     )
     progress = TqdmProgress(disable=args.quiet or args.json)
     try:
         result = compare(a, b, settings, progress=progress)
     finally:
         progress.close()
+    stats_error = None
     if getattr(args, "save_stats", None) is not None:  # the fid subcommand: A's statistics exist
         a_stats = result.stats["A"]
-        save_stats(
-            args.save_stats,
-            a_stats.mu,
-            a_stats.sigma,
-            n=a_stats.n,
-            extractor=a_stats.extractor,
-            mode=a_stats.mode,
-        )
+        try:
+            save_stats(
+                args.save_stats,
+                a_stats.mu,
+                a_stats.sigma,
+                n=a_stats.n,
+                extractor=a_stats.extractor,
+                mode=a_stats.mode,
+            )
+        except OSError as exc:  # the value is still printed; the exit status says what failed
+            stats_error = f"statistics of A could not be written to {args.save_stats}: {exc}"
+            result.warnings.append(stats_error)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
-        return 0
+        for w in result.warnings if stats_error else ():
+            print(f"warning: {w}", file=sys.stderr)
+        return 1 if stats_error else 0
     out = sys.stdout
     print(
         f"A: {result.name_a}   B: {result.name_b}   N: {result.n_a} / {result.n_b}   seed: {args.seed}",
@@ -163,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{k}: cached", file=out)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    if stats_error:
+        return 1
     if getattr(args, "save_stats", None) is not None:
         print(f"statistics of A written to {args.save_stats}", file=out)
     return 0
