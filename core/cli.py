@@ -23,6 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error_line(exc: OSError) -> str:
+    """``<path>: <reason>`` for an OSError about a file (no errno numbers), else its text."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -31,8 +38,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, DownloadError, FeatureExtractorError) as exc:
+    except (ValueError, DownloadError, FeatureExtractorError) as exc:
         parser.exit(2, f"error: {exc}\n")  # user errors: one clear line, no traceback
+    except OSError as exc:  # a missing, unreadable or wrong-kind path (PermissionError, ...)
+        parser.exit(2, f"error: {_os_error_line(exc)}\n")
     except KeyboardInterrupt:
         parser.exit(130, "interrupted\n")
     return 0

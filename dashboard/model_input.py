@@ -26,7 +26,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.models.download import DownloadError, cached_path, ensure_model, model_dir
+from core.models.download import CacheStatus, DownloadError, cache_status, ensure_model, model_dir
 from core.models.registry import Family, architecture_names
 from core.models.zoo import ModelSpec, list_models
 from dashboard.feedback import show_error
@@ -88,6 +88,12 @@ def _arch_choice(key: str, family: Family, choose_arch: bool) -> str | None:
     return None if choice == AUTO else choice
 
 
+def _cache_status(spec: ModelSpec) -> CacheStatus:
+    """The checked cache state of ``spec``; a file's hash is computed once per process while its
+    inode, size and times stay the same (this runs on every rerun)."""
+    return cache_status(spec, cache_dir(), trust_unchanged=True)
+
+
 def _download(spec: ModelSpec) -> None:
     try:
         ensure_model(spec, cache_dir=cache_dir(), progress=StreamlitProgress(st.container()))
@@ -97,22 +103,39 @@ def _download(spec: ModelSpec) -> None:
     st.rerun()
 
 
+def _zoo_icon(status: CacheStatus) -> str:
+    return "✅" if status.usable else ("❌" if status.state == "corrupt" else "⬇️")
+
+
 def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
     specs = list_models(family)
-    cached = {s.name: cached_path(s, cache_dir()) for s in specs}
-    n_cached = sum(p is not None for p in cached.values())
+    states = {s.name: _cache_status(s) for s in specs}
+    n_cached = sum(st_.usable for st_ in states.values())
     st.caption(f"{n_cached} of {len(specs)} zoo models are on this machine (`{model_dir(cache_dir())}`).")
-    default = next((i for i, s in enumerate(specs) if cached[s.name] is not None), 0)
+    default = next((i for i, s in enumerate(specs) if states[s.name].usable), 0)
     spec = st.selectbox(
         "Model",
         specs,
         index=default,
         key=f"{key}_zoo",
-        format_func=lambda s: f"{'✅' if cached[s.name] else '⬇️'} {s.name} — {s.description}",
-        help="✅ = on this machine (works offline), ⬇️ = needs a one-time download.",
+        format_func=lambda s: f"{_zoo_icon(states[s.name])} {s.name} — {s.description}",
+        help="✅ = on this machine (works offline), ⬇️ = needs a one-time download, "
+        "❌ = the cached file is corrupt and must be downloaded again.",
     )
-    path = cached[spec.name]
-    if path is None:
+    status = states[spec.name]
+    if status.state == "corrupt":
+        st.error(
+            f"{spec.name}: the cached file `{status.path}` is corrupt ({status.problem}). "
+            "Download it again to replace it."
+        )
+        if st.button(
+            f"Re-download {spec.name}",
+            key=f"{key}_download",
+            help="Fetch the official weights again; the corrupt file is replaced once the new one is verified.",
+        ):
+            _download(spec)
+        return None
+    if not status.usable:
         st.info(
             f"{spec.name} is not in the model cache yet. Download it once (needs internet); after "
             "that it works offline."
@@ -124,6 +147,8 @@ def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
         ):
             _download(spec)
         return None
+    path = status.path
+    assert path is not None
     loaded = _load_file(family, path, spec.arch, load)
     if loaded is None:
         return None
@@ -224,9 +249,16 @@ def models_on_this_machine(family: Family, local_dir: Path | None = None) -> Non
     """An expander listing the zoo models already downloaded and the models in ``local_dir``."""
     rows = []
     for spec in list_models(family):
-        path = cached_path(spec, cache_dir())
+        status = _cache_status(spec)
+        path = status.path
         if path is not None:
-            rows.append({"model": spec.name, "file": str(path), "MB": round(path.stat().st_size / 2**20, 1)})
+            rows.append(
+                {
+                    "model": spec.name if status.usable else f"{spec.name} (corrupt - re-download)",
+                    "file": str(path),
+                    "MB": round(path.stat().st_size / 2**20, 1),
+                }
+            )
     if local_dir is not None and local_dir.is_dir():
         for p in sorted(local_dir.glob("*.pt*")):
             rows.append({"model": p.stem, "file": str(p), "MB": round(p.stat().st_size / 2**20, 2)})

@@ -120,10 +120,13 @@ def features_cached(
     mode: str,
     extractor: str,
     compute_fn: Callable[[], np.ndarray],
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, bool]:
     """Features from ``cache`` if present (``hit=True``), else ``compute_fn()`` stored and returned.
 
-    ``extractor`` is the extractor's id. ``cache=None`` always computes.
+    ``extractor`` is the extractor's id. ``cache=None`` always computes. ``warn``: when storing
+    fails (a full disk, a read-only folder) the features are still returned and ``warn`` gets a
+    line naming the file; without it the ``OSError`` propagates.
     Returns ``(features float32 N x d, hit)``.
     """
     if cache is None:
@@ -133,5 +136,10 @@ def features_cached(
     if feats is not None:
         return feats, True
     feats = np.ascontiguousarray(compute_fn(), dtype=np.float32)
-    cache.put(key, feats)
+    try:
+        cache.put(key, feats)
+    except OSError as exc:
+        if warn is None:
+            raise
+        warn(f"the features could not be written to the cache ({cache.path_for(key)}: {exc}); not cached")
     return feats, False

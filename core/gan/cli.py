@@ -14,6 +14,7 @@ from pathlib import Path
 
 from core.gan.config import MODELS, TrainConfig
 from core.gan.data import is_builtin
+from core.runtime.cli_types import batch_size
 from core.runtime.progress import TqdmProgress
 
 
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=1000, help="generator updates (total, also when resuming)")
     p.add_argument("--out", type=Path, required=True, help="run folder to create (or resume)")
     p.add_argument("--snapshot-every", type=int, default=50, help="write a frame (and SWD) every K steps")
-    p.add_argument("--batch-size", type=int, default=64, help="images per update")
+    p.add_argument("--batch-size", type=batch_size, default=64, help="images per update")
     p.add_argument("--seed", type=int, default=0, help="fixes weights, minibatches and the fixed noise")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoint.pt")

@@ -9,12 +9,22 @@ A run directory holds::
     losses.csv           step, loss_d, loss_g, em_estimate (critic's Earth-Mover estimate
                          E[D(real)] - E[D(fake)] for WGAN/WGAN-GP; empty for DCGAN)
     quality.csv          step, swd_avg, swd_<res>px ... (SWD x 1e3 per pyramid level)
-    status.json          state (running/done/stopped/failed), step, steps, message
+    status.json          state (running/done/stopped/failed), step, steps, message, and the
+                         writer's pid, host and the time it was written (``updated``, a
+                         heartbeat: rewritten at every checkpoint)
     checkpoint.pt        latest G, D, optimisers, RNG state and step, for --resume
 
 ``config.json``, ``losses.csv`` and at least one frame are required to view a run; the others
 are optional for viewing (shipped demo runs omit ``checkpoint.pt``). CSV values are written with
 Python's ``repr`` precision so they read back exactly.
+
+A "running" status is believed only while its writer can be alive (:func:`run_state`): on the
+same host its pid must exist; from another host its heartbeat must be recent
+(:data:`HEARTBEAT_STALE_S`). Otherwise the run reads as ``interrupted`` (killed, crashed, power
+lost) and can be resumed from its checkpoint.
+
+Loss rows with a NaN or infinite value are left out of :class:`LossLog`'s curves and listed in
+``non_finite_steps``; :func:`load_run` adds a note saying how many and at which steps.
 
 Scrubbing: :func:`frame_at_or_before` picks, for a requested step, the latest snapshot at or
 before it, so two runs with different snapshot intervals stay in sync on one step slider.
@@ -25,8 +35,11 @@ from __future__ import annotations
 import bisect
 import csv
 import json
+import math
 import os
 import re
+import socket
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +63,8 @@ CHECKPOINT = "checkpoint.pt"
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "em_estimate")
 REQUIRED = (CONFIG, LOSSES, f"{FRAMES}/step_*.png")
 _FRAME_RE = re.compile(r"^step_(\d{6,})\.png$")
+#: A "running" status written on another host is taken as interrupted when older than this.
+HEARTBEAT_STALE_S = 3600.0
 
 
 class RunError(ValueError):
@@ -105,9 +120,49 @@ def write_config(run_dir: Path, config: dict[str, Any]) -> None:
 
 
 def write_status(run_dir: Path, state: str, step: int, steps: int, message: str = "") -> None:
+    """Write status.json with this process's pid and host and the time (the heartbeat)."""
     write_json(
-        Path(run_dir) / STATUS, {"state": state, "step": int(step), "steps": int(steps), "message": message}
+        Path(run_dir) / STATUS,
+        {
+            "state": state,
+            "step": int(step),
+            "steps": int(steps),
+            "message": message,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "updated": time.time(),
+        },
     )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def run_state(status: dict[str, Any] | None, status_mtime: float | None = None) -> str | None:
+    """The state a status means now: its ``state``, except that ``running`` becomes
+    ``interrupted`` when its writer is gone (same host, pid not alive) or its heartbeat is older
+    than :data:`HEARTBEAT_STALE_S` (``updated``, else ``status_mtime``, the file's time)."""
+    if not status:
+        return None
+    state = status.get("state")
+    if state != "running":
+        return state
+    pid, host = status.get("pid"), status.get("host")
+    if isinstance(pid, int) and pid > 0 and host == socket.gethostname():
+        return "running" if _pid_alive(pid) else "interrupted"
+    updated = status.get("updated", status_mtime)
+    if isinstance(updated, (int, float)) and time.time() - updated > HEARTBEAT_STALE_S:
+        return "interrupted"
+    return "running"
 
 
 def read_status(run_dir: Path) -> dict[str, Any] | None:
@@ -176,6 +231,9 @@ class LossLog:
     loss_d: list[float] = field(default_factory=list)
     loss_g: list[float] = field(default_factory=list)
     em_estimate: list[float | None] = field(default_factory=list)
+    #: Steps whose row held a NaN or infinite value (left out of the lists above).
+    non_finite_steps: list[int] = field(default_factory=list)
+    rows: int = 0  # rows read, finite or not
 
     @property
     def has_em(self) -> bool:
@@ -211,13 +269,33 @@ def read_losses(path: Path) -> LossLog:
         raise RunError(f"{path.name}: missing column(s) {', '.join(missing)}")
     for i, row in enumerate(reader, start=2):
         try:
-            log.steps.append(int(row["step"]))
-            log.loss_d.append(float(row["loss_d"]))
-            log.loss_g.append(float(row["loss_g"]))
-            log.em_estimate.append(_float_or_none(row.get("em_estimate") or ""))
+            step, ld, lg = int(row["step"]), float(row["loss_d"]), float(row["loss_g"])
+            em = _float_or_none(row.get("em_estimate") or "")
         except (TypeError, ValueError) as exc:
             raise RunError(f"{path.name}: line {i} is not a valid row ({exc})") from None
+        log.rows += 1
+        if not all(math.isfinite(v) for v in (ld, lg, em) if v is not None):
+            log.non_finite_steps.append(step)
+            continue
+        log.steps.append(step)
+        log.loss_d.append(ld)
+        log.loss_g.append(lg)
+        log.em_estimate.append(em)
     return log
+
+
+def non_finite_note(log: LossLog, shown: int = 10) -> str | None:
+    """A line saying how many loss rows were NaN/inf and at which steps (``None``: none were)."""
+    bad = log.non_finite_steps
+    if not bad:
+        return None
+    steps = ", ".join(str(s) for s in bad[:shown]) + (
+        f", … ({len(bad) - shown} more)" if len(bad) > shown else ""
+    )
+    return (
+        f"{len(bad)} of {log.rows} loss rows are not finite (NaN/inf) at steps {steps}; "
+        "the loss curves show the finite rows only"
+    )
 
 
 def read_quality(path: Path) -> QualityLog:
@@ -328,6 +406,8 @@ def load_run(run_dir: str | os.PathLike) -> Timeline:
     frames = list_frames(run_dir)
     notes = []
     losses = read_losses(run_dir / LOSSES)
+    if (note := non_finite_note(losses)) is not None:
+        notes.append(note)
     quality = None
     if (run_dir / QUALITY).is_file():
         quality = read_quality(run_dir / QUALITY)
@@ -336,8 +416,18 @@ def load_run(run_dir: str | os.PathLike) -> Timeline:
     if not (run_dir / GIF).is_file():
         notes.append(f"{GIF} is missing (frames are shown from {FRAMES}/)")
     status = read_status(run_dir)
-    if status and status.get("state") == "running":
+    try:
+        status_mtime = (run_dir / STATUS).stat().st_mtime
+    except OSError:
+        status_mtime = None
+    state = run_state(status, status_mtime)
+    if state == "running":
         notes.append(f"training in progress: step {status.get('step')} of {status.get('steps')}")
+    elif state == "interrupted":
+        notes.append(
+            f"interrupted at step {status.get('step')} of {status.get('steps')}: the status says running "
+            "but its process is gone (killed or crashed); resume it from its last checkpoint"
+        )
     return Timeline(
         name=run_dir.name,
         steps=[s for s, _ in frames],

@@ -281,6 +281,12 @@ def train(
         start_state = load_checkpoint(run_dir)
         saved_cfg = json.loads(start_state["config"])
         _check_resumable(saved_cfg, config)
+        done = int(start_state.get("step", 0))
+        if done > config.steps:
+            raise ValueError(
+                f"{run_dir.name} is already at step {done}; cannot resume with --steps {config.steps} "
+                f"(steps is the total: give at least {done})"
+            )
     elif resume:
         raise runs.RunError(f"{run_dir}: no {runs.CHECKPOINT} to resume from")
     elif run_dir.exists() and any(run_dir.iterdir()):

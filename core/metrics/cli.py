@@ -13,8 +13,13 @@ import json
 import sys
 from pathlib import Path
 
-from core.runtime.cache import cache_root
+from core.metrics.swd.settings import SWDSettings
+from core.runtime.cache import checked_cache_root
+from core.runtime.cli_types import MAX_IMAGE_SIDE, batch_size, int_in_range
 from core.runtime.progress import TqdmProgress
+
+#: The smallest common size SWD accepts: its pyramid's coarsest level.
+SWD_MIN_SIZE = SWDSettings().min_res
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -25,7 +30,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed for subsets, patches and directions")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=batch_size, default=64, help="images per batch (default 64)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -57,9 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument(
         "--size",
-        type=int,
+        type=int_in_range(SWD_MIN_SIZE, MAX_IMAGE_SIDE, auto=True),
         default=None,
-        help="common resolution (default: the most common size of A); mixed sizes are resized",
+        help=f"common resolution, {SWD_MIN_SIZE}..{MAX_IMAGE_SIDE} px, or auto (default: the most common "
+        "size of A); mixed sizes are resized",
     )
     p.add_argument("--noise-floor", action="store_true", help="also SWD between two halves of A")
     p.add_argument(
@@ -96,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
     from core.metrics.compare import CompareSettings, compare, open_source
     from core.metrics.stats import save_stats
 
+    use_cache = not getattr(args, "no_cache", True)
+    cache_dir = checked_cache_root(args.cache_dir) if use_cache else None  # before any work
     extractor = get_extractor(getattr(args, "extractor", None) or DEFAULT_EXTRACTOR)
     a = open_source(args.a)
     b = open_source(args.b)
@@ -112,26 +120,33 @@ def _run(args: argparse.Namespace) -> int:
         kid_subsets=getattr(args, "subsets", 100),
         kid_subset_size=getattr(args, "subset_size", 1000),
         feature_extractor=extractor.id,
-        cache_dir=None if getattr(args, "no_cache", True) else cache_root(args.cache_dir),
+        cache_dir=cache_dir,
     )
     progress = TqdmProgress(disable=args.quiet or args.json)
     try:
         result = compare(a, b, settings, progress=progress)
     finally:
         progress.close()
+    stats_error = None
     if getattr(args, "save_stats", None) is not None:  # the fid subcommand: A's statistics exist
         a_stats = result.stats["A"]
-        save_stats(
-            args.save_stats,
-            a_stats.mu,
-            a_stats.sigma,
-            n=a_stats.n,
-            extractor=a_stats.extractor,
-            mode=a_stats.mode,
-        )
+        try:
+            save_stats(
+                args.save_stats,
+                a_stats.mu,
+                a_stats.sigma,
+                n=a_stats.n,
+                extractor=a_stats.extractor,
+                mode=a_stats.mode,
+            )
+        except OSError as exc:  # the value is still printed; the exit status says what failed
+            stats_error = f"statistics of A could not be written to {args.save_stats}: {exc}"
+            result.warnings.append(stats_error)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
-        return 0
+        for w in result.warnings if stats_error else ():
+            print(f"warning: {w}", file=sys.stderr)
+        return 1 if stats_error else 0
     out = sys.stdout
     print(
         f"A: {result.name_a}   B: {result.name_b}   N: {result.n_a} / {result.n_b}   seed: {args.seed}",
@@ -157,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{k}: cached", file=out)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    if stats_error:
+        return 1
     if getattr(args, "save_stats", None) is not None:
         print(f"statistics of A written to {args.save_stats}", file=out)
     return 0

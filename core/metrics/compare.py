@@ -288,7 +288,14 @@ def _features(
 
     t0 = time.perf_counter()
     cache = None if st.cache_dir is None else FeatureCache.in_cache_dir(st.cache_dir)
-    feats, hit = features_cached(cache, s.content_hash(), st.fid_mode, ext.id, compute)
+    feats, hit = features_cached(
+        cache,
+        s.content_hash(),
+        st.fid_mode,
+        ext.id,
+        compute,
+        warn=lambda w: res.warnings.append(f"set {label}: {w}"),
+    )
     res.timings[f"features {label}"] = time.perf_counter() - t0
     res.cached[f"features {label}"] = hit
     return feats

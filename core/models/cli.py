@@ -4,8 +4,10 @@
   --bn-stats image|running --device auto --cache-dir DIR --no-download]`` - runs a zoo model
   (downloaded on first use) or a ``.pth`` file on images or folders and writes
   ``<stem>_<model>.png`` files (:mod:`core.models.translate`);
-* ``models list [--family F] [--cache-dir DIR]`` - the catalog with the cached state;
-* ``models download NAME... [--cache-dir DIR] [--url URL]`` - fetch weights into the cache;
+* ``models list [--family F] [--cache-dir DIR]`` - the catalog with the checked cache state
+  (``cached``, ``cached (no recorded hash)``, ``corrupt - re-download`` or ``-``);
+* ``models download NAME... [--cache-dir DIR] [--url URL] [--force]`` - fetch weights into the
+  cache; a cached file is verified (and replaced when corrupt), ``--force`` fetches it again;
 * ``models detect PATH`` - the architecture of a weights file.
 """
 
@@ -17,11 +19,12 @@ from pathlib import Path
 
 from core.images import IMAGE_EXTENSIONS, ImageError, load_image
 from core.models.checkpoints import CheckpointError
-from core.models.download import DownloadError, cache_path, cached_path, ensure_model
+from core.models.download import DownloadError, cache_status, ensure_model, require_cached
 from core.models.loading import load_model_info
 from core.models.registry import FAMILIES, architecture_names
 from core.models.translate import DEFAULT_RESOLUTION, MAX_RESOLUTION, save_results, translate_named
 from core.models.zoo import CATALOG, get_spec, list_models
+from core.runtime.cli_types import int_in_range
 from core.runtime.progress import TqdmProgress
 
 
@@ -44,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "--resolution",
-        type=int,
+        type=int_in_range(1, MAX_RESOLUTION),
         default=DEFAULT_RESOLUTION,
         help=f"processing size of the longer side (default {DEFAULT_RESOLUTION}, max {MAX_RESOLUTION})",
     )
@@ -70,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     md.add_argument("names", nargs="+", help="catalog names")
     md.add_argument("--cache-dir", default=None, help="GAN Lens cache folder")
     md.add_argument("--url", default=None, help="download from this URL instead (one name only)")
+    md.add_argument(
+        "--force", action="store_true", help="download again even if the cached file passes its check"
+    )
     md.add_argument("--quiet", action="store_true", help="no progress bars")
     md.set_defaults(func=_download)
     mt = msub.add_parser("detect", help="print the architecture of a weights file")
@@ -98,11 +104,7 @@ def _translate(args: argparse.Namespace) -> int:
                     f"{spec.name} is a colorizer; use `python -m core colorize --model {spec.name}`"
                 )
             if args.no_download:
-                weights = cached_path(spec, args.cache_dir)
-                if weights is None:
-                    raise FileNotFoundError(
-                        f"{spec.name} is not in the model cache ({cache_path(spec, args.cache_dir)})"
-                    )
+                weights = require_cached(spec, args.cache_dir)
             else:
                 weights = ensure_model(spec, cache_dir=args.cache_dir, progress=bar)
             name, arch = spec.name, args.arch or spec.arch
@@ -144,10 +146,13 @@ def _translate(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     specs = list_models(args.family)
     width = max(len(s.name) for s in specs)
-    for s in specs:
-        cached = cached_path(s, args.cache_dir)
-        state = "cached" if cached else "-"
-        print(f"{s.name:<{width}}  {s.family:<12}  {s.arch:<24}  {state:<6}  {s.description}")
+    states = [cache_status(s, args.cache_dir) for s in specs]
+    state_width = max(len(st.label) for st in states)
+    for s, st in zip(specs, states, strict=True):
+        print(f"{s.name:<{width}}  {s.family:<12}  {s.arch:<24}  {st.label:<{state_width}}  {s.description}")
+    for st in states:
+        if st.state == "corrupt":
+            print(f"warning: {st.name}: {st.path} is corrupt ({st.problem})", file=sys.stderr)
     return 0
 
 
@@ -157,7 +162,20 @@ def _download(args: argparse.Namespace) -> int:
     bar = TqdmProgress(disable=args.quiet)
     try:
         for name in args.names:
-            print(ensure_model(name, cache_dir=args.cache_dir, url=args.url, progress=bar))
+            before = cache_status(name, args.cache_dir)
+            path = ensure_model(name, cache_dir=args.cache_dir, url=args.url, progress=bar, force=args.force)
+            if args.force or before.state == "missing":
+                print(path)
+            elif before.state == "corrupt":
+                print(
+                    f"{path}  (the cached file was corrupt: {before.problem}; downloaded again and verified)"
+                )
+            elif before.state == "verified":
+                print(f"{path}  (already cached, SHA-256 verified)")
+            else:
+                print(
+                    f"{path}  (already cached; no recorded hash to verify it against, --force downloads it again)"
+                )
     except DownloadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -361,12 +361,10 @@ def load_colorizer(
     a checkpoint path."""
     key = str(spec).strip()
     if key.lower() in OFFICIAL_COLORIZERS:
-        from core.models.download import cached_path, ensure_model  # the shared download/cache machinery
+        from core.models.download import ensure_model, require_cached  # the shared download/cache machinery
 
         if not download:
-            path = cached_path(key.lower(), cache_dir)
-            if path is None:
-                raise FileNotFoundError(f"{key}: weights are not in the model cache; download them first")
+            path = require_cached(key.lower(), cache_dir)  # FileNotFoundError, or DownloadError if corrupt
         else:
             path = ensure_model(key.lower(), cache_dir=cache_dir, progress=progress)
         loaded = load_colorizer_file(path, device=device, name=key.lower())

@@ -16,7 +16,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.runtime.cli_types import batch_size, int_in_range
 from core.runtime.progress import TqdmProgress
+
+#: Sizes the colorizers accept on the command line (training crop, network input).
+MIN_NET_SIZE, MAX_NET_SIZE = 8, 1024
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,9 +32,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("folder", help="folder of training images (searched recursively)")
     p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
-    p.add_argument("--size", type=int, default=64, help="training crop size in pixels (default 64)")
+    p.add_argument(
+        "--size",
+        type=int_in_range(MIN_NET_SIZE, MAX_NET_SIZE),
+        default=64,
+        help=f"training crop size in pixels, {MIN_NET_SIZE}..{MAX_NET_SIZE} (default 64)",
+    )
     p.add_argument("--epochs", type=int, default=5, help="total epochs (default 5)")
-    p.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
+    p.add_argument("--batch-size", type=batch_size, default=8, help="images per step (default 8)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
     p.add_argument("--base-channels", type=int, default=16, help="width of the first U-Net level")
     p.add_argument("--depth", type=int, default=3, help="number of down-sampling levels")
@@ -54,7 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="make colour inputs gray first and report PSNR/SSIM against them",
     )
-    c.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
+    c.add_argument(
+        "--size",
+        type=int_in_range(MIN_NET_SIZE, MAX_NET_SIZE),
+        default=None,
+        help=f"network input size, {MIN_NET_SIZE}..{MAX_NET_SIZE} (default: the model's)",
+    )
     c.add_argument("--cache-dir", default=None, help="model cache folder (default: GAN Lens cache)")
     c.add_argument("--no-download", action="store_true", help="fail instead of downloading weights")
     c.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")

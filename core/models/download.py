@@ -17,6 +17,22 @@ then atomically renamed into place (``os.replace``). A failed check deletes the 
 bad file is left in the cache. Every failure raises :class:`DownloadError` naming the URL, the
 reason and the exact path where the file can be saved by hand.
 
+Only one download of a file runs at a time, across threads and processes: the downloader holds
+an exclusive ``fcntl.flock`` on ``<name>.pth.lock`` next to the ``.part`` (released by the kernel
+if the process dies, so a lock is never stale; the holder deletes the lock file before releasing
+it, and a waiter that locked a deleted lock file tries again). A second downloader waits up to
+``lock_timeout`` seconds, then fails with "being downloaded by another process"; after the wait it
+finds the model installed and downloads nothing. An HTTP 416 answer to a resume is trusted only if
+the server's ``Content-Range: bytes */<size>`` equals the ``.part``'s size; any other ``.part``
+(longer, shorter, or no announced size) is discarded and the download starts over.
+
+Recorded hashes: at install the file's full SHA-256 is written next to it as
+``<name>.pth.sha256`` (``sha256sum`` format). A cached file is used only after it is checked
+(:func:`cache_status`): its first bytes, the catalog digest or prefix, and the sidecar hash. A
+file that fails is reported as ``corrupt`` (never as cached) and is replaced by the next
+:func:`ensure_model`; a file placed by hand for a model without a catalog digest and without a
+sidecar is ``unverified`` (usable, nothing to check it against).
+
 Progress is reported through :mod:`core.runtime.progress` in bytes.
 """
 
@@ -26,19 +42,35 @@ import http.client
 import os
 import re
 import socket
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: downloads are not locked there
+    fcntl = None  # type: ignore[assignment]
 
 from core.models.zoo import ModelSpec, get_spec, list_models, resolve_url
+from core.runtime.atomic import atomic_path
 from core.runtime.cache import cache_subdir
 from core.runtime.hashing import CHUNK_SIZE, sha256_file
 from core.runtime.progress import Progress, null_progress
 
 USER_AGENT = "ganlens-model-download/1.0"
 DEFAULT_TIMEOUT = 30.0
+#: How long a second downloader of the same file waits for the first one (seconds).
+DEFAULT_LOCK_TIMEOUT = 600.0
+_LOCK_POLL_S = 0.1
 _TORCH_MAGICS = (b"PK\x03\x04", b"\x80")  # torch zip archive; legacy torch.save pickle (PROTO opcode)
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+_UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class DownloadError(RuntimeError):
@@ -56,14 +88,133 @@ def cache_path(model: str | ModelSpec, cache_dir: str | os.PathLike | None = Non
     return model_dir(cache_dir) / get_spec(model).filename
 
 
-def cached_path(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None) -> Path | None:
-    """The cached weights file of ``model`` (catalog name or official file name), or ``None``."""
+CacheState = Literal["missing", "verified", "unverified", "corrupt"]
+_STATE_LABELS = {
+    "verified": "cached",
+    "unverified": "cached (no recorded hash)",
+    "corrupt": "corrupt - re-download",
+    "missing": "-",
+}
+
+
+@dataclass(frozen=True)
+class CacheStatus:
+    """What the model cache holds for one model: ``state`` is ``missing``, ``verified`` (checked
+    against the catalog digest and/or the sidecar hash), ``unverified`` (a hand-placed file with
+    nothing to check it against) or ``corrupt`` (``problem`` says why); ``path`` is the file found
+    (the corrupt one for ``corrupt``)."""
+
+    name: str
+    state: CacheState
+    path: Path | None = None
+    problem: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.state in ("verified", "unverified")
+
+    @property
+    def label(self) -> str:
+        """The state as ``models list`` and the page show it."""
+        return _STATE_LABELS[self.state]
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The recorded-hash file of a cached model: ``<file>.sha256``."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def _write_sidecar(path: Path, digest: str) -> None:
+    with atomic_path(sidecar_path(path)) as tmp:
+        tmp.write_text(f"{digest}  {path.name}\n", encoding="ascii")
+
+
+def _read_sidecar(path: Path) -> str | None:
+    """The SHA-256 recorded for ``path`` (``None`` when there is no sidecar); ``ValueError`` when the
+    sidecar is unreadable or malformed."""
+    side = sidecar_path(path)
+    if not side.exists():
+        return None
+    try:
+        text = side.read_text(encoding="ascii", errors="strict")
+    except (OSError, UnicodeError) as exc:
+        raise ValueError(f"its recorded hash {side.name} cannot be read ({exc})") from None
+    digest = text.split()[0].lower() if text.split() else ""
+    if not _HEX64.match(digest):
+        raise ValueError(f"its recorded hash {side.name} is not a SHA-256 digest")
+    return digest
+
+
+#: (path, inode, size, mtime_ns, ctime_ns) -> SHA-256, for :func:`cache_status`'s
+#: ``trust_unchanged`` (the page checks the cache on every rerun).
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def _digest(path: Path, trust_unchanged: bool) -> str:
+    st = path.stat()
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if trust_unchanged and key in _DIGESTS:
+        return _DIGESTS[key]
+    digest = sha256_file(path)
+    _DIGESTS[key] = digest
+    return digest
+
+
+def check_cached_file(
+    path: str | os.PathLike, expected: str | None, *, trust_unchanged: bool = False
+) -> CacheStatus:
+    """Check one cached weights file: not empty, starts like a PyTorch file, matches the catalog
+    digest or prefix ``expected`` and its sidecar hash. ``trust_unchanged``: reuse the digest
+    computed earlier in this process if the file's inode, size and times are unchanged."""
+    path = Path(path)
+    name = path.name
+
+    def corrupt(problem: str) -> CacheStatus:
+        return CacheStatus(name, "corrupt", path, problem)
+
+    try:
+        if path.stat().st_size == 0:
+            return corrupt("the file is empty")
+        _check_torch_magic(path, "it is something")
+        actual = _digest(path, trust_unchanged)
+        recorded = _read_sidecar(path)
+    except DownloadError as exc:
+        return corrupt(str(exc))
+    except (OSError, ValueError) as exc:
+        return corrupt(str(exc))
+    if expected:
+        want = expected.strip().lower()
+        if not actual.startswith(want):
+            return corrupt(f"its SHA-256 {actual[: len(want)]}… does not match the catalog's {want}")
+    if recorded is not None and recorded != actual:
+        return corrupt(f"its SHA-256 {actual} differs from the one recorded at download ({recorded})")
+    return CacheStatus(name, "verified" if (expected or recorded) else "unverified", path)
+
+
+def cache_status(
+    model: str | ModelSpec, cache_dir: str | os.PathLike | None = None, *, trust_unchanged: bool = False
+) -> CacheStatus:
+    """The checked state of ``model`` in the cache (catalog name first, then the official file
+    name): a usable file if there is one, else the first corrupt one, else ``missing``."""
     spec = get_spec(model)
     folder = model_dir(cache_dir)
+    bad: CacheStatus | None = None
     for candidate in (folder / spec.filename, folder / spec.url_filename):
-        if candidate.is_file() and candidate.stat().st_size > 0:
-            return candidate
-    return None
+        if not candidate.is_file():
+            continue
+        status = check_cached_file(candidate, spec.sha256, trust_unchanged=trust_unchanged)
+        if status.usable:
+            return CacheStatus(spec.name, status.state, candidate)
+        bad = bad or CacheStatus(spec.name, "corrupt", candidate, status.problem)
+    return bad or CacheStatus(spec.name, "missing")
+
+
+def cached_path(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None) -> Path | None:
+    """The checked cached weights file of ``model`` (catalog name or official file name), or
+    ``None`` when there is none or it is corrupt (see :func:`cache_status`)."""
+    status = cache_status(model, cache_dir)
+    return status.path if status.usable else None
 
 
 def is_cached(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None) -> bool:
@@ -71,19 +222,36 @@ def is_cached(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None
 
 
 def cached_models(cache_dir: str | os.PathLike | None = None, family: str | None = None) -> list[ModelSpec]:
-    """Catalog entries whose weights are in the cache."""
+    """Catalog entries whose weights are in the cache and pass their check."""
     return [s for s in list_models(family) if cached_path(s, cache_dir) is not None]
 
 
+def require_cached(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None) -> Path:
+    """The checked cached file of ``model`` without downloading: ``FileNotFoundError`` when it is
+    not cached, :class:`DownloadError` (saying how to re-download) when it is corrupt."""
+    spec = get_spec(model)
+    status = cache_status(spec, cache_dir)
+    if status.usable:
+        return status.path  # type: ignore[return-value]
+    if status.state == "corrupt":
+        raise DownloadError(
+            f"{spec.name}: the cached file {status.path} is corrupt ({status.problem}); re-download it "
+            f"with `python -m core models download {spec.name}`"
+        )
+    raise FileNotFoundError(f"{spec.name} is not in the model cache ({cache_path(spec, cache_dir)})")
+
+
 def remove_cached(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None) -> bool:
-    """Delete a model's cached file and any partial download; ``True`` if something was removed."""
+    """Delete a model's cached file (and its recorded hash) and any partial download; ``True`` if
+    something was removed."""
     spec = get_spec(model)
     folder = model_dir(cache_dir)
     removed = False
-    for p in (folder / spec.filename, folder / spec.url_filename, folder / (spec.filename + ".part")):
-        if p.is_file():
-            p.unlink()
-            removed = True
+    for name in (spec.filename, spec.url_filename):
+        for p in (folder / name, sidecar_path(folder / name), folder / (name + ".part")):
+            if p.is_file():
+                p.unlink()
+                removed = True
     return removed
 
 
@@ -102,14 +270,12 @@ def verify_checksum(path: str | os.PathLike, expected: str | None) -> str:
     return actual
 
 
-def _check_torch_magic(path: Path) -> None:
+def _check_torch_magic(path: Path, subject: str = "the server sent something") -> None:
     with open(path, "rb") as f:
         head = f.read(16)
     if not any(head.startswith(m) for m in _TORCH_MAGICS):
         preview = head.decode("latin-1").encode("unicode_escape").decode("ascii")
-        raise DownloadError(
-            f"the server sent something that is not a PyTorch weights file (it starts with {preview!r})"
-        )
+        raise DownloadError(f"{subject} that is not a PyTorch weights file (it starts with {preview!r})")
 
 
 def _manual_hint(dest: Path, url: str) -> str:
@@ -135,15 +301,67 @@ def _reason(exc: BaseException) -> str:
 
 
 def _finalize(part: Path, dest: Path, expected_sha256: str | None) -> Path:
-    """Verify a complete ``.part`` and move it into place; delete it if it is bad."""
+    """Verify a complete ``.part``, record its SHA-256 next to ``dest`` and move it into place;
+    delete it if it is bad."""
     try:
         _check_torch_magic(part)
-        verify_checksum(part, expected_sha256)
+        digest = verify_checksum(part, expected_sha256)
     except DownloadError:
         part.unlink(missing_ok=True)
         raise
+    _write_sidecar(dest, digest)
     os.replace(part, dest)
     return dest
+
+
+@contextmanager
+def download_lock(
+    dest: str | os.PathLike,
+    *,
+    timeout: float = DEFAULT_LOCK_TIMEOUT,
+    progress: Progress = null_progress,
+) -> Iterator[None]:
+    """Hold the exclusive download lock of ``dest`` (``<dest>.lock``, ``fcntl.flock``) for the
+    block; waits up to ``timeout`` seconds for another holder (thread or process), reporting a
+    "Waiting" stage once, then raises :class:`DownloadError`."""
+    dest = Path(dest)
+    lock = dest.with_name(dest.name + ".lock")
+    if fcntl is None:  # pragma: no cover - no flock on this platform
+        yield
+        return
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DownloadError(f"cannot create the download lock {lock}: {exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise DownloadError(
+                    f"{dest.name} is being downloaded by another process (lock file {lock}); "
+                    "try again when that download has finished"
+                ) from None
+            if not waiting:
+                waiting = True
+                progress(f"Waiting: {dest.name} is being downloaded by another process", 0, None)
+            time.sleep(_LOCK_POLL_S)
+            continue
+        try:  # the previous holder may have deleted the file we locked: lock the current one
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)  # while still holding it, so no one locks a deleted file unseen
+        os.close(fd)
 
 
 def download_file(
@@ -155,32 +373,64 @@ def download_file(
     stage: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     chunk_size: int = CHUNK_SIZE,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> Path:
     """Download ``url`` to ``dest`` through ``dest.part`` (resumed with a Range request if it
-    exists), verify it and rename it into place. Raises :class:`DownloadError`."""
+    exists), verify it and rename it into place, holding ``dest``'s download lock throughout.
+    Raises :class:`DownloadError`."""
     dest = Path(dest)
-    part = dest.with_name(dest.name + ".part")
-    label = stage or f"Downloading {dest.name}"
-    hint = _manual_hint(dest, url)
+    _make_folder(dest)
+    with download_lock(dest, timeout=lock_timeout, progress=progress):
+        return _download_locked(url, dest, expected_sha256, progress, stage, timeout, chunk_size)
+
+
+def _make_folder(dest: Path) -> None:
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(f"cannot create the model cache folder {dest.parent}: {exc}") from None
+
+
+def _unsatisfied_total(exc: urllib.error.HTTPError) -> int | None:
+    """The full size a 416 answer announces (``Content-Range: bytes */<size>``), if any."""
+    m = _UNSATISFIED_RANGE.match(exc.headers.get("Content-Range", "") if exc.headers is not None else "")
+    return int(m.group(1)) if m else None
+
+
+def _download_locked(
+    url: str,
+    dest: Path,
+    expected_sha256: str | None,
+    progress: Progress,
+    stage: str | None,
+    timeout: float,
+    chunk_size: int,
+) -> Path:
+    part = dest.with_name(dest.name + ".part")
+    label = stage or f"Downloading {dest.name}"
+    hint = _manual_hint(dest, url)
 
     for attempt in range(2):  # a second attempt only after a stale or unusable .part was dropped
         start = part.stat().st_size if part.is_file() else 0
         try:
             resp = _open(url, start, timeout)
         except urllib.error.HTTPError as exc:
+            total = _unsatisfied_total(exc) if exc.code == 416 else None
             exc.close()
             if exc.code == 416 and start > 0:
-                # Range not satisfiable: the .part may already hold the whole file.
+                # Range not satisfiable: the .part may already hold the whole file, but only if the
+                # server says the file has exactly its size (a longer .part is never installed).
                 try:
-                    return _finalize(part, dest, expected_sha256)
-                except DownloadError:
+                    if total == start:
+                        return _finalize(part, dest, expected_sha256)
+                    part.unlink(missing_ok=True)
+                    if attempt == 0:
+                        continue  # the unusable .part is gone: start over
+                    raise DownloadError(f"the server refused the byte range ({_reason(exc)})")
+                except DownloadError as inner:
                     if attempt == 0:
                         continue  # the bad .part is gone: start over
-                    raise
+                    raise DownloadError(f"could not download {url}: {inner}. {hint}") from None
             raise DownloadError(f"could not download {url}: {_reason(exc)}. {hint}") from None
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             raise DownloadError(f"could not download {url}: {_reason(exc)}. {hint}") from None
@@ -222,6 +472,12 @@ def download_file(
                     f"run it again to resume from {part}. {hint}"
                 ) from None
         size = part.stat().st_size
+        if total is not None and size > total:
+            part.unlink(missing_ok=True)
+            raise DownloadError(
+                f"download of {url} is longer than the server announced ({size} > {total} bytes); "
+                f"the partial file was deleted, run it again. {hint}"
+            )
         if total is not None and size != total:
             raise DownloadError(
                 f"download of {url} is incomplete: {size} of {total} bytes; run it again to resume "
@@ -246,26 +502,40 @@ def ensure_model(
     url: str | None = None,
     progress: Progress = null_progress,
     timeout: float = DEFAULT_TIMEOUT,
+    force: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> Path:
-    """The cached weights file of ``model``, downloading it first if it is not cached.
+    """The checked cached weights file of ``model``, downloading it first if it is not cached or
+    its cached file is corrupt (which the download replaces); ``force``: download it again even
+    if the cached file passes its check.
 
     ``url`` overrides where it is fetched from (default: :func:`core.models.zoo.resolve_url`,
-    which honours ``GANLENS_MODEL_BASE_URL``). No network access happens on a cache hit.
+    which honours ``GANLENS_MODEL_BASE_URL``). No network access happens on a cache hit. Only one
+    download of a model runs at a time (:func:`download_lock`); one that waited for another uses
+    the file the other installed.
     """
     spec = get_spec(model)
-    found = cached_path(spec, cache_dir)
-    if found is not None:
-        return found
+    status = cache_status(spec, cache_dir)
+    if status.usable and not force:
+        return status.path  # type: ignore[return-value]
     source = url or resolve_url(spec)
     dest = cache_path(spec, cache_dir)
     try:
-        return download_file(
-            source,
-            dest,
-            expected_sha256=spec.sha256,
-            progress=progress,
-            stage=f"Downloading {spec.name}",
-            timeout=timeout,
-        )
+        _make_folder(dest)
+        with download_lock(dest, timeout=lock_timeout, progress=progress):
+            if force:
+                dest.with_name(dest.name + ".part").unlink(missing_ok=True)
+            else:
+                status = cache_status(spec, cache_dir)  # installed meanwhile by whoever held the lock?
+                if status.usable:
+                    return status.path  # type: ignore[return-value]
+            path = _download_locked(
+                source, dest, spec.sha256, progress, f"Downloading {spec.name}", timeout, CHUNK_SIZE
+            )
+            other = model_dir(cache_dir) / spec.url_filename
+            if other != path and other.is_file():  # a stale copy under the official name goes
+                other.unlink()
+                sidecar_path(other).unlink(missing_ok=True)
+            return path
     except DownloadError as exc:
         raise DownloadError(f"{spec.name}: {exc}") from None

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "cache_root", "cache_subdir"]
+__all__ = ["CACHE_ENV", "CacheDirError", "cache_root", "cache_subdir", "checked_cache_root"]
 
 CACHE_ENV = "GANLENS_CACHE"
 
@@ -35,6 +35,30 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
         return Path(cache_dir).expanduser()
     env = os.environ.get(CACHE_ENV, "").strip()
     return Path(env).expanduser() if env else _platform_default()
+
+
+class CacheDirError(ValueError):
+    """The cache root cannot be a folder (it, or a folder above it, is a file)."""
+
+
+def checked_cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """:func:`cache_root`, refused with :class:`CacheDirError` (naming where the setting came from)
+    when it or a folder above it is an existing file, so a command fails before doing any work
+    rather than when it first writes. A read-only folder is accepted (a shared cache can be read)."""
+    root = cache_root(cache_dir)
+    if cache_dir is not None and str(cache_dir).strip():
+        origin = "the cache folder"
+    elif os.environ.get(CACHE_ENV, "").strip():
+        origin = f"${CACHE_ENV}"
+    else:
+        origin = "the default cache folder"
+    for folder in (root, *root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                what = "is a file" if folder == root else f"is inside {folder}, which is a file"
+                raise CacheDirError(f"{origin} {root} {what}, not a folder; point it at a folder")
+            break
+    return root
 
 
 def cache_subdir(name: str, cache_dir: str | os.PathLike | None = None) -> Path:

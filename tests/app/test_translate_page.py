@@ -154,3 +154,43 @@ def test_a_bad_path_and_too_many_images_are_said_plainly(tmp_path, monkeypatch, 
     at.text_input(key="translate_folder").input(str(many)).run()
     assert not at.exception and not at.error
     assert any(w.value == "Only the first 100 images are translated." for w in at.warning)
+
+
+def test_corrupt_cached_model_is_reported_and_redownloaded(tmp_path, monkeypatch):
+    """A cached zoo file whose bytes no longer match the hash recorded at download is shown as
+    corrupt (not ✅), is not loaded, and the page's Re-download button replaces it."""
+    from core.models.download import ensure_model
+    from tests.core.models.conftest import LoopbackServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.manual_seed(0)
+    torch.save(ResnetGenerator(ngf=4, n_blocks=9).state_dict(), served / "horse2zebra.pth")
+    data = (served / "horse2zebra.pth").read_bytes()
+    server = LoopbackServer(root=served).start()
+    try:
+        cache = tmp_path / "cache"
+        monkeypatch.setenv("GANLENS_MODEL_BASE_URL", server.url)
+        path = ensure_model("horse2zebra", cache_dir=cache)
+        assert path.with_name("horse2zebra.pth.sha256").is_file()  # the hash recorded at install
+        broken = bytearray(data)
+        broken[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(broken))  # same size: only the recorded hash can tell
+        at = AppTest.from_file(PAGE, default_timeout=60)
+        at.session_state["cache_dir"] = str(cache)
+        at.session_state["device"] = "cpu"
+        monkeypatch.setenv("GANLENS_CACHE", str(cache))
+        at.run()
+        assert not at.exception
+        options = at.selectbox(key="translate_a_zoo").options
+        assert any(o.startswith("❌ horse2zebra") for o in options)
+        assert not any(o.startswith("✅ horse2zebra") for o in options)
+        at.selectbox(key="translate_a_zoo").select(next(o for o in options if "horse2zebra" in o)).run()
+        assert any("horse2zebra" in e.value and "is corrupt" in e.value for e in at.error)
+        assert at.button(key="translate_run").disabled
+        at.button(key="translate_a_download").click().run()
+        assert not at.exception
+        assert path.read_bytes() == data
+        assert any(o.startswith("✅ horse2zebra") for o in at.selectbox(key="translate_a_zoo").options)
+    finally:
+        server.stop()

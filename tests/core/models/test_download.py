@@ -14,6 +14,7 @@ from core.cli import main as cli_main
 from core.models.download import (
     DownloadError,
     cache_path,
+    cache_status,
     cached_models,
     cached_path,
     ensure_model,
@@ -61,7 +62,9 @@ def test_download_with_full_sha256(loopback_server, tmp_path):
     path = ensure_model(spec, cache_dir=tmp_path / "cache", progress=rec)
     assert path == tmp_path / "cache" / "models" / "tiny.pth"
     assert path.read_bytes() == data
-    assert sorted(p.name for p in path.parent.iterdir()) == ["tiny.pth"]  # no .part left
+    # no .part or .lock left; the full SHA-256 is recorded next to the file
+    assert sorted(p.name for p in path.parent.iterdir()) == ["tiny.pth", "tiny.pth.sha256"]
+    assert (path.parent / "tiny.pth.sha256").read_text() == f"{hashlib.sha256(data).hexdigest()}  tiny.pth\n"
     assert rec.calls[0] == ("Downloading tiny", 0, len(data)) and rec.calls[-1] == (
         "Downloading tiny",
         len(data),
@@ -198,10 +201,29 @@ def test_zoo_name_with_env_cache_and_base_url(loopback_server, tmp_path, monkeyp
 def test_hand_dropped_file_under_official_name_counts_as_cached(tmp_path):
     folder = tmp_path / "models"
     folder.mkdir()
+    data = b"PK\x03\x04 a hand-placed weights file"
+    spec = ModelSpec(
+        "tiny",
+        "cyclegan_resnet_9blocks",
+        _free_port_url("official-1234abcd.pth"),
+        hashlib.sha256(data).hexdigest()[:8],
+        "test model",
+    )
+    dropped = folder / "official-1234abcd.pth"
+    dropped.write_bytes(data)
+    assert cached_path(spec, tmp_path) == dropped
+    assert ensure_model(spec, cache_dir=tmp_path) == dropped  # no server: a cache hit
+
+
+def test_hand_dropped_file_failing_the_catalog_prefix_is_corrupt(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
     dropped = folder / "colorization_release_v2-9b330a0b.pth"
-    dropped.write_bytes(b"PK\x03\x04 not checked on a cache hit")
-    assert cached_path("eccv16", tmp_path) == dropped
-    assert ensure_model("eccv16", cache_dir=tmp_path, url=_free_port_url("x.pth")) == dropped
+    dropped.write_bytes(b"PK\x03\x04 not the official eccv16 weights")
+    status = cache_status("eccv16", tmp_path)
+    assert (status.state, status.path) == ("corrupt", dropped)
+    assert "does not match the catalog's 9b330a0b" in status.problem
+    assert cached_path("eccv16", tmp_path) is None
 
 
 def test_cli_models_download_and_list(loopback_server, tmp_path, monkeypatch, capsys):
