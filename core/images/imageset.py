@@ -378,7 +378,18 @@ def decode_uploads(
     so the raw upload bytes need not be kept. Images whose longer side exceeds ``max_side`` are
     downscaled (PIL bicubic, aspect kept) and listed in the returned set's ``notes``; bad files
     are recorded in ``skipped``."""
-    raw = open_image_set(items, name=name, max_pixels=max_pixels)
+    with open_image_set(items, name=name, max_pixels=max_pixels) as raw:  # closes an uploaded zip
+        entries, notes = _decode_all(raw, max_side)
+    if not entries:
+        reasons = "; ".join(f"{s.name}: {s.reason}" for s in raw.skipped[:5])
+        raise ImageError(f"{name}: none of the uploaded files is a readable image ({reasons})")
+    out = ImageSet(name, entries, list(raw.skipped), max_pixels)
+    out.notes = notes
+    return out
+
+
+def _decode_all(raw: ImageSet, max_side: int | None) -> tuple[list[Entry], list[SkippedFile]]:
+    """Every entry of ``raw`` decoded, one at a time (downscaled to ``max_side``), and the notes."""
     entries: list[Entry] = []
     notes: list[SkippedFile] = []
     for i, e in enumerate(raw.entries):
@@ -394,12 +405,7 @@ def decode_uploads(
             arr = resize_uint8(arr, new)
             notes.append(SkippedFile(e.name, f"downscaled from {w}x{h} to {new[1]}x{new[0]} on upload"))
         entries.append(Entry(e.name, "decoded", arr))
-    if not entries:
-        reasons = "; ".join(f"{s.name}: {s.reason}" for s in raw.skipped[:5])
-        raise ImageError(f"{name}: none of the uploaded files is a readable image ({reasons})")
-    out = ImageSet(name, entries, list(raw.skipped), max_pixels)
-    out.notes = notes
-    return out
+    return entries, notes
 
 
 def _stack(arrays: list[np.ndarray]) -> torch.Tensor:
