@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.images import BROWSER_WALK, UPLOAD_IMAGE_TYPES, ImageError, decode_uploads, open_image_set
+from core.images.resize import thumbnail
 from core.images.samples import SAMPLE_SETS, make_sample_set
 from core.metrics.compare import Source, StatsSource
 from dashboard.server_path import checked_path, server_path_input, server_policy
@@ -146,7 +147,8 @@ def show_set_summary(s: Source, key: str) -> None:
     summaries = st.session_state.setdefault("_set_summaries", {})
     cached = summaries.get(key)
     if cached is None or cached[0] is not s:  # read headers and thumbnails once per opened set
-        cached = (s, s.scan_sizes(limit=2000), list(s.iter_arrays(limit=12)))
+        thumbs = [(n, thumbnail(a, 64)) for n, a in s.iter_arrays(limit=12)]  # small, any aspect
+        cached = (s, s.scan_sizes(limit=2000), thumbs)
         summaries[key] = cached
     _, sizes, thumbs = cached
     top = ", ".join(f"{w}x{h} ({c})" for (w, h), c in sizes.most_common(3))

@@ -197,7 +197,12 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
                 )
                 continue
             index, shown = hit
-            st.image(tl.frame(index), width="stretch")
+            try:
+                frame = tl.frame(index)
+            except ImageError as exc:  # a broken, non-image or oversized frame file: one line
+                st.error(f"{label}: {exc}")
+                continue
+            st.image(frame, width="stretch")
             st.caption(
                 f"{label} · {tl.name} · {unit} {shown} of {tl.last_step}"
                 + (f" (latest at or before step {step})" if shown != step else "")

@@ -7,11 +7,16 @@ a looping animated GIF (or WebP) with Pillow; :func:`split_animation` reads ever
 animation back (Pillow composites GIF frame deltas and disposal, so frames come back whole). GIF
 stores at most 256 colours per frame, so frames with more colours come back quantised; frames
 with at most 256 colours (such as the digit grids) come back exactly.
+
+Frames are read through :mod:`core.images.decode` (the engine's one decoding path) with limits
+that keep memory bounded by what is shown, not by what a small file claims: a frame over
+:data:`MAX_FRAME_PIXELS` is refused from its header, an animation stops with an error once its
+frames add up to :data:`MAX_PIXEL_FRAMES`, and animation frames are downscaled to
+:data:`MAX_FRAME_SIDE` as each is decoded, so no full-size frame is kept.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Sequence
@@ -19,11 +24,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image
 
+from core.images.decode import decode_image, image_info, iter_frames
+from core.images.errors import ImageError
 from core.runtime.atomic import atomic_path
 
 ANIMATION_EXTENSIONS = (".gif", ".webp")
+#: Largest snapshot frame or animation frame accepted, in pixels (5000 x 5000).
+MAX_FRAME_PIXELS = 25_000_000
+#: Most pixels all frames of one animation may add up to (e.g. 250 frames of 1000 x 1000).
+MAX_PIXEL_FRAMES = 250_000_000
+#: Animation frames are downscaled (aspect kept) to at most this many pixels on their longer side.
+MAX_FRAME_SIDE = 1024
 
 
 class AnimationError(ValueError):
@@ -64,8 +77,10 @@ def write_png(frame: np.ndarray, path: str | os.PathLike) -> Path:
 
 
 def read_png(path: str | os.PathLike) -> np.ndarray:
-    with Image.open(path) as img:
-        return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+    """A snapshot frame as H x W x 3 uint8; :class:`~core.images.ImageError` naming the file if it
+    is broken, not an image, or over :data:`MAX_FRAME_PIXELS`."""
+    path = Path(path)
+    return decode_image(path, path.name, max_pixels=MAX_FRAME_PIXELS)
 
 
 def _as_frame(item: np.ndarray | str | os.PathLike) -> Image.Image:
@@ -138,39 +153,37 @@ def assemble_animation(
 def split_animation(
     source: str | os.PathLike | bytes, name: str | None = None, *, max_frames: int = 2000
 ) -> list[np.ndarray]:
-    """All frames of an animated GIF/WebP as H x W x 3 uint8 arrays.
+    """All frames of an animated GIF/WebP as H x W x 3 uint8 arrays (downscaled to
+    :data:`MAX_FRAME_SIDE`).
 
     Raises :class:`AnimationError` naming the file if it cannot be decoded, is not an animation
-    (one frame only), or has more than ``max_frames`` frames.
+    (one frame only), has more than ``max_frames`` frames, or is over the pixel limits.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         label = name or "<upload>"
-        fp: io.BytesIO | Path = io.BytesIO(bytes(source))
         if not len(source):
             raise AnimationError(f"{label}: file is empty")
     else:
-        fp = Path(source)
-        label = name or fp.name
-        if not fp.is_file():
+        label = name or Path(source).name
+        if not Path(source).is_file():
             raise AnimationError(f"{label}: file not found")
+    frames: list[np.ndarray] = []
     try:
-        with Image.open(fp) as img:
-            fmt = img.format
-            if fmt not in ("GIF", "WEBP"):
-                raise AnimationError(f"{label}: is a {fmt} image, not an animated GIF or WebP")
-            frames = []
-            for fr in ImageSequence.Iterator(img):  # decodes every frame: truncation shows here
-                frames.append(np.asarray(fr.convert("RGB"), dtype=np.uint8).copy())
-                if len(frames) > max_frames:
-                    raise AnimationError(f"{label}: has more than {max_frames} frames")
-    except AnimationError:
-        raise
-    except UnidentifiedImageError:
-        raise AnimationError(f"{label}: broken or unreadable file (not a recognised image)") from None
-    except Exception as exc:  # Pillow raises assorted errors (IndexError, struct.error...) on bad bytes
-        raise AnimationError(
-            f"{label}: broken or unreadable animation ({type(exc).__name__}: {exc})"
-        ) from None
+        fmt = image_info(source, label, what="animation").format
+        if fmt not in ("GIF", "WEBP"):
+            raise AnimationError(f"{label}: is a {fmt} image, not an animated GIF or WebP")
+        for frame in iter_frames(
+            source,
+            label,
+            max_frame_pixels=MAX_FRAME_PIXELS,
+            max_pixel_frames=MAX_PIXEL_FRAMES,
+            max_side=MAX_FRAME_SIDE,
+        ):
+            frames.append(frame)
+            if len(frames) > max_frames:
+                raise AnimationError(f"{label}: has more than {max_frames} frames")
+    except ImageError as exc:
+        raise AnimationError(str(exc)) from None
     if len(frames) < 2:
         raise AnimationError(
             f"{label}: is a still {fmt} image (1 frame), not an animation; "

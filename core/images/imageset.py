@@ -4,9 +4,12 @@ found by :mod:`core.images.sources`) read lazily and streamed as RGB uint8 batch
 Nothing is decoded until iterated; iteration decodes batch by batch on worker threads with a small
 prefetch queue (:func:`core.runtime.prefetch.background`), so a set of 50,000 images is never held
 decoded at once. Bad entries (corrupt, not an image, decompression bomb, unsafe zip path) are
-skipped and recorded in ``ImageSet.skipped`` with the reason. A set reading a zip keeps the zip
-open between reads; :meth:`ImageSet.close` (or ``with open_image_set(path) as s:``) closes it, and
-a later read reopens it.
+skipped and recorded in ``ImageSet.skipped`` with the reason. Files and zip members are decoded
+from the open file or member stream (never read whole first), one at a time per worker, so memory
+is bounded by the decoded images, not by what a file's header claims; a zip member is cut off with
+an error once more than :data:`~core.images.decode.MAX_IMAGE_BYTES` have been read from it. A set
+reading a zip keeps the zip open between reads; :meth:`ImageSet.close` (or
+``with open_image_set(path) as s:``) closes it, and a later read reopens it.
 """
 
 from __future__ import annotations
@@ -15,22 +18,58 @@ import hashlib
 import io
 import threading
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
-from PIL import Image
 
-from core.images.decode import DEFAULT_MAX_PIXELS, decode_image_bytes
+from core.images.decode import DEFAULT_MAX_PIXELS, MAX_IMAGE_BYTES, decode_image, image_info
 from core.images.errors import ImageError
 from core.images.resize import RESIZE_POLICIES, ResizePolicy, center_crop_resize, resize_uint8
-from core.images.sources import Entry, SetSource, SkippedFile, WalkLimits, find_entries
+from core.images.sources import Entry, SetSource, SkippedFile, UploadedZip, WalkLimits, find_entries
 from core.runtime.prefetch import background
 from core.runtime.progress import Progress, null_progress
+
+#: What reading a zip member can raise besides OSError: a broken archive, an encrypted or
+#: unsupported member (RuntimeError, NotImplementedError), bad compressed data.
+_ZIP_ERRORS = (zipfile.BadZipFile, KeyError, RuntimeError, NotImplementedError, zlib.error, EOFError)
+
+
+class _CappedReader(io.RawIOBase):
+    """A read-only view of a stream that fails once more than ``cap`` bytes have been read from
+    it (the check is on the bytes actually delivered, whatever the zip header claimed)."""
+
+    def __init__(self, raw: BinaryIO, cap: int, name: str) -> None:
+        super().__init__()
+        self._raw, self._cap, self._name = raw, cap, name
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        if self._raw.tell() > self._cap:
+            raise ImageError(
+                f"{self._name}: more than {self._cap:,} bytes uncompressed (the limit for one image)"
+            )
+        buffer[: len(data)] = data
+        return len(data)
 
 
 @dataclass
@@ -72,20 +111,30 @@ class ImageSet:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _raw_bytes(self, entry: Entry) -> bytes:
+    @contextmanager
+    def _open_entry(self, entry: Entry) -> Iterator[BinaryIO | Path | bytes]:
+        """What :func:`~core.images.decode.decode_image` reads for a file, bytes or zip entry: the
+        path (size-checked and opened by the decoder), the bytes, or the member's stream (capped).
+        Raises :class:`ImageError` if a zip member cannot be opened."""
         if entry.kind == "file":
-            return Path(entry.ref).read_bytes()  # type: ignore[arg-type]
+            yield Path(entry.ref)  # type: ignore[arg-type]
+            return
         if entry.kind == "bytes":
-            return entry.ref  # type: ignore[return-value]
-        if entry.kind == "zip":
-            zpath, member = entry.ref  # type: ignore[misc]
+            yield entry.ref  # type: ignore[misc]
+            return
+        archive, member = entry.ref  # type: ignore[misc]
+        try:
             with self._lock:
-                zf = self._zips.get(zpath)
+                zf = self._zips.get(archive)
                 if zf is None:
-                    zf = zipfile.ZipFile(zpath)
-                    self._zips[zpath] = zf
-                return zf.read(member)
-        raise TypeError(entry.kind)
+                    src = io.BytesIO(archive.data) if isinstance(archive, UploadedZip) else archive
+                    zf = zipfile.ZipFile(src)
+                    self._zips[archive] = zf
+                stream = zf.open(member)  # reads through zipfile's own lock: safe on threads
+        except (OSError, *_ZIP_ERRORS) as exc:
+            raise ImageError(f"{entry.name}: cannot read zip member ({exc})") from None
+        with stream:
+            yield _CappedReader(stream, MAX_IMAGE_BYTES, entry.name)
 
     def read(self, i: int) -> np.ndarray:
         """Decode entry ``i`` as HxWx3 uint8; :class:`ImageError` naming the file if bad."""
@@ -96,10 +145,10 @@ class ImageSet:
             src, idx = entry.ref  # type: ignore[misc]
             return src.get(idx)
         try:
-            data = self._raw_bytes(entry)
-        except (OSError, zipfile.BadZipFile, KeyError) as exc:
-            raise ImageError(f"{entry.name}: cannot read ({exc})") from None
-        return decode_image_bytes(data, entry.name, self.max_pixels)
+            with self._open_entry(entry) as source:
+                return decode_image(source, entry.name, self.max_pixels)
+        except _ZIP_ERRORS as exc:  # raised by a zip member's stream while decoding
+            raise ImageError(f"{entry.name}: cannot read zip member ({exc})") from None
 
     def _skip(self, name: str, reason: str) -> None:
         with self._lock:
@@ -135,10 +184,13 @@ class ImageSet:
                 sizes[(w, h)] += 1
                 continue
             try:
-                with Image.open(io.BytesIO(self._raw_bytes(e))) as img:
-                    sizes[img.size] += 1
-            except Exception as exc:  # header unreadable: same reason as a decode failure
-                self._skip(e.name, f"not a readable image ({type(exc).__name__})")
+                with self._open_entry(e) as source:
+                    info = image_info(source, e.name)
+                sizes[(info.width, info.height)] += 1
+            except _ZIP_ERRORS as exc:
+                self._skip(e.name, f"cannot read zip member ({exc})")
+            except ImageError as exc:  # header unreadable: same reason as a decode failure
+                self._skip(e.name, str(exc).removeprefix(f"{e.name}: "))
         return sizes
 
     def iter_batches(
@@ -254,6 +306,26 @@ class ImageSet:
             ImageSet(f"{self.name} (half 2)", [self.entries[i] for i in b], self.skipped, self.max_pixels),
         )
 
+    def _hash_encoded(self, h, e: Entry) -> None:
+        """Feed an entry's encoded bytes to ``h`` in chunks; a file over the size limit or an
+        unreadable one adds a marker instead (it is skipped when decoded)."""
+        try:
+            if e.kind == "bytes":
+                h.update(e.ref)  # type: ignore[arg-type]
+            elif e.kind == "file":
+                path = Path(e.ref)  # type: ignore[arg-type]
+                size = path.stat().st_size
+                if size > MAX_IMAGE_BYTES:
+                    h.update(f"<over the limit: {size} bytes>".encode())
+                    return
+                with path.open("rb") as f:
+                    _update_from(h, f)
+            else:
+                with self._open_entry(e) as stream:
+                    _update_from(h, stream)  # type: ignore[arg-type]
+        except (OSError, ImageError, *_ZIP_ERRORS):
+            h.update(b"<unreadable>")
+
     def content_hash(self) -> str:
         """SHA-256 over every entry's name and encoded bytes (or pixels): the feature-cache key."""
         h = hashlib.sha256()
@@ -264,11 +336,13 @@ class ImageSet:
                 h.update(str(a.shape).encode())
                 h.update(a.tobytes())
             else:
-                try:
-                    h.update(self._raw_bytes(e))
-                except (OSError, KeyError, zipfile.BadZipFile):
-                    h.update(b"<unreadable>")
+                self._hash_encoded(h, e)
         return h.hexdigest()
+
+
+def _update_from(h, stream: BinaryIO, chunk: int = 1 << 20) -> None:
+    while data := stream.read(chunk):
+        h.update(data)
 
 
 def open_image_set(
@@ -309,7 +383,18 @@ def decode_uploads(
     so the raw upload bytes need not be kept. Images whose longer side exceeds ``max_side`` are
     downscaled (PIL bicubic, aspect kept) and listed in the returned set's ``notes``; bad files
     are recorded in ``skipped``."""
-    raw = open_image_set(items, name=name, max_pixels=max_pixels)
+    with open_image_set(items, name=name, max_pixels=max_pixels) as raw:  # closes an uploaded zip
+        entries, notes = _decode_all(raw, max_side)
+    if not entries:
+        reasons = "; ".join(f"{s.name}: {s.reason}" for s in raw.skipped[:5])
+        raise ImageError(f"{name}: none of the uploaded files is a readable image ({reasons})")
+    out = ImageSet(name, entries, list(raw.skipped), max_pixels)
+    out.notes = notes
+    return out
+
+
+def _decode_all(raw: ImageSet, max_side: int | None) -> tuple[list[Entry], list[SkippedFile]]:
+    """Every entry of ``raw`` decoded, one at a time (downscaled to ``max_side``), and the notes."""
     entries: list[Entry] = []
     notes: list[SkippedFile] = []
     for i, e in enumerate(raw.entries):
@@ -325,12 +410,7 @@ def decode_uploads(
             arr = resize_uint8(arr, new)
             notes.append(SkippedFile(e.name, f"downscaled from {w}x{h} to {new[1]}x{new[0]} on upload"))
         entries.append(Entry(e.name, "decoded", arr))
-    if not entries:
-        reasons = "; ".join(f"{s.name}: {s.reason}" for s in raw.skipped[:5])
-        raise ImageError(f"{name}: none of the uploaded files is a readable image ({reasons})")
-    out = ImageSet(name, entries, list(raw.skipped), max_pixels)
-    out.notes = notes
-    return out
+    return entries, notes
 
 
 def _stack(arrays: list[np.ndarray]) -> torch.Tensor:

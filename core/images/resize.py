@@ -34,3 +34,17 @@ def center_crop_resize(arr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     if arr.shape[:2] == (th, tw):
         return np.ascontiguousarray(arr)
     return resize_uint8(np.ascontiguousarray(arr), (th, tw))
+
+
+def thumbnail(arr: np.ndarray, size: int, background: int = 128) -> np.ndarray:
+    """``arr`` shrunk to fit a ``size`` x ``size`` square (aspect kept, every side at least one
+    pixel, never enlarged) and centred on a ``background`` grey square: thumbnails of any aspect
+    ratio, even 20000 x 300, come out the same size."""
+    h, w = arr.shape[:2]
+    scale = min(1.0, size / max(h, w))
+    th, tw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = arr if (th, tw) == (h, w) else resize_uint8(np.ascontiguousarray(arr), (th, tw))
+    out = np.full((size, size, 3), background, np.uint8)
+    y0, x0 = (size - th) // 2, (size - tw) // 2
+    out[y0 : y0 + th, x0 : x0 + tw] = small
+    return out

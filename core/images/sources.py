@@ -1,14 +1,23 @@
 """Where the entries of an image set come from, without decoding anything: a folder (walked
-recursively, sorted, hidden files left out), a zip's members (unsafe paths, links and zip bombs
-refused), a ``.npy``/``.npz`` uint8 array (memory-mapped for ``.npy``) or an in-memory array,
-uploaded ``(name, bytes)`` pairs (a zip among them expanded), or a list of paths. Which files are
-images is decided by extension (:data:`IMAGE_EXTENSIONS`); the rest are listed as skipped.
+recursively, sorted, hidden files left out), a zip's members (unsafe paths, links, encrypted
+members and zip bombs refused), a ``.npy``/``.npz`` uint8 array (memory-mapped for ``.npy``) or an
+in-memory array, uploaded ``(name, bytes)`` pairs (a zip among them expanded), or a list of paths.
+Which files are images is decided by extension (:data:`IMAGE_EXTENSIONS`); the rest are listed as
+skipped.
 
 A folder walk never descends into hidden folders (names starting with ``.``, and ``__MACOSX``) or
 the system folders :data:`core.runtime.server_paths.SYSTEM_FOLDERS` (``/proc``, ``/sys``,
 ``/dev``), and follows no symbolic link to a folder. A walk done for a browser user of the app
 takes :class:`WalkLimits` (:data:`BROWSER_WALK`): it stops with an :class:`ImageError` past a count
 of files or a time, follows no link at all, and counts the non-image files without naming them.
+
+Zip members are listed from the zip's directory and read one at a time when the set is read (an
+uploaded zip keeps its own bytes, not every member's). Members are refused from their headers
+when over :data:`~core.images.decode.MAX_IMAGE_BYTES` uncompressed, when they compress more than
+:data:`ZIP_RATIO_LIMIT` times (above :data:`ZIP_RATIO_MIN_BYTES`), and once the image members,
+in name order, add up to more than the zip's budget (:data:`ZIP_BUDGET` for a zip on disk,
+:data:`UPLOAD_ZIP_BUDGET` for an upload). The reader checks the per-member limit again on the
+bytes it actually reads.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from typing import Literal
 
 import numpy as np
 
+from core.images.decode import MAX_IMAGE_BYTES
 from core.images.errors import ImageError
 from core.images.layout import ARRAY_CHANNELS, image_layout
 from core.runtime.server_paths import is_system_folder
@@ -34,8 +44,15 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", "
 UPLOAD_IMAGE_TYPES: tuple[str, ...] = tuple(ext.removeprefix(".") for ext in IMAGE_EXTENSIONS)
 #: Array files read as image sets.
 ARRAY_EXTENSIONS: tuple[str, ...] = (".npy", ".npz")
-#: Largest uncompressed zip member accepted, in bytes.
-MAX_ZIP_MEMBER_BYTES = 512 * 1024 * 1024
+#: A zip member compressed more than this many times is refused as a zip bomb (images hardly
+#: compress: PNG and JPEG by a few percent, flat uncompressed BMP/TIFF by tens of times) ...
+ZIP_RATIO_LIMIT = 100
+#: ... when it is larger than this uncompressed (small members cost nothing whatever their ratio).
+ZIP_RATIO_MIN_BYTES = 1024 * 1024
+#: Most uncompressed bytes read from the image members of one zip on disk (server path, CLI).
+ZIP_BUDGET = 32 * 1024**3
+#: Most uncompressed bytes read from the image members of one uploaded zip.
+UPLOAD_ZIP_BUDGET = 2 * 1024**3
 
 #: What an image set can be opened from (see :func:`find_entries`).
 SetSource = str | os.PathLike | Sequence[str | os.PathLike] | Sequence[tuple[str, bytes]] | np.ndarray
@@ -64,13 +81,21 @@ class SkippedFile:
     reason: str
 
 
+@dataclass(frozen=True, eq=False)
+class UploadedZip:
+    """The bytes of an uploaded zip, held once for all of its members (compared by identity)."""
+
+    name: str
+    data: bytes
+
+
 @dataclass(frozen=True)
 class Entry:
     """One image of a set: where its bytes (or pixels) come from."""
 
     name: str
     kind: Literal["file", "zip", "bytes", "array", "decoded"]
-    ref: object = None  # Path | (zip_path, member) | bytes | (ArraySource, index) | ndarray
+    ref: object = None  # Path | (Path | UploadedZip, member) | bytes | (ArraySource, index) | ndarray
 
 
 class ArraySource:
@@ -139,10 +164,13 @@ def _unsafe_zip_reason(info: zipfile.ZipInfo) -> str | None:
         return "unsafe path in zip ('..' component)"
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
         return "unsafe entry in zip (symbolic link)"
-    if info.file_size > MAX_ZIP_MEMBER_BYTES:
-        return f"zip member too large ({info.file_size:,} bytes uncompressed)"
-    if info.compress_size and info.file_size / info.compress_size > 1000:
-        return "zip member rejected as a zip bomb (compression ratio over 1000)"
+    if info.flag_bits & 0x1:
+        return "encrypted zip member (password protected)"
+    if info.file_size > MAX_IMAGE_BYTES:
+        return f"zip member too large ({info.file_size:,} bytes uncompressed, limit {MAX_IMAGE_BYTES:,})"
+    if info.file_size > ZIP_RATIO_MIN_BYTES and info.file_size > ZIP_RATIO_LIMIT * max(info.compress_size, 1):
+        ratio = info.file_size / max(info.compress_size, 1)
+        return f"zip member rejected as a zip bomb (compression ratio {ratio:.0f}, over {ZIP_RATIO_LIMIT})"
     return None
 
 
@@ -211,11 +239,16 @@ def _entries_from_folder(
 
 
 def _entries_from_zip(path: Path, data: bytes | None = None) -> tuple[list[Entry], list[SkippedFile]]:
+    """Entries of a zip on disk (``data`` None) or of an uploaded zip's bytes, from its directory:
+    nothing is decompressed here."""
     label = str(path)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise ImageError(f"{label}: not a readable zip file ({exc})") from None
+    archive: Path | UploadedZip = path if data is None else UploadedZip(path.name, data)
+    budget = ZIP_BUDGET if data is None else UPLOAD_ZIP_BUDGET
+    used = 0
     entries: list[Entry] = []
     skipped: list[SkippedFile] = []
     with zf:
@@ -231,10 +264,17 @@ def _entries_from_zip(path: Path, data: bytes | None = None) -> tuple[list[Entry
             reason = _classify(info.filename)
             if reason:
                 skipped.append(SkippedFile(info.filename, reason))
-            elif data is not None:  # an uploaded zip: keep only the member bytes of images
-                entries.append(Entry(info.filename, "bytes", zf.read(info)))
+            elif used + info.file_size > budget:
+                skipped.append(
+                    SkippedFile(
+                        info.filename,
+                        f"over the zip's budget of {budget:,} uncompressed bytes "
+                        "(members are read in name order)",
+                    )
+                )
             else:
-                entries.append(Entry(info.filename, "zip", (path, info.filename)))
+                used += info.file_size
+                entries.append(Entry(info.filename, "zip", (archive, info.filename)))
     return entries, skipped
 
 
@@ -246,7 +286,7 @@ def _entries_from_items(items: Sequence) -> tuple[list[Entry], list[SkippedFile]
         if isinstance(item, tuple):
             fname, data = item
             if fname.lower().endswith(".zip"):
-                zentries, zskipped = _entries_from_zip(Path(fname), bytes(data))
+                zentries, zskipped = _entries_from_zip(Path(fname), data)
                 entries += [Entry(f"{fname}/{e.name}", e.kind, e.ref) for e in zentries]
                 skipped += [SkippedFile(f"{fname}/{s.name}", s.reason) for s in zskipped]
                 continue

@@ -159,7 +159,8 @@ def most_common_size(images: ImageSet, probe: int = 256) -> tuple[int, int]:
     """(height, width) most common among the first ``probe`` images (headers only)."""
     sizes: Counter = images.scan_sizes(limit=probe)
     if not sizes:
-        raise ImageError(f"{images.name}: none of the first images could be read")
+        reasons = "; ".join(f"{k.name}: {k.reason}" for k in images.skipped[:5])
+        raise ImageError(f"{images.name}: none of the first images could be read ({reasons})")
     (w, h), _ = sizes.most_common(1)[0]
     return h, w
 

@@ -237,3 +237,55 @@ def test_page_stays_usable_while_a_comparison_runs(monkeypatch):
     assert "Result: Shapes (discs) vs Shapes (discs), blurred (N = 1024)" in [s.value for s in at.subheader]
     assert any(s.value.startswith("Done in") for s in at.success)
     assert "metrics_job" not in at.session_state
+
+
+def test_extreme_aspect_ratio_image_gets_a_thumbnail_and_the_page_keeps_set_b():
+    wide = np.zeros((300, 20_000, 3), np.uint8)
+    wide[:, ::7] = 255
+    buf = io.BytesIO()
+    Image.fromarray(wide).save(buf, format="PNG")
+    at = _app()
+    at.selectbox(key="metrics_A_kind").set_value("Upload files").run()
+    at.file_uploader(key="metrics_A_upload_Upload files").set_value(
+        [("wide.png", buf.getvalue(), "image/png")] + [(f"g{i}.png", _png(i), "image/png") for i in range(3)]
+    ).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    texts = " ".join(m.value for m in at.markdown)
+    assert "set A**: 4 images" in texts and "blurred**: 256 images" in texts  # set B still there
+    thumbs = [im for im in at.get("image") if len(im.proto.imgs) == 4]
+    assert len(thumbs) == 1  # set A's four thumbnails, in one grid
+    assert not at.button(key="metrics_run").disabled
+
+
+def _encrypted_zip(names_locked: set[str], n: int) -> bytes:
+    from tests.core.images.bad_inputs import flag_encrypted
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(n):
+            zf.writestr(f"{i}.png", _png(i))
+    return flag_encrypted(buf.getvalue(), names_locked)
+
+
+def test_encrypted_zip_upload_lists_locked_members_or_says_why_nothing_is_readable():
+    at = _app()
+    at.selectbox(key="metrics_B_kind").set_value("Upload a zip").run()
+    at.file_uploader(key="metrics_B_upload_Upload a zip").set_value(
+        ("part.zip", _encrypted_zip({"0.png"}, 4), "application/zip")
+    ).run()
+    assert not at.exception, at.exception
+    skipped = _table_with(at, "reason")
+    assert list(skipped["file"]) == ["part.zip/0.png"]
+    assert list(skipped["reason"]) == ["encrypted zip member (password protected)"]
+    assert "set B**: 3 images" in " ".join(m.value for m in at.markdown)
+
+    at.file_uploader(key="metrics_B_upload_Upload a zip").set_value(
+        ("locked.zip", _encrypted_zip({"0.png", "1.png"}, 2), "application/zip")
+    ).run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        "set B: no images found (skipped: locked.zip/0.png: encrypted zip member (password protected); "
+        "locked.zip/1.png: encrypted zip member (password protected))"
+    ]
+    assert at.button(key="metrics_run").disabled

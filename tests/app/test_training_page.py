@@ -208,3 +208,63 @@ def test_train_from_page_in_background(tmp_path):
     at.radio(key="lab_src_A").set_value("Run in the runs folder").run()
     assert at.selectbox(key="lab_run_A").value == "page-run"
     assert _panel_captions(at)[0].startswith("A · page-run · step 0 of 4")
+
+
+def _broken_frames_run(tmp_path: Path) -> Path:
+    """The dcgan demo run with three bad frames: step 0 truncated, step 40 not a PNG, step 80 a
+    PNG header claiming 20000 x 20000 pixels."""
+    import shutil
+
+    from tests.core.images.bad_inputs import png_claiming
+
+    run = tmp_path / "bad-frames"
+    shutil.copytree(DEMO / A, run)
+    f0 = runs.frame_path(run, 0)
+    f0.write_bytes(f0.read_bytes()[:200])
+    runs.frame_path(run, 40).write_text("not an image at all")
+    runs.frame_path(run, 80).write_bytes(png_claiming(20_000, 20_000))
+    return run
+
+
+def test_bad_frames_in_a_run_folder_are_one_line_each(tmp_path):
+    run = _broken_frames_run(tmp_path)
+    at = _app(tmp_path)
+    at.radio(key="lab_src_A").set_value("Run folder path").run()
+    at.text_input(key="lab_path_A").set_value(str(run)).run()
+    assert not at.exception, at.exception
+    expected = {
+        0: "step_000000.png: corrupt or truncated image",
+        40: "step_000040.png: not a readable image (unknown or corrupt format)",
+        80: "step_000080.png: image is 20000x20000 = 400,000,000 pixels, over the limit of",
+    }
+    for step, text in expected.items():
+        if step:
+            at.slider(key="lab_step").set_value(step).run()
+            assert not at.exception, at.exception
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and errors[0].startswith(f"A: {text}"), errors
+        assert "\n" not in errors[0]
+        assert len(_panel_images(at)) == 1  # B still shows its demo run
+        assert len(at.get("plotly_chart")) == 2  # and both runs' curves are drawn
+    at.slider(key="lab_step").set_value(120).run()
+    assert not at.error, [e.value for e in at.error]
+    assert len(_panel_images(at)) == 2
+    assert _panel_captions(at)[0].startswith("A · bad-frames · step 120 of")
+
+
+def test_truncated_and_huge_uploaded_animations_are_one_line_each(tmp_path):
+    good = _gif_bytes(tmp_path, 4)
+    huge = bytearray(good)
+    huge[6:10] = (20_000).to_bytes(2, "little") * 2  # the logical screen: 20000 x 20000
+    at = _app(tmp_path)
+    at.radio(key="lab_src_B").set_value("Upload an animation").run()
+    for name, data, text in [
+        ("cut.gif", good[: len(good) // 2], "cut.gif: broken or unreadable animation"),
+        ("huge.gif", bytes(huge), "huge.gif: frame is 20000x20000 = 400,000,000 pixels, over the limit of"),
+    ]:
+        at.file_uploader(key="lab_upload_B").set_value((name, data, "image/gif")).run()
+        assert not at.exception, at.exception
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and errors[0].startswith(f"B: {text}"), errors
+        assert "\n" not in errors[0]
+        assert len(_panel_images(at)) == 1  # A still shows its demo run

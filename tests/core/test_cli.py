@@ -116,3 +116,27 @@ def test_compare_refuses_bad_metric_choices_and_n(tmp_path):
         compare(a, b, CompareSettings(metrics=()))
     with pytest.raises(ValueError, match="N must be at least 2 images per set"):
         compare(a, b, CompareSettings(n=1, device="cpu"))
+
+
+@pytest.mark.parametrize("extra", [[], ["--size", "32"]])
+def test_encrypted_zip_is_one_line_naming_the_members(tmp_path, capsys, extra):
+    import io
+    import zipfile
+
+    from tests.core.images.bad_inputs import flag_encrypted
+
+    a = _folder(tmp_path / "a", 1)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(3):
+            zf.writestr(f"{i}.png", (a / f"{i}.png").read_bytes())
+    locked = tmp_path / "locked.zip"
+    locked.write_bytes(flag_encrypted(buf.getvalue(), {"0.png", "1.png", "2.png"}))
+    with pytest.raises(SystemExit) as exc:
+        main(["swd", str(a), str(locked), "--device", "cpu", *extra])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: locked.zip: no images found (skipped: 0.png: encrypted zip member (password protected); "
+        "1.png: encrypted zip member (password protected); 2.png: encrypted zip member (password protected))"
+    ]
