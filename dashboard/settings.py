@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.runtime.cache import cache_root
+from core.runtime.cache import CacheDirError, cache_root, checked_cache_root
 from core.runtime.device import available_devices
 from core.runtime.server_paths import ALLOW_CACHE_DIR_ENV, ROOTS_ENV, PathRefused
 from dashboard.server_path import server_policy
@@ -45,6 +45,22 @@ def cache_dir() -> Path:
         return cache_root()
 
 
+def usable_cache_dir() -> Path | None:
+    """:func:`cache_dir` when it can be a folder; None (work goes on without a cache) when it, or a
+    folder above it, is a file - :func:`sidebar_settings` says so on every page."""
+    try:
+        return checked_cache_root(cache_dir())
+    except CacheDirError:
+        return None
+
+
+def _cache_problem() -> None:
+    try:
+        checked_cache_root(cache_dir())
+    except CacheDirError as exc:
+        st.error(f"{exc}. Features are not cached and models cannot be downloaded until the operator fixes it.")
+
+
 def sidebar_settings() -> None:
     """Device and cache-location controls shown on every page."""
     with st.sidebar:
@@ -67,6 +83,7 @@ def sidebar_settings() -> None:
             st.caption(
                 f"Set by the operator; {ALLOW_CACHE_DIR_ENV}=1 with {ROOTS_ENV} lets users choose one."
             )
+            _cache_problem()
             return
         st.session_state.setdefault("cache_dir", str(cache_root()))
         st.text_input(
@@ -79,3 +96,4 @@ def sidebar_settings() -> None:
             _typed_cache_dir()
         except PathRefused as exc:
             st.error(f"{exc}; using {cache_root()}")
+        _cache_problem()

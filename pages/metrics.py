@@ -12,7 +12,7 @@ from dashboard.charts import swd_figure
 from dashboard.progress import show_job_progress
 from dashboard.resources import inception_model
 from dashboard.set_input import image_set_input, show_set_summary
-from dashboard.settings import cache_dir, device_choice
+from dashboard.settings import device_choice, usable_cache_dir
 
 st.title("Compare image sets")
 st.caption(
@@ -104,7 +104,7 @@ if st.button(
         swd_size=None if swd_size == "auto" else int(swd_size),
         noise_floor=noise_floor,
         fid_mode=fid_mode,
-        cache_dir=cache_dir(),
+        cache_dir=usable_cache_dir(),
     )
     try:
         model = inception_model(device_choice()) if {"fid", "kid"} & set(metrics) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,27 @@ def test_every_page_renders_offline(page, tmp_path):
     at.switch_page(str(ROOT / "pages" / page)).run()
     assert not at.exception, at.exception
     assert at.title, f"{page} shows no title"
+
+
+def test_a_cache_path_that_is_a_file_is_said_and_comparisons_still_run(tmp_path, monkeypatch):
+    """$GANLENS_CACHE pointing at a file: every page says so in the sidebar, and a comparison runs
+    without the feature cache instead of failing."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("GANLENS_CACHE", str(blocker))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert any(f"{blocker} is a file, not a folder" in e.value for e in at.sidebar.error)
+    at.switch_page(str(ROOT / "pages" / "metrics.py")).run()
+    assert any(f"{blocker} is a file, not a folder" in e.value for e in at.sidebar.error)
+    at.number_input(key="metrics_A_sample_n").set_value(64)
+    at.number_input(key="metrics_B_sample_n").set_value(64)
+    at.number_input(key="metrics_n").set_value(64)
+    at.button(key="metrics_run").click().run()
+    deadline = time.monotonic() + 240
+    while "metrics_message" not in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.1)
+        at.run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("Done in") for s in at.success), [e.value for e in at.error]
+    assert blocker.read_text() == "x"  # nothing was written over it
