@@ -186,12 +186,23 @@ def _classify(name: str) -> str | None:
     return f"not an image file type ({ext or 'no extension'})"
 
 
-def _walk_files(folder: Path, limits: WalkLimits | None) -> list[Path]:
+def _walk_files(folder: Path, limits: WalkLimits | None) -> tuple[list[Path], list[SkippedFile]]:
     """Every file (and link) below ``folder``, sorted, pruning hidden and system folders and
-    stopping (ImageError) past ``limits``."""
+    stopping (ImageError) past ``limits``; sub-folders that cannot be read come back as skipped
+    rows (the folder itself unreadable: ImageError)."""
     start = time.monotonic()
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):  # never follows links to folders
+    unreadable: list[SkippedFile] = []
+
+    def note(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else folder
+        if where == folder:
+            raise ImageError(f"{folder}: cannot read this folder ({exc.strerror or exc})")
+        unreadable.append(
+            SkippedFile(str(where.relative_to(folder)), f"folder not readable ({exc.strerror or exc})")
+        )
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=note):  # never follows links to folders
         here = Path(dirpath)
         keep, links = [], []
         for d in dirnames:
@@ -211,16 +222,16 @@ def _walk_files(folder: Path, limits: WalkLimits | None) -> list[Path]:
                 f"{folder}: stopped after {limits.max_seconds:g} s ({len(found):,} files seen); "
                 "name a smaller folder"
             )
-    return sorted(found)
+    return sorted(found), unreadable
 
 
 def _entries_from_folder(
     folder: Path, limits: WalkLimits | None = None
 ) -> tuple[list[Entry], list[SkippedFile]]:
     entries: list[Entry] = []
-    skipped: list[SkippedFile] = []
+    files, skipped = _walk_files(folder, limits)
     others = 0
-    for path in _walk_files(folder, limits):
+    for path in files:
         rel = path.relative_to(folder)
         reason = _classify(path.name)
         if reason and limits is not None and not limits.name_other_files:

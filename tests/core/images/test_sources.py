@@ -193,3 +193,35 @@ def test_walk_stops_at_the_time_limit(tmp_path):
     (tmp_path / "a.png").write_bytes(b"x")
     with pytest.raises(ImageError, match=r"stopped after 0 s \(1 files seen\); name a smaller folder"):
         open_image_set(tmp_path, walk=WalkLimits(max_seconds=0))
+
+
+def _deny(monkeypatch, denied: Path) -> None:
+    """Make ``denied`` unreadable to the walk (the tests run as root, where chmod does not stop a read)."""
+    import os
+
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == denied:
+            raise PermissionError(13, "Permission denied", str(denied))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_an_unreadable_sub_folder_is_a_skipped_row_and_the_rest_is_read(tmp_path, monkeypatch):
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "ok" / "a.png").write_bytes(png_bytes(rgb(4, 4)))
+    (tmp_path / "locked" / "b.png").write_bytes(png_bytes(rgb(4, 4)))
+    _deny(monkeypatch, tmp_path / "locked")
+    s = open_image_set(tmp_path)
+    assert s.names == [str(Path("ok") / "a.png")]
+    assert [(k.name, k.reason) for k in s.skipped] == [("locked", "folder not readable (Permission denied)")]
+
+
+def test_an_unreadable_folder_is_one_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "a.png").write_bytes(png_bytes(rgb(4, 4)))
+    _deny(monkeypatch, tmp_path)
+    with pytest.raises(ImageError, match=r"cannot read this folder \(Permission denied\)"):
+        open_image_set(tmp_path)
