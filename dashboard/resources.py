@@ -12,3 +12,12 @@ def inception_model(device: str):
     from core.features.inception import load_inception
 
     return load_inception(device)
+
+
+@st.cache_resource
+def training_jobs():
+    """The training jobs of this server process (they survive page changes and reruns); each
+    job records the session that started it (see ``pages/training.py``)."""
+    from core.gan.jobs import JobRegistry
+
+    return JobRegistry()

@@ -149,7 +149,8 @@ if message:
 result = st.session_state.get("metrics_last")
 if result is not None:
     st.divider()
-    st.subheader(f"Result: {result.name_a} vs {result.name_b} (N = {result.n_a})")
+    n_shown = f"{result.n_a}" if result.n_a == result.n_b else f"{result.n_a} / {result.n_b}"
+    st.subheader(f"Result: {result.name_a} vs {result.name_b} (N = {n_shown})")
     for w in result.warnings:
         st.warning(w)
     if result.swd is not None:
@@ -168,7 +169,7 @@ if result is not None:
     if result.kid is not None:
         m2.metric(
             "KID",
-            f"{result.kid.mean:.5f} ± {result.kid.std:.5f}",
+            f"{result.kid.mean:.5f} ± {result.kid.spread_text(5)}",
             help="Kernel Inception Distance: unbiased even for small N. Near 0 = same distribution.",
         )
     hits = [k for k, v in result.cached.items() if v]

@@ -19,12 +19,14 @@ from core.gan import runs
 from core.gan.config import MODELS, TrainConfig
 from core.gan.data import DatasetTooSmallError, load_training_data
 from core.gan.frames import AnimationError
-from core.gan.jobs import JobRegistry, TrainingJob
+from core.gan.jobs import TrainingJob
 from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
 from core.images import BROWSER_WALK, ImageError
 from core.runtime.server_paths import DISABLED_NOTE
+from dashboard import session
 from dashboard.charts import run_loss_figure, run_quality_figure
 from dashboard.progress import StreamlitProgress
+from dashboard.resources import training_jobs
 from dashboard.server_path import PathRefused, checked_path, server_path_input, server_policy
 from dashboard.settings import device_choice
 
@@ -44,10 +46,21 @@ PLAY_INTERVAL_S = 0.6
 LIVE_REFRESH_S = 2.0
 
 
-@st.cache_resource
-def _registry() -> JobRegistry:
-    """Training jobs of this server process (survive page changes and reruns)."""
-    return JobRegistry()
+def _viewer_id() -> str | None:
+    """Whose jobs this session sees and may stop: its own (``None``: all, when the operator
+    shares jobs with ``GANLENS_SHARE_JOBS``)."""
+    return None if session.jobs_shared() else session.session_owner()
+
+
+def _my_jobs() -> list[TrainingJob]:
+    return training_jobs().jobs(_viewer_id())
+
+
+def _stop(run_dir: Path) -> None:
+    try:
+        training_jobs().stop(run_dir, _viewer_id())
+    except (PermissionError, KeyError) as exc:
+        st.error(f"Cannot stop the run: {exc}")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -342,7 +355,9 @@ def _start_form(runs_dir: Path) -> None:
                 progress=StreamlitProgress(st.container()),
                 walk=BROWSER_WALK,
             )
-        job = _registry().start(config, run_dir, device=device_choice(), data=data)
+        job = training_jobs().start(
+            config, run_dir, device=device_choice(), data=data, owner=session.session_owner()
+        )
     except (DatasetTooSmallError, ImageError, ValueError, OSError) as exc:
         st.error(f"Cannot start training: {exc}")
         return
@@ -360,13 +375,14 @@ def _job_panel(job: TrainingJob) -> None:
             text=f"{job.run_dir.name}: {job.state}, step {job.step}/{job.total} "
             f"({time.time() - job.started:.0f} s)",
         )
-        if job.error:
-            st.error(f"{job.run_dir.name} failed: {job.error}")
+        if job.message:
+            st.error(f"{job.run_dir.name} failed: {job.message}")
         if job.active:
             st.button(
                 "Stop",
                 key=f"lab_stop_{job.run_dir.name}",
-                on_click=job.stop,
+                on_click=_stop,
+                args=(job.run_dir,),
                 help="Stop after the current step; a checkpoint is saved so train-gan --resume can continue.",
             )
     with c2:
@@ -377,7 +393,7 @@ def _job_panel(job: TrainingJob) -> None:
 
 @st.fragment(run_every=LIVE_REFRESH_S)
 def _live_jobs() -> None:
-    jobs = _registry().jobs()
+    jobs = _my_jobs()
     for job in jobs:
         _job_panel(job)
     active = any(j.active for j in jobs)
@@ -388,7 +404,7 @@ def _live_jobs() -> None:
 
 
 def _jobs_static() -> None:
-    for job in _registry().jobs():
+    for job in _my_jobs():
         _job_panel(job)
 
 
@@ -431,14 +447,14 @@ with col_b:
     loader_b = _pick("B", runs_dir)
 
 st.toggle("Play", key="lab_play", help="Step through the snapshots automatically (loops at the end).")
-any_live = any(j.active for j in _registry().jobs())
+any_live = any(j.active for j in _my_jobs())
 run_every = PLAY_INTERVAL_S if st.session_state.get("lab_play") else (LIVE_REFRESH_S if any_live else None)
 st.fragment(run_every=run_every)(_viewer)({"A": loader_a, "B": loader_b})
 
 st.divider()
-with st.expander("Train a new run", expanded=bool(_registry().jobs())):
+with st.expander("Train a new run", expanded=bool(_my_jobs())):
     _start_form(runs_dir)
-    if any(j.active for j in _registry().jobs()):
+    if any(j.active for j in _my_jobs()):
         _live_jobs()
     else:
         _jobs_static()

@@ -20,6 +20,7 @@ from core.models.translate import (
     results_zip,
     translate_named,
 )
+from core.runtime.device import resolve_device
 from dashboard.feedback import show_error
 from dashboard.image_input import image_inputs
 from dashboard.model_input import models_on_this_machine, pick_model, pick_models
@@ -32,8 +33,11 @@ RESULTS_KEY = "translate_results"
 
 
 def load_translator(source: Path | bytes, label: str, arch: str | None, device: str) -> LoadedModel:
-    """Load an image-to-image generator (kept on the CPU; it moves to the device when it runs)."""
-    return load_model_info(source, arch, name=label, family="translation")
+    """Load an image-to-image generator onto the device, before it is shared (a run never moves
+    or switches the shared model: see :func:`core.models.inference.inference_view`)."""
+    info = load_model_info(source, arch, name=label, family="translation")
+    info.module.to(resolve_device(device))
+    return info
 
 
 def choose(key: str, title: str) -> tuple[str, LoadedModel] | None:

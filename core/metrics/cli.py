@@ -161,12 +161,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         for lv in result.swd.levels:
             extra = f"   (noise floor {floor[lv.resolution]:.3f})" if lv.resolution in floor else ""
-            print(f"  {lv.resolution:>5} px  {lv.value:10.3f}{extra}", file=out)
+            mark = " !" if lv.flat else ""
+            print(f"  {lv.resolution:>5} px  {lv.value:10.3f}{mark}{extra}", file=out)
         print(f"  average   {result.swd.average:10.3f}", file=out)
     if result.fid is not None:
         print(f"FID: {result.fid.value:.4f}", file=out)
     if result.kid is not None:
-        print(f"KID: {result.kid.mean:.6f} ± {result.kid.std:.6f}", file=out)
+        print(f"KID: {result.kid.mean:.6f} ± {result.kid.spread_text(6)}", file=out)
     for k, hit in result.cached.items():
         if hit:
             print(f"{k}: cached", file=out)

@@ -98,6 +98,8 @@ class CompareResult:
     #: FID/KID: the id of the feature extractor used, and each side's Gaussian statistics.
     extractor: str | None = None
     stats: dict[str, GaussianStats] = field(default_factory=dict, repr=False)
+    #: FID/KID: the feature rows computed per image set (the images actually read)
+    feature_rows: dict[str, int] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         def conv(r):
@@ -139,7 +141,7 @@ class CompareResult:
                 row[f"SWD {lv.resolution}px"] = round(lv.value, 4)
         row["FID"] = round(self.fid.value, 4) if self.fid else None
         row["KID mean"] = round(self.kid.mean, 6) if self.kid else None
-        row["KID std"] = round(self.kid.std, 6) if self.kid else None
+        row["KID std"] = round(self.kid.std, 6) if self.kid and self.kid.std is not None else None
         row["time s"] = round(sum(self.timings.values()), 2)
         return row
 
@@ -220,6 +222,7 @@ def compare(
         _run_swd(sa, sb, settings, res, progress)
     if "fid" in settings.metrics or "kid" in settings.metrics:
         _run_fid_kid(sa, sb, settings, res, progress, inception)
+    _count_used(res)
     for s, label in ((a, "A"), (b, "B")):
         if isinstance(s, ImageSet) and s.skipped:
             warnings.append(f"set {label} ({s.name}): {len(s.skipped)} file(s) skipped")
@@ -227,16 +230,29 @@ def compare(
     return res
 
 
+def _count_used(res: CompareResult) -> None:
+    """``n_a`` / ``n_b``: the images each metric really read from a set (a skipped file is not
+    counted), with a warning if the metrics read different numbers."""
+    counts: dict[str, set[int]] = {"A": set(), "B": set()}
+    if res.swd is not None:
+        counts["A"].add(res.swd.n_images_a)
+        counts["B"].add(res.swd.n_images_b)
+    for label, rows in res.feature_rows.items():
+        counts[label].add(rows)
+    for label, found in counts.items():
+        if len(found) > 1:
+            res.warnings.append(
+                f"set {label}: the metrics read different numbers of images ({sorted(found)})"
+            )
+        if found:
+            setattr(res, f"n_{label.lower()}", min(found))
+
+
 def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult, progress: Progress) -> None:
     from core.metrics.swd import swd
 
     size = (st.swd_size, st.swd_size) if st.swd_size else most_common_size(sa)
     kw = dict(batch_size=st.batch_size, resize=st.swd_resize, size=size)
-    if min(len(sa), len(sb)) < SWD_SMALL_N:
-        res.warnings.append(
-            f"SWD with only {min(len(sa), len(sb))} images per set is noisy; "
-            f"use at least {SWD_SMALL_N} (the paper uses 16384)"
-        )
 
     def timed_swd(x: ImageSet, y: ImageSet, lx: str, ly: str, key: str):
         t0 = time.perf_counter()
@@ -252,6 +268,14 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
         return out
 
     res.swd = timed_swd(sa, sb, "A", "B", "swd")
+    if res.swd.n_images < SWD_SMALL_N:
+        res.warnings.append(
+            f"SWD with only {res.swd.n_images} images per set is noisy; "
+            f"use at least {SWD_SMALL_N} (the paper uses 16384)"
+        )
+    if res.swd.note:
+        res.warnings.append(res.swd.note)
+    res.warnings += res.swd.warnings
     if st.noise_floor:
         h1, h2 = sa.split_halves(st.seed)
         res.swd_noise_floor = timed_swd(h1, h2, "A half 1", "A half 2", "swd noise floor")
@@ -330,6 +354,7 @@ def _run_fid_kid(
             continue
         f = _features(s, label, ext, st, res, progress, model)
         feats[label] = f
+        res.feature_rows[label] = int(f.shape[0])
         stats[label] = RunningStats.from_features(f).to_gaussian(ext.id, mode)
     res.stats = stats
     if "fid" in st.metrics:

@@ -29,18 +29,28 @@ from core.runtime.progress import Progress, null_progress
 
 DEFAULT_SUBSETS = 100
 DEFAULT_SUBSET_SIZE = 1000
+#: Below this many samples per set a KID value is too unreliable to read without a warning.
+KID_SMALL_N = 50
 
 
 @dataclass
 class KIDResult:
+    """``std``: the spread of the per-subset estimates, ``None`` when it cannot be estimated
+    (``spread_note`` says why: one subset, or subsets that cannot differ)."""
+
     mean: float
-    std: float
+    std: float | None
     n_subsets: int
     subset_size: int
     n_a: int
     n_b: int
     seed: int
     warnings: list[str] = field(default_factory=list)
+    spread_note: str | None = None
+
+    def spread_text(self, digits: int = 6) -> str:
+        """``"0.000123"`` or ``"n/a (why)"``."""
+        return f"{self.std:.{digits}f}" if self.std is not None else f"n/a ({self.spread_note})"
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0) -> np.ndarray:
@@ -91,6 +101,18 @@ def kid(
             f"KID subset size reduced from {subset_size} to {m} (the smaller set has {min(n_a, n_b)} "
             "samples); estimates are noisier and not directly comparable with the default size"
         )
+    if min(n_a, n_b) < KID_SMALL_N:
+        warnings.append(
+            f"KID with only {n_a} and {n_b} samples is unreliable (use at least {KID_SMALL_N} per set; "
+            f"the default subset size is {DEFAULT_SUBSET_SIZE})"
+        )
+    spread_note = None
+    if n_subsets == 1:
+        spread_note = "one subset: no spread to estimate"
+    elif m == n_a == n_b:
+        spread_note = (
+            f"every subset is the whole of both sets ({m} samples), so all subsets give the same value"
+        )
     rng = np.random.RandomState(seed)
     values = np.empty(n_subsets, dtype=np.float64)
     for i in range(n_subsets):
@@ -98,7 +120,8 @@ def kid(
         ib = rng.choice(n_b, m, replace=False)
         values[i] = mmd2_unbiased(a[ia], b[ib])
         progress("kid", i + 1, n_subsets)
-    return KIDResult(float(values.mean()), float(values.std()), n_subsets, m, n_a, n_b, seed, warnings)
+    std = None if spread_note else float(values.std())
+    return KIDResult(float(values.mean()), std, n_subsets, m, n_a, n_b, seed, warnings, spread_note)
 
 
 kid_from_features = kid

@@ -38,6 +38,7 @@ from torch import nn
 from core.images.batches import as_uint8_nchw
 from core.metrics.image_quality import QualityScores, compare_images
 from core.models import outputs
+from core.models.inference import inference_view
 from core.models.lab import lab_to_rgb, lab_to_xyz, linear_to_srgb, rgb2lab, rgb_to_lab
 from core.models.loading import LoadedModel, as_loaded_model, load_model_info
 from core.models.networks.colorization import upsample_ab
@@ -263,7 +264,7 @@ def colorize_array(
     if loaded.family != "colorization":
         raise ValueError(f"{loaded.arch} is a {loaded.family} model, not a colorizer")
     _net_size_ok(size, loaded)
-    net = loaded.module
+    net = inference_view(loaded.module)  # eval mode for this call; the (shared) module is not changed
     arr = _check_rgb(rgb)
     l_orig, l_rs = preprocess(arr, size)
     if hints:

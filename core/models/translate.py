@@ -28,7 +28,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
@@ -37,8 +36,8 @@ from torch import nn
 
 from core.images.batches import as_uint8_nchw
 from core.models import outputs
+from core.models.inference import BnStats, inference_view
 from core.models.loading import LoadedModel, as_loaded_model
-from core.models.networks.pix2pix import per_image_batchnorm
 from core.models.outputs import check_rgb, resize_rgb
 from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
@@ -46,7 +45,6 @@ from core.runtime.progress import Progress, null_progress
 #: Largest processing size (longer side, pixels) accepted.
 MAX_RESOLUTION = 1024
 DEFAULT_RESOLUTION = 256
-BnStats = Literal["image", "running"]
 
 
 @dataclass(frozen=True)
@@ -122,12 +120,17 @@ def tensor_to_image(t: torch.Tensor) -> np.ndarray:
 
 
 def _run_one(
-    model: LoadedModel, image: np.ndarray, resolution: int, device: torch.device, max_resolution: int
+    model: LoadedModel,
+    net: nn.Module,
+    image: np.ndarray,
+    resolution: int,
+    device: torch.device,
+    max_resolution: int,
 ) -> tuple[np.ndarray, tuple[int, int]]:
     h, w = image.shape[:2]
     ph, pw = processing_size(h, w, resolution, model.architecture.size_multiple, max_resolution)
     x = image_to_tensor(resize_rgb(image, (ph, pw)), int(model.config["input_nc"])).to(device)
-    y = model.module(x)
+    y = net(x)
     if y.shape[-2:] != x.shape[-2:]:
         raise ValueError(f"the generator returned {tuple(y.shape[-2:])} for a {ph}x{pw} input")
     return resize_rgb(tensor_to_image(y), (h, w)), (ph, pw)
@@ -148,7 +151,9 @@ def translate_images(
     code, whose architecture is then detected); every output has its input's size.
 
     Images are run one at a time (sizes differ, and per-image BatchNorm statistics need batches
-    of one). The model is moved to ``device`` and left in eval mode.
+    of one). The model itself is never changed (it may be shared by several sessions): it runs
+    through a per-call :func:`core.models.inference.inference_view` in eval mode with the chosen
+    BatchNorm statistics, on ``device`` (a copy there when the model lives elsewhere).
     """
     return [
         t.output
@@ -189,18 +194,14 @@ def translate_named(
             f"{model_name} is a {loaded.arch} {loaded.family} model, not an image-to-image generator"
         )
     dev = resolve_device(device)
-    net = loaded.module.to(dev).eval()
+    net = inference_view(loaded.module, bn_stats, dev)
     results: list[Translation] = []
     total = len(images)
     progress(stage, 0, total)
     with torch.inference_mode():
         for i, (name, image) in enumerate(images):
             t0 = time.perf_counter()
-            if bn_stats == "image":
-                with per_image_batchnorm(net):
-                    out, phw = _run_one(loaded, image, resolution, dev, max_resolution)
-            else:
-                out, phw = _run_one(loaded, image, resolution, dev, max_resolution)
+            out, phw = _run_one(loaded, net, image, resolution, dev, max_resolution)
             results.append(Translation(name, model_name, image, out, phw, time.perf_counter() - t0))
             progress(stage, i + 1, total)
     return results

@@ -48,9 +48,12 @@ class BackgroundJob:
 
     @classmethod
     def start(cls, fn: Callable[..., Any], *args: Any, name: str = "job", **kwargs: Any) -> BackgroundJob:
-        job = cls(fn, *args, name=name, **kwargs)
-        job._thread.start()
-        return job
+        return cls(fn, *args, name=name, **kwargs).begin()
+
+    def begin(self) -> BackgroundJob:
+        """Start the thread of a job built with the constructor (``start`` does both)."""
+        self._thread.start()
+        return self
 
     def _run(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Literal
 
@@ -38,11 +38,17 @@ Engine = Literal["torch", "compiled", "auto"]
 _DEFAULT_BUDGET_MB = 1024
 
 
+CHANNELS = ("R", "G", "B")
+
+
 @dataclass
 class SWDLevel:
     resolution: int  # image height at this level (the reference's label, e.g. SWDx1e3_64)
     value: float  # SWD x 1e3
     shape: tuple[int, int] = (0, 0)  # (height, width) of the level
+    #: per set ("A", "B"), the channels whose descriptors have no spread on this level: each set
+    #: is normalised by its own per-channel std, so the value cannot see differences there
+    flat: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +61,7 @@ class SWDResult:
     n_images_a: int = 0
     n_images_b: int = 0
     note: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready dict (plain floats, ints, strings, lists)."""
@@ -64,6 +71,7 @@ class SWDResult:
                     "resolution": lv.resolution,
                     "value": float(lv.value),
                     "shape": [int(lv.shape[0]), int(lv.shape[1])],
+                    "flat": {k: list(v) for k, v in lv.flat.items()},
                 }
                 for lv in self.levels
             ],
@@ -74,6 +82,7 @@ class SWDResult:
             "seed": self.seed,
             "settings": asdict(self.settings),
             "note": self.note,
+            "warnings": list(self.warnings),
         }
 
 
@@ -222,6 +231,15 @@ def swd(
     done = 0
     total = None
     for lv, (h, w) in enumerate(sizes):
+        flat = {
+            label: names
+            for label, d, sel in (("A", set_a_desc, sel_a), ("B", set_b_desc, sel_b))
+            if (
+                names := tuple(
+                    c for c, s in zip(CHANNELS, d.stats(lv, sel)[1].tolist(), strict=True) if s <= 0
+                )
+            )
+        }
         dirs = random_directions(
             dim, settings.n_directions, settings.n_repeats, seeded_generator(base, 2, lv)
         )
@@ -231,7 +249,7 @@ def swd(
         if total is None:
             total = k * len(sizes)
         done += k
-        levels.append(SWDLevel(resolution=h, value=value * 1e3, shape=(h, w)))
+        levels.append(SWDLevel(resolution=h, value=value * 1e3, shape=(h, w), flat=flat))
     progress(stage, done, done)
     average = float(np.mean([lv.value for lv in levels]))
     return SWDResult(
@@ -243,7 +261,35 @@ def swd(
         n_images_a=na,
         n_images_b=nb,
         note=note,
+        warnings=_flat_warnings(levels),
     )
+
+
+def _flat_warnings(levels: list[SWDLevel]) -> list[str]:
+    """One warning per distinct flat pattern: which sets have no variation in which channels, on
+    which levels (the reference would divide by zero there; the value does not see those
+    channels, e.g. two flat sets of different colours give 0)."""
+    by_pattern: dict[tuple, list[int]] = {}
+    for lv in levels:
+        if lv.flat:
+            by_pattern.setdefault(tuple(sorted(lv.flat.items())), []).append(lv.resolution)
+    out = []
+    for pattern, resolutions in by_pattern.items():
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for label, names in pattern:
+            groups.setdefault(names, []).append(label)
+        who = "; ".join(
+            f"{'sets ' + ' and '.join(labels) if len(labels) > 1 else 'set ' + labels[0]} have no variation in "
+            f"{', '.join(names)}".replace("set A have", "set A has").replace("set B have", "set B has")
+            for names, labels in groups.items()
+        )
+        out.append(
+            f"SWD at {', '.join(f'{r} px' for r in resolutions)}: {who} (e.g. one flat colour). Each set is "
+            "normalised by its own per-channel spread, so SWD cannot see differences in those channels "
+            "there: the values of those levels (marked !) are not meaningful; two flat sets of "
+            "different colours give 0"
+        )
+    return out
 
 
 def sliced_wasserstein(

@@ -510,6 +510,10 @@ class DescriptorSet:
             for lv in range(len(sizes))
         ]
 
+    def stats(self, level: int, select: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel mean and std of one level's descriptors of all (or the selected) images."""
+        return self.stores[level].stats(select)
+
     @property
     def n_images(self) -> int:
         return self.stores[0].n_images

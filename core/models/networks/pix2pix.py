@@ -16,15 +16,15 @@ Height and width must be multiples of ``2 ** num_downs`` (256 for ``unet_256``).
 
 Test-time normalisation: the official ``test.py`` calls ``model.eval()`` only with ``--eval``;
 by default it runs the generator in *train* mode with batch size 1, so BatchNorm normalises with
-the statistics of the image being translated and Dropout is active. :func:`per_image_batchnorm`
-reproduces the BatchNorm part of that default deterministically (Dropout stays off); plain
+the statistics of the image being translated and Dropout is active.
+:func:`core.models.inference.inference_view` with ``bn_stats="image"`` reproduces the BatchNorm
+part of that default deterministically, without changing the module (Dropout stays off); plain
 ``eval()`` corresponds to ``test.py --eval`` (stored running statistics).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import torch
@@ -161,23 +161,3 @@ def unet_config_from_state_dict(sd: Mapping[str, torch.Tensor], num_downs: int) 
         raise ValueError(f"U-Net has {depth} levels, expected {num_downs}")
     norm = "batch" if "model.model.1.model.2.weight" in sd else "instance"
     return {"input_nc": input_nc, "output_nc": output_nc, "ngf": ngf, "norm": norm}
-
-
-@contextmanager
-def per_image_batchnorm(model: nn.Module) -> Iterator[nn.Module]:
-    """Within the block, every BatchNorm of ``model`` normalises with the statistics of the
-    current batch (as the official ``test.py`` does without ``--eval``) and leaves its running
-    statistics untouched; everything else (Dropout included) keeps its current mode. Run one
-    image per batch to get the official per-image behaviour."""
-    saved: list[tuple[nn.modules.batchnorm._BatchNorm, bool, bool]] = []
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            saved.append((m, m.training, m.track_running_stats))
-            m.training = True
-            m.track_running_stats = False  # batch statistics, no update of the stored ones
-    try:
-        yield model
-    finally:
-        for m, training, track in saved:
-            m.training = training
-            m.track_running_stats = track

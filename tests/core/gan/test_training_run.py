@@ -172,6 +172,28 @@ def test_job_registry_refuses_a_busy_or_used_run_folder(tmp_path):
         with pytest.raises(ValueError, match="busy is already training"):
             registry.start(cfg, tmp_path / "busy", device="cpu")
     finally:
-        job.stop_event.set()
-        job.thread.join(60)
+        job.stop()
+        job.wait(60)
     assert job.state == "stopped"
+
+
+def test_job_registry_lists_and_stops_jobs_for_their_owner_only(tmp_path):
+    from core.gan.jobs import JobRegistry
+
+    registry = JobRegistry()
+    cfg = TrainConfig(model="dcgan", steps=5000, snapshot_every=1000, **TINY)
+    mine = registry.start(cfg, tmp_path / "mine", device="cpu", owner="alice")
+    try:
+        assert registry.jobs("alice") == [mine] and registry.jobs("bob") == []
+        assert registry.jobs() == [mine]  # None: everyone (operator-shared jobs, the CLI)
+        with pytest.raises(PermissionError, match="mine was started by another session"):
+            registry.stop(tmp_path / "mine", owner="bob")
+        assert not mine.stop_event.is_set() and mine.active
+        with pytest.raises(KeyError, match="no training job writes to nowhere"):
+            registry.stop(tmp_path / "nowhere", owner="alice")
+        registry.stop(tmp_path / "mine", owner="alice")
+        assert mine.wait(60)
+    finally:
+        mine.stop()
+        mine.wait(60)
+    assert mine.state == "stopped" and mine.message is None

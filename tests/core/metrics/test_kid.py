@@ -54,7 +54,8 @@ def test_defaults_and_subset_size_clamped_with_warning() -> None:
     fb = features(45, 16, 0.0, seed=5)
     res = kid(fa, fb)
     assert res.n_subsets == 100 and res.subset_size == 45  # default 1000 clamped to min(N)
-    assert len(res.warnings) == 1 and "1000" in res.warnings[0] and "45" in res.warnings[0]
+    assert len(res.warnings) == 2 and "1000" in res.warnings[0] and "45" in res.warnings[0]
+    assert "KID with only 60 and 45 samples is unreliable" in res.warnings[1]  # below KID_SMALL_N
 
 
 def test_seeded_and_sensitive_to_distribution_shift() -> None:

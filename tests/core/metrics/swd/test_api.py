@@ -63,7 +63,7 @@ def test_seeded_results_are_bit_identical_and_independent_of_batching() -> None:
     assert r1.n_images == 19 and r1.n_images_a == 21 and r1.n_images_b == 19
     assert r1.note and "19 images were drawn" in r1.note
     d = json.loads(json.dumps(r1.to_dict()))
-    assert d["levels"][0] == {"resolution": 32, "value": r1.levels[0].value, "shape": [32, 32]}
+    assert d["levels"][0] == {"resolution": 32, "value": r1.levels[0].value, "shape": [32, 32], "flat": {}}
     assert d["settings"]["n_directions"] == 64 and d["seed"] == 7
 
 

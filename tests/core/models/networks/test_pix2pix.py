@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.models.networks.pix2pix import UnetGenerator, per_image_batchnorm
+from core.models.inference import inference_view
+from core.models.networks.pix2pix import UnetGenerator
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -83,20 +84,19 @@ def test_unet_matches_functional_reference(num_downs, size):
     sd = {k: v.clone() for k, v in g.state_dict().items()}
     with torch.no_grad():
         stored = g(x)
-        with per_image_batchnorm(g):
-            per_image = g(x)
+        per_image = inference_view(g, "image")(x)
     torch.testing.assert_close(stored, reference_unet(sd, x, num_downs, batch_stats=False), atol=1e-5, rtol=0)
     torch.testing.assert_close(
         per_image, reference_unet(sd, x, num_downs, batch_stats=True), atol=1e-5, rtol=0
     )
     assert (stored - per_image).abs().max() > 1e-3  # the two modes really differ
-    # the context leaves the running statistics and the mode untouched
+    # the view leaves the running statistics and the mode untouched
     for k, v in g.state_dict().items():
         assert torch.equal(v, sd[k]), k
     assert not any(m.training for m in g.modules())
 
 
-def test_per_image_batchnorm_equals_official_train_mode_forward():
+def test_per_image_view_equals_official_train_mode_forward():
     """Official test.py without --eval: train-mode BN (dropout off here for determinism)."""
     torch.manual_seed(3)
     g = UnetGenerator(ngf=4, use_dropout=False)
@@ -106,8 +106,7 @@ def test_per_image_batchnorm_equals_official_train_mode_forward():
     with torch.no_grad():
         expected = official(x)
         g.eval()
-        with per_image_batchnorm(g):
-            got = g(x)
+        got = inference_view(g, "image")(x)
     torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
 
 
