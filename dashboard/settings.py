@@ -58,7 +58,9 @@ def _cache_problem() -> None:
     try:
         checked_cache_root(cache_dir())
     except CacheDirError as exc:
-        st.error(f"{exc}. Features are not cached and models cannot be downloaded until the operator fixes it.")
+        st.error(
+            f"{exc}. Features are not cached and models cannot be downloaded until the operator fixes it."
+        )
 
 
 def sidebar_settings() -> None:
