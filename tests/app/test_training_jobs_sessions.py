@@ -77,7 +77,11 @@ def _stop_as_alice(s: Sessions, run_dir: Path) -> None:
 @pytest.fixture
 def sessions(monkeypatch, tmp_path):
     monkeypatch.delenv(SHARE_JOBS_ENV, raising=False)
-    return Sessions(monkeypatch, tmp_path / "runs")
+    monkeypatch.chdir(tmp_path)  # with server paths off, the page's runs folder is ./runs
+    yield Sessions(monkeypatch, tmp_path / "runs")
+    for job in training_jobs().jobs(None):  # no training thread outlives its test
+        job.stop()
+        assert job.wait(120)
 
 
 def test_another_session_neither_sees_nor_stops_a_run(sessions, tmp_path):
