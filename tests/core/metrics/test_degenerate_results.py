@@ -10,10 +10,9 @@ import pytest
 from PIL import Image
 
 from core.cli import main as cli_main
-from core.features.registry import register, unregister
 from core.metrics.kid import kid
 from core.metrics.swd import swd
-from tests.core.features.test_registry import FAKE, FAKE_ID, SIZE
+from tests.reference.fake_extractor import FAKE, SIZE
 
 
 def _flat(colour: tuple[int, int, int], n: int = 4, size: int = 32) -> np.ndarray:
@@ -76,15 +75,6 @@ def test_kid_spread_is_not_estimable_with_whole_sets_or_one_subset():
     assert one.std is None and "one subset" in one.spread_note
     ok = kid(rng.normal(size=(50, 8)), rng.normal(size=(60, 8)), n_subsets=5, subset_size=20)
     assert ok.std is not None and ok.std > 0 and ok.spread_note is None
-
-
-@pytest.fixture
-def fake_extractor():
-    register(FAKE)
-    try:
-        yield FAKE
-    finally:
-        unregister(FAKE_ID)
 
 
 def test_cli_kid_with_two_images_prints_na_and_a_warning(tmp_path, capsys, fake_extractor):

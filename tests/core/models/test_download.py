@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import socket
-from pathlib import Path
 
 import pytest
-import torch
 
 from core.cli import main as cli_main
 from core.models.download import (
@@ -22,22 +20,10 @@ from core.models.download import (
     remove_cached,
 )
 from core.models.loading import load_model
-from core.models.networks.cyclegan import ResnetGenerator
 from core.models.zoo import ModelSpec
+from tests.core.models.download_helpers import write_generator, zoo_spec
 
 pytestmark = pytest.mark.usefixtures("single_thread")
-
-
-def _write_generator(path: Path, seed: int = 0) -> bytes:
-    """A random-init 9-block CycleGAN generator (ngf 4), saved as the official repo does."""
-    torch.manual_seed(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ResnetGenerator(ngf=4, n_blocks=9).state_dict(), path)
-    return path.read_bytes()
-
-
-def _spec(server, name: str, sha: str | None) -> ModelSpec:
-    return ModelSpec(name, "cyclegan_resnet_9blocks", server.url_for(f"{name}.pth"), sha, "test model")
 
 
 class _Recorder:
@@ -56,8 +42,8 @@ def _free_port_url(name: str) -> str:
 
 
 def test_download_with_full_sha256(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
+    data = write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
     rec = _Recorder()
     path = ensure_model(spec, cache_dir=tmp_path / "cache", progress=rec)
     assert path == tmp_path / "cache" / "models" / "tiny.pth"
@@ -76,15 +62,15 @@ def test_download_with_full_sha256(loopback_server, tmp_path):
 
 
 def test_download_with_hash_prefix(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest()[:8])
+    data = write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest()[:8])
     assert ensure_model(spec, cache_dir=tmp_path).read_bytes() == data
 
 
 def test_checksum_failure_leaves_nothing(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
+    data = write_generator(loopback_server.root / "tiny.pth")
     actual = hashlib.sha256(data).hexdigest()
-    spec = _spec(loopback_server, "tiny", "0" * 64)
+    spec = zoo_spec(loopback_server, "tiny", "0" * 64)
     with pytest.raises(DownloadError) as err:
         ensure_model(spec, cache_dir=tmp_path)
     msg = str(err.value)
@@ -94,15 +80,17 @@ def test_checksum_failure_leaves_nothing(loopback_server, tmp_path):
     # a wrong 8-digit prefix is caught too
     with pytest.raises(DownloadError, match="prefix"):
         ensure_model(
-            _spec(loopback_server, "tiny", "deadbeef" if not actual.startswith("deadbeef") else "00000000"),
+            zoo_spec(
+                loopback_server, "tiny", "deadbeef" if not actual.startswith("deadbeef") else "00000000"
+            ),
             cache_dir=tmp_path,
         )
     assert list(model_dir(tmp_path).iterdir()) == []
 
 
 def test_resume_requests_only_the_rest(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
+    data = write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
     part = cache_path(spec, tmp_path).with_name("tiny.pth.part")
     part.parent.mkdir(parents=True)
     part.write_bytes(data[:1000])
@@ -115,8 +103,8 @@ def test_resume_requests_only_the_rest(loopback_server, tmp_path):
 
 
 def test_dropped_connection_keeps_part_and_resumes(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
+    data = write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
     loopback_server.truncate_at = 700
     with pytest.raises(DownloadError, match="incomplete: 700 of .* bytes; run it again to resume"):
         ensure_model(spec, cache_dir=tmp_path, timeout=10)
@@ -132,8 +120,8 @@ def test_dropped_connection_keeps_part_and_resumes(loopback_server, tmp_path):
 
 def test_resume_when_server_ignores_range(serve_directory, tmp_path):
     server = serve_directory(tmp_path / "served", ignore_range=True)
-    data = _write_generator(server.root / "tiny.pth")
-    spec = _spec(server, "tiny", hashlib.sha256(data).hexdigest())
+    data = write_generator(server.root / "tiny.pth")
+    spec = zoo_spec(server, "tiny", hashlib.sha256(data).hexdigest())
     part = cache_path(spec, tmp_path / "c").with_name("tiny.pth.part")
     part.parent.mkdir(parents=True)
     part.write_bytes(b"x" * 500)  # stale bytes that must not survive
@@ -142,8 +130,8 @@ def test_resume_when_server_ignores_range(serve_directory, tmp_path):
 
 
 def test_complete_part_file_is_finalised(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
+    data = write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
     part = cache_path(spec, tmp_path).with_name("tiny.pth.part")
     part.parent.mkdir(parents=True)
     part.write_bytes(data)
@@ -152,15 +140,15 @@ def test_complete_part_file_is_finalised(loopback_server, tmp_path):
 
 
 def test_cache_hit_needs_no_server(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny", None)
+    data = write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny", None)
     first = ensure_model(spec, cache_dir=tmp_path)
     loopback_server.stop()
     assert ensure_model(spec, cache_dir=tmp_path) == first
     assert len(loopback_server.requests) == 1
     assert load_model(first)[1] == "cyclegan_resnet_9blocks" and first.read_bytes() == data
     # a model that is not cached now fails with the URL and where to put the file by hand
-    other = _spec(loopback_server, "other", None)
+    other = zoo_spec(loopback_server, "other", None)
     with pytest.raises(DownloadError) as err:
         ensure_model(other, cache_dir=tmp_path)
     assert other.url in str(err.value) and str(cache_path(other, tmp_path)) in str(err.value)
@@ -179,15 +167,15 @@ def test_offline_message_names_url_reason_and_drop_path(tmp_path):
 
 def test_http_errors_and_html_pages(loopback_server, tmp_path):
     with pytest.raises(DownloadError, match="HTTP 404"):
-        ensure_model(_spec(loopback_server, "absent", None), cache_dir=tmp_path)
+        ensure_model(zoo_spec(loopback_server, "absent", None), cache_dir=tmp_path)
     (loopback_server.root / "page.pth").write_text("<!DOCTYPE html><html>Service unavailable</html>")
     with pytest.raises(DownloadError, match="not a PyTorch weights file.*DOCTYPE"):
-        ensure_model(_spec(loopback_server, "page", None), cache_dir=tmp_path)
+        ensure_model(zoo_spec(loopback_server, "page", None), cache_dir=tmp_path)
     assert list(model_dir(tmp_path).iterdir()) == []
 
 
 def test_zoo_name_with_env_cache_and_base_url(loopback_server, tmp_path, monkeypatch):
-    data = _write_generator(loopback_server.root / "horse2zebra.pth")
+    data = write_generator(loopback_server.root / "horse2zebra.pth")
     monkeypatch.setenv("GANLENS_CACHE", str(tmp_path / "envcache"))
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", loopback_server.url)
     assert model_dir() == tmp_path / "envcache" / "models"
@@ -227,7 +215,7 @@ def test_hand_dropped_file_failing_the_catalog_prefix_is_corrupt(tmp_path):
 
 
 def test_cli_models_download_and_list(loopback_server, tmp_path, monkeypatch, capsys):
-    data = _write_generator(loopback_server.root / "zebra2horse.pth", seed=1)
+    data = write_generator(loopback_server.root / "zebra2horse.pth", seed=1)
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", loopback_server.url)
     assert cli_main(["models", "download", "zebra2horse", "--cache-dir", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out

@@ -12,25 +12,12 @@ import threading
 from pathlib import Path
 
 import pytest
-import torch
 
 from core.cli import main as cli_main
 from core.models.download import DownloadError, cache_path, cached_path, ensure_model
-from core.models.networks.cyclegan import ResnetGenerator
-from core.models.zoo import ModelSpec
+from tests.core.models.download_helpers import write_generator, zoo_spec
 
 pytestmark = pytest.mark.usefixtures("single_thread")
-
-
-def _write_generator(path: Path, seed: int = 0) -> bytes:
-    torch.manual_seed(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ResnetGenerator(ngf=4, n_blocks=9).state_dict(), path)
-    return path.read_bytes()
-
-
-def _spec(server, name: str, sha: str | None = None) -> ModelSpec:
-    return ModelSpec(name, "cyclegan_resnet_9blocks", server.url_for(f"{name}.pth"), sha, "test model")
 
 
 def _flip_byte(path: Path, offset: int) -> None:
@@ -43,8 +30,8 @@ def _flip_byte(path: Path, offset: int) -> None:
 
 
 def test_two_concurrent_downloads_install_exactly_the_served_file(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny")
+    data = write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny")
     first_started, second_waiting = threading.Event(), threading.Event()
     results: dict[str, Path | BaseException] = {}
 
@@ -82,8 +69,8 @@ def test_two_concurrent_downloads_install_exactly_the_served_file(loopback_serve
 
 
 def test_a_download_locked_by_another_process_is_reported(loopback_server, tmp_path):
-    _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny")
+    write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny")
     lock = cache_path(spec, tmp_path).with_name("tiny.pth.lock")
     lock.parent.mkdir(parents=True)
     holder = subprocess.Popen(
@@ -128,8 +115,8 @@ def test_lock_is_exclusive_between_open_files(tmp_path):
 
 
 def test_oversized_part_with_416_is_never_installed(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny")  # no catalog digest: only the size can catch it
+    data = write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny")  # no catalog digest: only the size can catch it
     part = cache_path(spec, tmp_path).with_name("tiny.pth.part")
     part.parent.mkdir(parents=True)
     part.write_bytes(data + data[:1000])  # two interleaved downloads appended too much
@@ -144,7 +131,7 @@ def test_oversized_part_with_416_is_never_installed(loopback_server, tmp_path):
 def test_corrupted_cached_file_is_reported_and_replaced_by_the_cli(
     loopback_server, tmp_path, monkeypatch, capsys
 ):
-    data = _write_generator(loopback_server.root / "zebra2horse.pth", seed=1)
+    data = write_generator(loopback_server.root / "zebra2horse.pth", seed=1)
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", loopback_server.url)
     cache = ["--cache-dir", str(tmp_path)]
     assert cli_main(["models", "download", "zebra2horse", *cache, "--quiet"]) == 0
@@ -175,7 +162,7 @@ def test_corrupted_cached_file_is_reported_and_replaced_by_the_cli(
 def test_cli_download_verifies_a_cached_file_and_force_fetches_again(
     loopback_server, tmp_path, monkeypatch, capsys
 ):
-    data = _write_generator(loopback_server.root / "zebra2horse.pth", seed=1)
+    data = write_generator(loopback_server.root / "zebra2horse.pth", seed=1)
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", loopback_server.url)
     cache = ["--cache-dir", str(tmp_path)]
     assert cli_main(["models", "download", "zebra2horse", *cache, "--quiet"]) == 0
@@ -189,8 +176,8 @@ def test_cli_download_verifies_a_cached_file_and_force_fetches_again(
 
 
 def test_truncated_cached_file_is_downloaded_again(loopback_server, tmp_path):
-    data = _write_generator(loopback_server.root / "tiny.pth")
-    spec = _spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
+    data = write_generator(loopback_server.root / "tiny.pth")
+    spec = zoo_spec(loopback_server, "tiny", hashlib.sha256(data).hexdigest())
     path = ensure_model(spec, cache_dir=tmp_path)
     path.write_bytes(data[:5000])
     assert cached_path(spec, tmp_path) is None
