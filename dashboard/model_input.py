@@ -50,11 +50,18 @@ def _load_server_file(
     return _load(Path(path), Path(path).name, arch, device)
 
 
+def _load_failed(exc: BaseException, file_name: str) -> None:
+    """One red line about a weights file that could not be used; core's messages already start
+    with the file's name, others get it in front."""
+    text = str(exc)
+    show_error(exc, "" if text.startswith(file_name) else f"Could not use {file_name}")
+
+
 def _load_file(family: Family, path: Path, arch: str | None, load: Loader) -> Any | None:
     try:
         return _load_server_file(family, str(path), path.stat().st_mtime_ns, arch, device_choice(), load)
     except LOAD_ERRORS as exc:
-        show_error(exc, f"Could not use {path.name}")
+        _load_failed(exc, path.name)
         return None
 
 
@@ -70,7 +77,7 @@ def _load_upload(key: str, upload, arch: str | None, load: Loader) -> Any | None
         with st.spinner(f"Loading {upload.name}…"):
             loaded = load(data, upload.name, arch, device_choice())
     except LOAD_ERRORS as exc:
-        show_error(exc, f"Could not use {upload.name}")
+        _load_failed(exc, upload.name)
         return None
     st.session_state[slot] = (ident, loaded)
     return loaded

@@ -7,6 +7,7 @@ import io
 import os
 import pickle
 
+import numpy as np
 import pytest
 import torch
 
@@ -105,3 +106,15 @@ def test_one_read_gives_weights_and_metadata(tmp_path):
         "note": "inner",
     }
     assert read_checkpoint(_saved(tmp_path, sd, "bare.pth")).metadata == {}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b".", b"\x80\x02.", *(bytes(np.random.default_rng(seed).bytes(4096)) for seed in range(6))],
+    ids=["stop-on-empty-stack", "protocol-2-stop", *(f"random-{seed}" for seed in range(6))],
+)
+def test_junk_bytes_are_one_clear_error(data):
+    """Whatever a junk file makes the unpickler raise (IndexError "pop from empty list" for a
+    bare STOP opcode, ...), the user gets one CheckpointError naming the file."""
+    with pytest.raises(CheckpointError, match=r"^junk\.pth: not a PyTorch weights file"):
+        read_checkpoint(data, "junk.pth")
