@@ -50,18 +50,17 @@ def _load_server_file(
     return _load(Path(path), Path(path).name, arch, device)
 
 
-def _load_failed(exc: BaseException, file_name: str) -> None:
-    """One red line about a weights file that could not be used; core's messages already start
-    with the file's name, others get it in front."""
-    text = str(exc)
-    show_error(exc, "" if text.startswith(file_name) else f"Could not use {file_name}")
+def _failed(exc: BaseException, what: str, name: str) -> None:
+    """One red line about a model that could not be used or downloaded; core's messages already
+    start with the file's or model's name, others get "<what> <name>" in front."""
+    show_error(exc, "" if str(exc).startswith(name) else f"{what} {name}")
 
 
 def _load_file(family: Family, path: Path, arch: str | None, load: Loader) -> Any | None:
     try:
         return _load_server_file(family, str(path), path.stat().st_mtime_ns, arch, device_choice(), load)
     except LOAD_ERRORS as exc:
-        _load_failed(exc, path.name)
+        _failed(exc, "Could not use", path.name)
         return None
 
 
@@ -77,7 +76,7 @@ def _load_upload(key: str, upload, arch: str | None, load: Loader) -> Any | None
         with st.spinner(f"Loading {upload.name}…"):
             loaded = load(data, upload.name, arch, device_choice())
     except LOAD_ERRORS as exc:
-        _load_failed(exc, upload.name)
+        _failed(exc, "Could not use", upload.name)
         return None
     st.session_state[slot] = (ident, loaded)
     return loaded
@@ -105,7 +104,7 @@ def _download(spec: ModelSpec) -> None:
     try:
         ensure_model(spec, cache_dir=cache_dir(), progress=StreamlitProgress(st.container()))
     except (DownloadError, ValueError, OSError) as exc:
-        show_error(exc, f"Could not download {spec.name}")
+        _failed(exc, "Could not download", spec.name)
         return
     st.rerun()
 
