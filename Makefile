@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 PORT ?= 8501
 ARGS ?=
+# folders (separated by ':') a browser user may name on the server; empty: uploads only (SECURITY.md)
+SERVER_ROOTS ?=
 # pytest-xdist workers: 0 runs in one process, which is as fast as 2 workers on a 2-core machine
 # (torch already uses both cores); try `make test WORKERS=auto` on a bigger one
 WORKERS ?= 0
@@ -30,7 +32,7 @@ $(DEV_STAMP): $(STAMP)
 	touch $(DEV_STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/ganlens-app --server.port=$(PORT) $(ARGS)
+	GANLENS_SERVER_ROOTS="$(SERVER_ROOTS)" $(VENV)/bin/ganlens-app --server.port=$(PORT) $(ARGS)
 
 test: $(DEV_STAMP)
 	$(PY) -m pytest -n $(WORKERS)

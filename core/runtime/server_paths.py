@@ -37,8 +37,8 @@ ALLOW_CACHE_DIR_ENV = "GANLENS_ALLOW_CACHE_DIR"
 SYSTEM_FOLDERS: tuple[Path, ...] = tuple(Path(p) for p in ("/proc", "/sys", "/dev"))
 #: The one line shown in place of a server-path input while the operator has not enabled them.
 DISABLED_NOTE = (
-    f"Server paths are off: the operator enables them by setting {ROOTS_ENV} to the folders "
-    "users may read (see the README, 'Serving GAN Lens to others')."
+    "Reading folders on the server is turned off; upload files instead. To allow it, whoever runs "
+    f"GAN Lens names the folders users may read in {ROOTS_ENV} (e.g. `make run SERVER_ROOTS=~/data`)."
 )
 
 
