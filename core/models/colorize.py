@@ -38,7 +38,7 @@ from torch import nn
 from core.images.batches import as_uint8_nchw
 from core.metrics.image_quality import QualityScores, compare_images
 from core.models import outputs
-from core.models.inference import inference_view
+from core.models.inference import inference_view, module_device
 from core.models.lab import lab_to_rgb, lab_to_xyz, linear_to_srgb, rgb2lab, rgb_to_lab
 from core.models.loading import LoadedModel, as_loaded_model, load_model_info
 from core.models.networks.colorization import upsample_ab
@@ -259,7 +259,7 @@ def colorize_array(
         size = size or model.net_size
     else:
         loaded = as_loaded_model(model)
-        device = next(loaded.module.parameters()).device
+        device = module_device(loaded.module)
         size = size or REFERENCE_SIZE
     if loaded.family != "colorization":
         raise ValueError(f"{loaded.arch} is a {loaded.family} model, not a colorizer")
