@@ -80,6 +80,16 @@ def _cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     ]
 
 
+def _rows_l1(a: np.ndarray, b: np.ndarray, per_bucket: int, forced: bool) -> np.ndarray:
+    """The sort-free kernel on every row of two equal-size, unweighted, unshifted float32 arrays."""
+    rows = np.empty(a.shape[0])
+    K.rows_l1(
+        a, b, a.shape[1], b.shape[1], None, None, None, 0, a.shape[0], rows, per_bucket, K.MIN_HIST_N, forced,
+        *K.rows_l1_scratch(a.shape[1], per_bucket),
+    )  # fmt: skip
+    return rows
+
+
 @pytest.mark.parametrize("forced", [False, True], ids=["default", "histogram-forced"])
 @pytest.mark.parametrize("case", range(len(_cases())), ids=[c[0] for c in _cases()])
 def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: bool) -> None:
@@ -90,24 +100,7 @@ def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: boo
     _, a, b = _cases()[case]
     expected = _sorted_l1(a, b)
     for per_bucket in (K.PER_BUCKET, 1) if forced else (K.PER_BUCKET,):
-        rows = np.empty(a.shape[0])
-        K.rows_l1(
-            a,
-            b,
-            a.shape[1],
-            b.shape[1],
-            None,
-            None,
-            None,
-            0,
-            a.shape[0],
-            rows,
-            per_bucket,
-            K.MIN_HIST_N,
-            forced,
-            *K.rows_l1_scratch(a.shape[1], per_bucket),
-        )
-        np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=0)
+        np.testing.assert_allclose(_rows_l1(a, b, per_bucket, forced), expected, rtol=1e-9, atol=0)
     total = _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy()))
     assert total == pytest.approx(expected.sum(), rel=1e-9, abs=0)
 
@@ -115,24 +108,7 @@ def test_cpu_l1_without_sorting_equals_sorted_differences(case: int, forced: boo
 def test_identical_sets_give_exactly_zero() -> None:
     _, a, b = next(c for c in _cases() if c[0] == "identical sets")
     assert np.array_equal(a, b) and a is not b
-    rows = np.empty(a.shape[0])
-    K.rows_l1(
-        a,
-        b,
-        a.shape[1],
-        b.shape[1],
-        None,
-        None,
-        None,
-        0,
-        a.shape[0],
-        rows,
-        K.PER_BUCKET,
-        K.MIN_HIST_N,
-        False,
-        *K.rows_l1_scratch(a.shape[1], K.PER_BUCKET),
-    )
-    assert (rows == 0.0).all()
+    assert (_rows_l1(a, b, K.PER_BUCKET, False) == 0.0).all()
     assert _sorted_abs_sum(torch.from_numpy(a.copy()), torch.from_numpy(b.copy())) == 0.0
 
 
