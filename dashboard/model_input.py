@@ -10,7 +10,7 @@ One caching rule for loaded models, on both pages:
   architecture, device) and shared by every session (``st.cache_resource``; sessions only read a
   loaded module);
 - an uploaded weights file stays with the session that uploaded it: the loaded model is kept in
-  that session's state (one per picker, keyed by the file's SHA-256) and nothing is written to the
+  that session's state (one per picker, keyed by the upload's id) and nothing is written to the
   server's disk.
 
 Pages pass a ``load(source, label, arch, device)`` function (``source`` a path or the uploaded
@@ -19,7 +19,6 @@ bytes, ``label`` the user's file name for messages) and get ``(display name, loa
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import streamlit as st
 from core.models.download import CacheStatus, DownloadError, cache_status, ensure_model, model_dir
 from core.models.registry import Family, architecture_names
 from core.models.zoo import ModelSpec, list_models
+from core.runtime.hashing import sha256_file
 from dashboard.feedback import show_error
 from dashboard.progress import StreamlitProgress
 from dashboard.server_path import PathRefused, checked_path, server_path_input
@@ -65,8 +65,8 @@ def _load_file(family: Family, path: Path, arch: str | None, load: Loader) -> An
 
 
 def _load_upload(key: str, upload, arch: str | None, load: Loader) -> Any | None:
-    data = upload.getvalue()
-    ident = (hashlib.sha256(data).hexdigest(), arch, device_choice())
+    # Streamlit gives every uploaded file its own id: no need to hash the bytes on every rerun
+    ident = (upload.file_id, upload.size, arch, device_choice())
     slot = f"_{key}_uploaded_model"
     kept = st.session_state.get(slot)
     if kept is not None and kept[0] == ident:
@@ -74,7 +74,7 @@ def _load_upload(key: str, upload, arch: str | None, load: Loader) -> Any | None
     st.session_state.pop(slot, None)  # one uploaded model per picker: the old one is dropped first
     try:
         with st.spinner(f"Loading {upload.name}…"):
-            loaded = load(data, upload.name, arch, device_choice())
+            loaded = load(upload.getvalue(), upload.name, arch, device_choice())
     except LOAD_ERRORS as exc:
         _failed(exc, "Could not use", upload.name)
         return None
@@ -94,10 +94,21 @@ def _arch_choice(key: str, family: Family, choose_arch: bool) -> str | None:
     return None if choice == AUTO else choice
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _sha256(path: str, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
+    return sha256_file(path)
+
+
+def _sha256_while_unchanged(path: Path) -> str:
+    """A file's SHA-256, computed again only when its inode, size or times change (the zoo list
+    is checked on every rerun)."""
+    s = path.stat()
+    return _sha256(str(path), s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+
+
 def _cache_status(spec: ModelSpec) -> CacheStatus:
-    """The checked cache state of ``spec``; a file's hash is computed once per process while its
-    inode, size and times stay the same (this runs on every rerun)."""
-    return cache_status(spec, cache_dir(), trust_unchanged=True)
+    """The checked cache state of ``spec``."""
+    return cache_status(spec, cache_dir(), hasher=_sha256_while_unchanged)
 
 
 def _download(spec: ModelSpec) -> None:

@@ -45,7 +45,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,27 +146,12 @@ def _read_sidecar(path: Path) -> str | None:
     return digest
 
 
-#: (path, inode, size, mtime_ns, ctime_ns) -> SHA-256, for :func:`cache_status`'s
-#: ``trust_unchanged`` (the page checks the cache on every rerun).
-_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
-
-
-def _digest(path: Path, trust_unchanged: bool) -> str:
-    st = path.stat()
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    if trust_unchanged and key in _DIGESTS:
-        return _DIGESTS[key]
-    digest = sha256_file(path)
-    _DIGESTS[key] = digest
-    return digest
-
-
 def check_cached_file(
-    path: str | os.PathLike, expected: str | None, *, trust_unchanged: bool = False
+    path: str | os.PathLike, expected: str | None, *, hasher: Callable[[Path], str] = sha256_file
 ) -> CacheStatus:
     """Check one cached weights file: not empty, starts like a PyTorch file, matches the catalog
-    digest or prefix ``expected`` and its sidecar hash. ``trust_unchanged``: reuse the digest
-    computed earlier in this process if the file's inode, size and times are unchanged."""
+    digest or prefix ``expected`` and its sidecar hash. ``hasher``: the file's SHA-256 (the app
+    passes one that remembers the digest of a file whose inode, size and times are unchanged)."""
     path = Path(path)
     name = path.name
 
@@ -177,7 +162,7 @@ def check_cached_file(
         if path.stat().st_size == 0:
             return corrupt("the file is empty")
         _check_torch_magic(path, "it is something")
-        actual = _digest(path, trust_unchanged)
+        actual = hasher(path)
         recorded = _read_sidecar(path)
     except DownloadError as exc:
         return corrupt(str(exc))
@@ -193,7 +178,10 @@ def check_cached_file(
 
 
 def cache_status(
-    model: str | ModelSpec, cache_dir: str | os.PathLike | None = None, *, trust_unchanged: bool = False
+    model: str | ModelSpec,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    hasher: Callable[[Path], str] = sha256_file,
 ) -> CacheStatus:
     """The checked state of ``model`` in the cache (catalog name first, then the official file
     name): a usable file if there is one, else the first corrupt one, else ``missing``."""
@@ -203,7 +191,7 @@ def cache_status(
     for candidate in (folder / spec.filename, folder / spec.url_filename):
         if not candidate.is_file():
             continue
-        status = check_cached_file(candidate, spec.sha256, trust_unchanged=trust_unchanged)
+        status = check_cached_file(candidate, spec.sha256, hasher=hasher)
         if status.usable:
             return CacheStatus(spec.name, status.state, candidate)
         bad = bad or CacheStatus(spec.name, "corrupt", candidate, status.problem)
