@@ -9,9 +9,9 @@ run folders stay viewable as runs).
 
 from __future__ import annotations
 
-import os
-
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from core.runtime.env import env_flag
 
 #: Set to 1 (or true/yes/on) to let every session see and stop every training job.
 SHARE_JOBS_ENV = "GANLENS_SHARE_JOBS"
@@ -25,4 +25,4 @@ def session_owner() -> str:
 
 def jobs_shared() -> bool:
     """Whether the operator shares training jobs between sessions (``GANLENS_SHARE_JOBS``)."""
-    return os.environ.get(SHARE_JOBS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    return env_flag(SHARE_JOBS_ENV)

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.runtime.env import env_flag
+
 __all__ = [
     "ALLOW_CACHE_DIR_ENV",
     "DISABLED_NOTE",
@@ -66,7 +68,7 @@ class ServerPaths:
         roots = tuple(
             Path(p).expanduser().resolve() for p in env.get(ROOTS_ENV, "").split(os.pathsep) if p.strip()
         )
-        allow_cache = env.get(ALLOW_CACHE_DIR_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+        allow_cache = env_flag(ALLOW_CACHE_DIR_ENV, env)
         return cls(roots=roots, cache_dir_editable=allow_cache and bool(roots))
 
     @property
