@@ -3,7 +3,8 @@ recursively, sorted, hidden files left out), a zip's members (unsafe paths, link
 members and zip bombs refused), a ``.npy``/``.npz`` uint8 array (memory-mapped for ``.npy``) or an
 in-memory array, uploaded ``(name, bytes)`` pairs (a zip among them expanded), or a list of paths.
 Which files are images is decided by extension (:data:`IMAGE_EXTENSIONS`); the rest are listed as
-skipped.
+skipped. Whatever the source, the entries come out in one canonical order, by relative path
+(:mod:`core.images.ordering`), so the same files give the same numbers however they arrived.
 
 A folder walk never descends into hidden folders (names starting with ``.``, and ``__MACOSX``) or
 the system folders :data:`core.runtime.server_paths.SYSTEM_FOLDERS` (``/proc``, ``/sys``,
@@ -15,7 +16,7 @@ Zip members are listed from the zip's directory and read one at a time when the 
 uploaded zip keeps its own bytes, not every member's). Members are refused from their headers
 when over :data:`~core.images.decode.MAX_IMAGE_BYTES` uncompressed, when they compress more than
 :data:`ZIP_RATIO_LIMIT` times (above :data:`ZIP_RATIO_MIN_BYTES`), and once the image members,
-in name order, add up to more than the zip's budget (:data:`ZIP_BUDGET` for a zip on disk,
+in canonical order (:mod:`core.images.ordering`), add up to more than the zip's budget (:data:`ZIP_BUDGET` for a zip on disk,
 :data:`UPLOAD_ZIP_BUDGET` for an upload). The reader checks the per-member limit again on the
 bytes it actually reads.
 """
@@ -36,6 +37,7 @@ import numpy as np
 from core.images.decode import MAX_IMAGE_BYTES
 from core.images.errors import ImageError
 from core.images.layout import ARRAY_CHANNELS, image_layout
+from core.images.ordering import canonical_order, path_key
 from core.runtime.server_paths import is_system_folder
 
 #: File types read as images, in the order upload widgets list them.
@@ -246,7 +248,7 @@ def _entries_from_folder(
             entries.append(Entry(str(rel), "file", path))
     if others:
         skipped.append(SkippedFile(f"{others:,} other file(s)", "not image files (names not listed)"))
-    return entries, skipped
+    return canonical_order(entries), skipped
 
 
 def _entries_from_zip(path: Path, data: bytes | None = None) -> tuple[list[Entry], list[SkippedFile]]:
@@ -263,7 +265,7 @@ def _entries_from_zip(path: Path, data: bytes | None = None) -> tuple[list[Entry
     entries: list[Entry] = []
     skipped: list[SkippedFile] = []
     with zf:
-        for info in sorted(zf.infolist(), key=lambda i: i.filename):
+        for info in sorted(zf.infolist(), key=lambda i: path_key(i.filename)):
             if info.is_dir():
                 continue
             unsafe = _unsafe_zip_reason(info)
@@ -286,7 +288,7 @@ def _entries_from_zip(path: Path, data: bytes | None = None) -> tuple[list[Entry
             else:
                 used += info.file_size
                 entries.append(Entry(info.filename, "zip", (archive, info.filename)))
-    return entries, skipped
+    return canonical_order(entries), skipped
 
 
 def _entries_from_items(items: Sequence) -> tuple[list[Entry], list[SkippedFile]]:
@@ -304,6 +306,8 @@ def _entries_from_items(items: Sequence) -> tuple[list[Entry], list[SkippedFile]
             reason = _classify(fname)
             if reason:
                 skipped.append(SkippedFile(fname, reason))
+            elif _is_hidden(path_key(fname)):  # as a folder walk and a zip leave them out
+                skipped.append(SkippedFile(fname, "hidden file (left out, as in folders and zips)"))
             else:
                 entries.append(Entry(fname, "bytes", bytes(data)))
         else:
@@ -315,7 +319,7 @@ def _entries_from_items(items: Sequence) -> tuple[list[Entry], list[SkippedFile]
                 skipped.append(SkippedFile(str(p), "file not found"))
             else:
                 entries.append(Entry(str(p), "file", p))
-    return entries, skipped
+    return canonical_order(entries), skipped
 
 
 def find_entries(

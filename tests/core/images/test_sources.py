@@ -54,7 +54,7 @@ def test_uploaded_bytes_and_uploaded_zip():
         [("u.png", png_bytes(rgb(seed=6))), ("pack.zip", zbuf.getvalue()), ("doc.pdf", b"%PDF")],
         name="upload",
     )
-    assert s.names == ["u.png", "pack.zip/z1.png"]
+    assert s.names == ["pack.zip/z1.png", "u.png"]  # canonical order: by relative path
     assert s.skipped[0].name == "doc.pdf"
 
 
