@@ -5,6 +5,12 @@ This is the orchestration used by both the metrics page (any combination of the 
 and the CLI subcommands ``python -m core swd A B``, ``python -m core fid A B`` and
 ``python -m core kid A B``, each of which runs one metric through :func:`compare`. The maths
 lives in ``swd.py``, ``fid.py`` and ``kid.py``; features come from :mod:`core.features`.
+
+:func:`input_problems` says, before anything runs, why a choice of metrics cannot use the given
+inputs; :func:`plan_comparison` picks the images each side will use (the same N from both, a
+seeded subset); :func:`compare` reports its work to the Progress under the plain stage names
+below (the time estimate of :mod:`core.metrics.estimate` uses the same names), one stage per step
+that takes time, the last steps (feature statistics, FID, KID) included.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import io
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +34,38 @@ from core.runtime.progress import Progress, null_progress
 METRICS = ("swd", "fid", "kid")
 #: Below this many images per set SWD's descriptor statistics get noisy.
 SWD_SMALL_N = 64
+
+#: The stages :func:`compare` reports, in the order they run.
+STAGE_SWD = "SWD: comparing set A and set B"
+STAGE_FLOOR = "Noise floor: comparing two halves of set A"
+STAGE_STATS = "Summarising the features (mean and covariance)"
+STAGE_FID = "FID: comparing the two feature distributions"
+STAGE_KID = "KID: comparing random subsets of the features"
+
+
+def features_stage(label: str) -> str:
+    """The stage name of the feature extraction of set ``label`` ("A" or "B")."""
+    return f"Network features of set {label}"
+
+
+#: The inner stages of :func:`core.metrics.swd.swd`, in the order they run.
+_SWD_PARTS = ("SWD descriptors A", "SWD descriptors B", "SWD distance")
+
+
+class _FoldedSWD:
+    """One stage for a whole SWD call: the patches of A (first third of the bar), of B (second
+    third), then the distances per level (last third), as a percentage."""
+
+    def __init__(self, progress: Progress, stage: str, n_images: int) -> None:
+        self._progress, self._stage, self._n = progress, stage, n_images
+
+    def __call__(self, inner: str, done: int, total: int | None) -> None:
+        if inner not in _SWD_PARTS:
+            return
+        part = _SWD_PARTS.index(inner)
+        total = total if total else (self._n if part < 2 else None)
+        frac = min(done / total, 1.0) if total else 0.0
+        self._progress(self._stage, int(100 * (part + frac) / 3), 100)
 
 
 @dataclass
@@ -100,6 +139,12 @@ class CompareResult:
     stats: dict[str, GaussianStats] = field(default_factory=dict, repr=False)
     #: FID/KID: the feature rows computed per image set (the images actually read)
     feature_rows: dict[str, int] = field(default_factory=dict, repr=False)
+    #: the device the metrics ran on ("cpu", "cuda", ...), the SWD resolution (height, width),
+    #: the wall time of the whole comparison and when it finished (local time, ISO 8601)
+    device: str = ""
+    swd_size: tuple[int, int] | None = None
+    seconds: float = 0.0
+    finished_at: str = ""
 
     def to_dict(self) -> dict:
         def conv(r):
@@ -118,31 +163,50 @@ class CompareResult:
             "fid": conv(self.fid),
             "kid": conv(self.kid),
             "feature_extractor": self.extractor,
+            "device": self.device,
+            "swd_size": list(self.swd_size) if self.swd_size else None,
+            "seconds": round(self.seconds, 3),
+            "finished_at": self.finished_at,
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "cached": self.cached,
             "warnings": self.warnings,
         }
 
     def history_row(self) -> dict:
-        """A flat row for the history table / CSV export."""
+        """A flat row for the history table / CSV export: what was compared, with which settings,
+        the values, the plain verdict (:mod:`core.metrics.verdict`), the time taken and when."""
+        from core.metrics.verdict import verdict
+
         st = self.settings
+        features = "fid" in st.metrics or "kid" in st.metrics
         row = {
+            "finished at": self.finished_at,
             "set A": self.name_a,
             "set B": self.name_b,
             "N A": self.n_a,
             "N B": self.n_b,
             "seed": st.seed,
             "metrics": "+".join(st.metrics),
-            "FID resize": st.fid_mode,
+            "device": self.device,
+            "SWD resolution": f"{self.swd_size[1]}x{self.swd_size[0]}" if self.swd_size else None,
             "SWD avg x1e3": round(self.swd.average, 4) if self.swd else None,
         }
         if self.swd:
             for lv in self.swd.levels:
                 row[f"SWD {lv.resolution}px"] = round(lv.value, 4)
+        floor = self.swd_noise_floor
+        row["noise floor avg x1e3"] = round(floor.average, 4) if floor else None
+        if floor:
+            for lv in floor.levels:
+                row[f"noise floor {lv.resolution}px"] = round(lv.value, 4)
         row["FID"] = round(self.fid.value, 4) if self.fid else None
+        row["FID resize"] = st.fid_mode if features else None
+        row["features"] = self.extractor if features else None
         row["KID mean"] = round(self.kid.mean, 6) if self.kid else None
         row["KID std"] = round(self.kid.std, 6) if self.kid and self.kid.std is not None else None
-        row["time s"] = round(sum(self.timings.values()), 2)
+        row["KID subset size"] = self.kid.subset_size if self.kid else None
+        row["time s"] = round(self.seconds, 2)
+        row["verdict"] = verdict(self).sentence
         return row
 
 
@@ -187,6 +251,89 @@ def _pick_n(a: Source, b: Source, n: int | None, warnings: list[str]) -> int | N
     return n
 
 
+def input_problems(a: Source | None, b: Source | None, settings: CompareSettings) -> list[str]:
+    """Why ``settings`` cannot run on these inputs (empty: it can), found without reading any
+    image: unknown or no metrics, SWD/KID with a statistics file, a statistics file made by
+    another feature extractor. ``None`` for a side not chosen yet is not a problem here."""
+    problems: list[str] = []
+    unknown = [m for m in settings.metrics if m not in METRICS]
+    if unknown:
+        problems.append(f"unknown metric(s) {unknown}; choose from {METRICS}")
+    if not settings.metrics:
+        problems.append("choose at least one metric")
+    for m in ("swd", "kid"):
+        stats_sides = [lb for s, lb in ((a, "A"), (b, "B")) if isinstance(s, StatsSource)]
+        if m in settings.metrics and stats_sides:
+            problems.append(
+                f"{m.upper()} needs images on both sides; a statistics file only works for FID "
+                f"(set {' and '.join(stats_sides)} is one)"
+            )
+    if "fid" in settings.metrics and any(isinstance(s, StatsSource) for s in (a, b)):
+        from core.features import get_extractor
+        from core.metrics.fid import check_provenance
+
+        try:
+            ext = get_extractor(settings.feature_extractor)
+            mode = ext.check_mode(settings.fid_mode)
+            for s, label in ((a, "A"), (b, "B")):
+                if isinstance(s, StatsSource):
+                    check_provenance(s.to_gaussian(), ext, mode, f"set {label} ({s.name})")
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+@dataclass
+class ComparePlan:
+    """What :func:`compare` reads: each side as used (a seeded subset of ``n`` images, or a
+    statistics file), ``n`` (None when no side has images) and the warnings about N."""
+
+    a: Source
+    b: Source
+    n: int | None
+    warnings: list[str] = field(default_factory=list)
+
+    def swd_size(self, settings: CompareSettings) -> tuple[int, int]:
+        """(height, width) SWD resizes to: the chosen size, else the most common size of A."""
+        if settings.swd_size:
+            return settings.swd_size, settings.swd_size
+        if not isinstance(self.a, ImageSet):
+            raise ValueError("SWD needs images on both sides")
+        return most_common_size(self.a)
+
+
+def plan_comparison(a: Source, b: Source, settings: CompareSettings) -> ComparePlan:
+    """The images each side will use (see :class:`ComparePlan`); ValueError naming the first of
+    :func:`input_problems`."""
+    problems = input_problems(a, b, settings)
+    if problems:
+        raise ValueError(problems[0])
+    warnings: list[str] = []
+    n = _pick_n(a, b, settings.n, warnings)
+    sa = a.subset(n, settings.seed) if isinstance(a, ImageSet) and n else a
+    sb = b.subset(n, settings.seed + 1) if isinstance(b, ImageSet) and n else b
+    return ComparePlan(sa, sb, n, warnings)
+
+
+def cached_features(
+    plan: ComparePlan, settings: CompareSettings, max_images: int = 2000
+) -> dict[str, bool | None]:
+    """Per side ("A", "B") of a planned FID/KID run: whether its features are in the feature cache
+    (True), not (False), or not checked (None: a statistics file needs none, there is no cache,
+    or the side has more than ``max_images`` images, whose fingerprint would take long to read)."""
+    from core.features import FeatureCache, get_extractor
+
+    ext = get_extractor(settings.feature_extractor)
+    out: dict[str, bool | None] = {}
+    for s, label in ((plan.a, "A"), (plan.b, "B")):
+        if not isinstance(s, ImageSet) or settings.cache_dir is None or len(s) > max_images:
+            out[label] = None
+            continue
+        cache = FeatureCache.in_cache_dir(settings.cache_dir)
+        out[label] = cache.key_for(s.content_hash(), settings.fid_mode, ext.id) in cache
+    return out
+
+
 def compare(
     a: Source,
     b: Source,
@@ -199,24 +346,20 @@ def compare(
     ``inception``: the model of ``settings.feature_extractor`` already loaded on
     ``settings.device`` (the app passes its cached Inception); if omitted and FID/KID are asked
     for, it is loaded once for this call, and only if a set's features are not cached.
+    Progress is reported under the stage names of this module (``STAGE_*``, :func:`features_stage`).
     """
-    unknown = [m for m in settings.metrics if m not in METRICS]
-    if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {METRICS}")
-    if not settings.metrics:
-        raise ValueError("choose at least one metric")
-    warnings: list[str] = []
-    for m in ("swd", "kid"):
-        if m in settings.metrics and (isinstance(a, StatsSource) or isinstance(b, StatsSource)):
-            raise ValueError(f"{m.upper()} needs images on both sides; a statistics file only works for FID")
-    n = _pick_n(a, b, settings.n, warnings)
-    sa = a.subset(n, settings.seed) if isinstance(a, ImageSet) and n else a
-    sb = b.subset(n, settings.seed + 1) if isinstance(b, ImageSet) and n else b
+    from core.runtime.device import resolve_device
+
+    t_start = time.perf_counter()
+    plan = plan_comparison(a, b, settings)
+    sa, sb, n = plan.a, plan.b, plan.n
+    warnings = list(plan.warnings)
 
     def used(s: Source) -> int:  # images compared from a set; a stats file's own count
         return s.n or 0 if isinstance(s, StatsSource) else n or 0
 
     res = CompareResult(a.name, b.name, used(a), used(b), settings)
+    res.device = str(resolve_device(settings.device))
 
     if "swd" in settings.metrics:
         _run_swd(sa, sb, settings, res, progress)
@@ -227,6 +370,8 @@ def compare(
         if isinstance(s, ImageSet) and s.skipped:
             warnings.append(f"set {label} ({s.name}): {len(s.skipped)} file(s) skipped")
     res.warnings = warnings + res.warnings
+    res.seconds = time.perf_counter() - t_start
+    res.finished_at = datetime.now().astimezone().isoformat(timespec="seconds")
     return res
 
 
@@ -252,22 +397,25 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
     from core.metrics.swd import swd
 
     size = (st.swd_size, st.swd_size) if st.swd_size else most_common_size(sa)
+    res.swd_size = size
     kw = dict(batch_size=st.batch_size, resize=st.swd_resize, size=size)
 
-    def timed_swd(x: ImageSet, y: ImageSet, lx: str, ly: str, key: str):
+    def timed_swd(x: ImageSet, y: ImageSet, stage: str, key: str):
         t0 = time.perf_counter()
+        folded = _FoldedSWD(progress, stage, min(len(x), len(y)))
+        folded("SWD descriptors A", 0, None)
         out = swd(
-            x.iter_batches(stage=f"decode {lx}", progress=progress, **kw),
-            y.iter_batches(stage=f"decode {ly}", progress=progress, **kw),
+            x.iter_batches(**kw),
+            y.iter_batches(**kw),
             seed=st.seed,
             device=st.device,
             engine=st.swd_engine,
-            progress=progress,
+            progress=folded,
         )
         res.timings[key] = time.perf_counter() - t0
         return out
 
-    res.swd = timed_swd(sa, sb, "A", "B", "swd")
+    res.swd = timed_swd(sa, sb, STAGE_SWD, "swd")
     if res.swd.n_images < SWD_SMALL_N:
         res.warnings.append(
             f"SWD with only {res.swd.n_images} images per set is noisy; "
@@ -278,7 +426,7 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
     res.warnings += res.swd.warnings
     if st.noise_floor:
         h1, h2 = sa.split_halves(st.seed)
-        res.swd_noise_floor = timed_swd(h1, h2, "A half 1", "A half 2", "swd noise floor")
+        res.swd_noise_floor = timed_swd(h1, h2, STAGE_FLOOR, "swd noise floor")
         res.warnings.append(
             f"noise floor uses two halves of A ({len(h1)} images each), so it is computed at a "
             "smaller N than the main result and is an upper estimate of the floor at full N"
@@ -296,10 +444,10 @@ def _features(
 ) -> np.ndarray:
     from core.features import FeatureCache, extract_features, features_cached
 
+    stage = features_stage(label)
+
     def compute() -> np.ndarray:
-        batches = s.iter_batches(
-            batch_size=st.batch_size, resize="none", stage=f"decode {label}", progress=progress
-        )
+        batches = s.iter_batches(batch_size=st.batch_size, resize="none")
         return extract_features(
             batches,
             extractor=ext,
@@ -307,11 +455,12 @@ def _features(
             device=st.device,
             total=len(s),
             progress=progress,
-            stage=f"features {label}",
+            stage=stage,
             model=model(),
         )
 
     t0 = time.perf_counter()
+    progress(stage, 0, len(s))  # the set's fingerprint (cache key) is read first
     cache = None if st.cache_dir is None else FeatureCache.in_cache_dir(st.cache_dir)
     feats, hit = features_cached(
         cache,
@@ -323,6 +472,8 @@ def _features(
     )
     res.timings[f"features {label}"] = time.perf_counter() - t0
     res.cached[f"features {label}"] = hit
+    if hit:
+        progress(stage, int(feats.shape[0]), int(feats.shape[0]))
     return feats
 
 
@@ -355,18 +506,31 @@ def _run_fid_kid(
         f = _features(s, label, ext, st, res, progress, model)
         feats[label] = f
         res.feature_rows[label] = int(f.shape[0])
-        stats[label] = RunningStats.from_features(f).to_gaussian(ext.id, mode)
-    res.stats = stats
+    if feats:
+        t0 = time.perf_counter()
+        progress(STAGE_STATS, 0, len(feats))
+        for i, (label, f) in enumerate(feats.items()):
+            stats[label] = RunningStats.from_features(f).to_gaussian(ext.id, mode)
+            progress(STAGE_STATS, i + 1, len(feats))
+        res.timings["stats"] = time.perf_counter() - t0
+    res.stats = {label: stats[label] for label in ("A", "B")}
     if "fid" in st.metrics:
         t0 = time.perf_counter()
+        progress(STAGE_FID, 0, 1)  # one step (a matrix square root of the covariances): no inner progress
         (mu1, s1, n1), (mu2, s2, n2) = stats["A"], stats["B"]
         res.fid = fid_from_stats(mu1, s1, mu2, s2, n_a=n1, n_b=n2, mode=mode)
+        progress(STAGE_FID, 1, 1)
         res.timings["fid"] = time.perf_counter() - t0
         res.warnings += res.fid.warnings
     if "kid" in st.metrics:
         t0 = time.perf_counter()
         res.kid = kid(
-            feats["A"], feats["B"], n_subsets=st.kid_subsets, subset_size=st.kid_subset_size, seed=st.seed
+            feats["A"],
+            feats["B"],
+            n_subsets=st.kid_subsets,
+            subset_size=st.kid_subset_size,
+            seed=st.seed,
+            progress=lambda _stage, done, total: progress(STAGE_KID, done, total),
         )
         res.timings["kid"] = time.perf_counter() - t0
         res.warnings += res.kid.warnings

@@ -101,9 +101,9 @@ def small_n_warning(n_a: int | None, n_b: int | None, dim: int = FEATURE_DIM) ->
     if not small:
         return []
     return [
-        f"FID is biased with fewer than {dim} images per set ({', '.join(small)}): the "
-        f"{dim}x{dim} covariance is rank-deficient with N < {dim}, so the value is inflated and "
-        "not comparable across N; prefer KID for small sets"
+        f"FID reads too high with fewer than {dim} images per set ({', '.join(small)}), and by "
+        "an amount that depends on N, so it is not comparable across N; prefer KID for small sets "
+        f"(expert detail: the {dim}x{dim} covariance is rank-deficient with N < {dim})"
     ]
 
 
