@@ -7,41 +7,68 @@ import plotly.graph_objects as go
 RUN_COLORS = {"A": "#1f77b4", "B": "#d62728"}
 
 
-def swd_figure(result, noise_floor=None, title: str = "SWD per pyramid level") -> go.Figure:
-    """Bar chart: resolution on x, SWD x1e3 on y, a dashed line at the average; optional noise
-    floor (SWD between two halves of A) as a second bar series."""
-    xs = [f"{lv.resolution} px" for lv in result.levels]
+#: How the chart explains SWD's unit, in every hover.
+SWD_UNIT = "SWD values are multiplied by 1000 for readability (as in the Progressive GAN paper)"
+
+
+def swd_figure(result, noise_floor=None, title: str = "SWD per level of detail") -> go.Figure:
+    """Bar chart of per-level SWD (finest level first), values written on the bars, the average
+    as a dashed line named in the legend (so its label never covers a bar); optional noise floor
+    (SWD between two halves of A) as a second, labelled bar series. Hovers say what each level
+    shows and the unit."""
+    from core.metrics.verdict import level_meaning
+
+    levels = result.levels
+    xs = [f"{lv.resolution} px" for lv in levels]
+    meaning = [level_meaning(i, len(levels)) for i in range(len(levels))]
+    hover = (
+        "<b>%{x} level</b>: %{customdata}<br>%{fullData.name}: %{y:.2f}<br>" + SWD_UNIT + "<extra></extra>"
+    )
     fig = go.Figure()
     fig.add_bar(
         x=xs,
-        y=[lv.value for lv in result.levels],
-        name="A vs B",
-        text=[f"{lv.value:.2f}" for lv in result.levels],
-        textposition="inside",
-        insidetextanchor="end",
+        y=[lv.value for lv in levels],
+        name="set A vs set B",
+        text=[f"{lv.value:.2f}" for lv in levels],
+        textposition="outside",
+        customdata=meaning,
+        hovertemplate=hover,
+        cliponaxis=False,
     )
+    heights = [lv.value for lv in levels]
     if noise_floor is not None:
         floor = {lv.resolution: lv.value for lv in noise_floor.levels}
+        values = [floor.get(lv.resolution) for lv in levels]
         fig.add_bar(
             x=xs,
-            y=[floor.get(lv.resolution) for lv in result.levels],
-            name="noise floor (A half vs half)",
+            y=values,
+            name="noise floor (two halves of set A)",
+            text=[f"{v:.2f}" if v is not None else "" for v in values],
+            textposition="outside",
+            customdata=meaning,
+            hovertemplate=hover,
             opacity=0.6,
+            cliponaxis=False,
         )
-    fig.add_hline(
-        y=result.average,
-        line_dash="dash",
-        annotation_text=f"average {result.average:.2f}",
-        annotation_position="top left",
+        heights += [v for v in values if v is not None]
+    fig.add_hline(y=result.average, line_dash="dash", line_color="#555")
+    fig.add_scatter(  # the average's legend entry (a line has no legend of its own)
+        x=[None],
+        y=[None],
+        mode="lines",
+        line=dict(dash="dash", color="#555"),
+        name=f"average of the levels: {result.average:.2f}",
+        hoverinfo="skip",
     )
     fig.update_layout(
         title=title,
-        xaxis_title="pyramid level (resolution)",
-        yaxis_title="SWD × 1e3",
+        xaxis_title="level of detail (image size at that level): fine → coarse",
+        yaxis_title="difference (SWD; lower = closer)",
+        yaxis_range=[0, 1.15 * max([*heights, result.average, 1e-9])],
         barmode="group",
-        height=380,
+        height=400,
         margin=dict(l=40, r=20, t=50, b=40),
-        legend=dict(orientation="h"),
+        legend=dict(orientation="h", y=-0.2),
     )
     return fig
 

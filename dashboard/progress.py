@@ -42,9 +42,35 @@ class StreamlitProgress:
                 bar.progress(0.0, text=f"{name}: {d} ({elapsed:.1f} s)")
 
 
-def show_job_progress(job, label: str) -> None:
-    """One progress bar per stage of a running ``core.runtime.jobs.BackgroundJob``, with elapsed time."""
-    st.caption(f"{label} {job.elapsed:.0f} s")
-    for stage, sp in job.stages().items():
-        text = f"{stage}: {sp.done}/{sp.total} ({sp.elapsed:.1f} s)" if sp.total else f"{stage}: {sp.done}"
-        st.progress(sp.fraction or 0.0, text=text)
+def show_job_progress(job, label: str, estimate=None) -> None:
+    """One progress bar per stage of a running ``core.runtime.jobs.BackgroundJob``, with elapsed
+    time. With an ``estimate`` (:class:`core.metrics.estimate.Estimate` under the same stage
+    names) every planned stage is listed from the start, each with the time it has left, and the
+    caption says how long the whole job has left (:func:`core.metrics.estimate.time_left`)."""
+    from core.metrics.estimate import format_seconds, time_left
+
+    stages = job.stages()
+    if estimate is None:
+        st.caption(f"{label} {job.elapsed:.0f} s")
+        for stage, sp in stages.items():
+            text = (
+                f"{stage}: {sp.done}/{sp.total} ({sp.elapsed:.1f} s)" if sp.total else f"{stage}: {sp.done}"
+            )
+            st.progress(sp.fraction or 0.0, text=text)
+        return
+    left = time_left(estimate, stages)
+    total = f"; {format_seconds(left.seconds)} left (estimate)" if left.seconds is not None else ""
+    st.caption(f"{label} {job.elapsed:.0f} s so far{total}")
+    for stage, secs in left.per_stage.items():
+        sp = stages.get(stage)
+        if sp is None:
+            status = "waiting" + (f" ({format_seconds(secs)})" if secs else "")
+        elif secs == 0.0 and sp.total and sp.done >= sp.total:
+            status = f"done in {sp.elapsed:.1f} s"
+        else:
+            status = f"{round(100 * (sp.fraction or 0.0))} %" + (
+                f", {format_seconds(secs)} left" if secs else ""
+            )
+        st.progress((sp.fraction or 0.0) if sp else 0.0, text=f"{stage}: {status}")
+    if left.slower:
+        st.caption("Taking longer than estimated: " + ", ".join(left.slower) + " (the machine may be busy).")

@@ -1,9 +1,13 @@
 """The "give me an image set" widget group used on the metrics page (widgets only).
 
 A set can come from a built-in sample, uploaded files, an uploaded folder, an uploaded zip, a
-folder path on the server (when the operator allows it: :mod:`dashboard.server_path`), or (FID only) an uploaded statistics ``.npz``. The opened set is kept
-in ``st.session_state`` keyed by its source so reruns and page changes do not reload it; uploads
-are decoded on arrival (``core.images.decode_uploads``) so their raw bytes are not kept.
+folder path on the server (when the operator allows it: :mod:`dashboard.server_path`), or (FID
+only) an uploaded statistics ``.npz``. The opened set is kept in ``st.session_state`` keyed by its
+source so reruns and page changes do not reload it; uploads are decoded on arrival
+(``core.images.decode_uploads``) so their raw bytes are not kept. A set is named after its sample,
+folder, zip, first file or statistics file (:func:`core.images.ordering.upload_set_name`), and
+:func:`set_identity` tells a result which source made it (the same files in another order are
+the same source: sets are in canonical order).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.images import BROWSER_WALK, UPLOAD_IMAGE_TYPES, ImageError, decode_uploads, open_image_set
+from core.images.ordering import upload_set_name
 from core.images.resize import thumbnail
 from core.images.samples import SAMPLE_SETS, make_sample_set
 from core.metrics.compare import Source, StatsSource
@@ -95,12 +100,14 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
             st.info(f"Drop images for {label} here.")
             return None
         files = files if isinstance(files, list) else [files]
-        ident = tuple((f.file_id, f.name, f.size) for f in files)
-        return _remember(
-            key,
-            ("upload", ident),
-            lambda: decode_uploads([(f.name, f.getvalue()) for f in files], name=label),
-        )
+        ident = tuple(sorted((f.name, f.size, f.file_id) for f in files))  # arrival order is no identity
+
+        def decode():
+            s = decode_uploads([(f.name, f.getvalue()) for f in files], name=label)  # errors say "set A"
+            s.name = upload_set_name(s.names)  # after skipping what is not an image
+            return s
+
+        return _remember(key, ("upload", ident), decode)
     if kind == "Folder on the server":
         path = server_path_input(
             f"{label}: folder, zip or .npy path on the server",
@@ -134,6 +141,15 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
         )
 
     return _remember(key, ("stats", stats_file.file_id), load_stats_upload)
+
+
+def set_identity(key: str, s: Source | None) -> tuple | None:
+    """What identifies the set ``s`` returned by :func:`image_set_input` for ``key``: its source
+    (kind and sample, files, path or statistics file); None when no set is chosen."""
+    cached = st.session_state.get("_opened_sets", {}).get(key)
+    if s is None or cached is None or cached[1] is not s:
+        return None
+    return cached[0]
 
 
 def show_set_summary(s: Source, key: str) -> None:

@@ -1,4 +1,6 @@
-"""Compare two image sets: per-level SWD, FID and KID (widgets only; all maths in core.metrics)."""
+"""Compare two image sets: per-level SWD, FID and KID, a verdict in plain words, a time estimate
+before the run, and results tied to the inputs that made them (widgets only; the maths, the
+verdict and the estimate are in core.metrics)."""
 
 from __future__ import annotations
 
@@ -6,18 +8,33 @@ from functools import partial
 
 import streamlit as st
 
-from core.metrics.compare import METRICS, CompareSettings, compare, history_csv
+from core.images import ImageError
+from core.metrics.compare import METRICS, CompareSettings, compare, history_csv, input_problems
+from core.metrics.estimate import speeds_from_result
+from core.metrics.verdict import CLEAR_RATIO, verdict
+from core.runtime.device import resolve_device
 from core.runtime.jobs import BackgroundJob
 from dashboard.charts import swd_figure
+from dashboard.compare_panels import (
+    RunInputs,
+    changes,
+    estimate_for,
+    forget_plan,
+    grey_out,
+    show_estimate,
+    show_verdict,
+)
 from dashboard.progress import show_job_progress
 from dashboard.resources import inception_model
-from dashboard.set_input import image_set_input, show_set_summary
+from dashboard.set_input import image_set_input, set_identity, show_set_summary
 from dashboard.settings import device_choice, usable_cache_dir
+
+FID_MODES = {"tf1": "Standard (as in published FIDs)", "clean": "Clean (sharper resize)"}
 
 st.title("Compare image sets")
 st.caption(
-    "How far apart are two image distributions? Lower numbers mean closer. "
-    "Both SWD and FID depend strongly on N, so compare numbers only at the same N."
+    "How far apart are two sets of images? Lower numbers mean closer. "
+    "The numbers depend on N (images per set), so compare results only at the same N."
 )
 
 col_a, col_b = st.columns(2)
@@ -42,7 +59,8 @@ with c1:
         default=["swd"],
         format_func=str.upper,
         key="metrics_choice",
-        help="SWD: per-scale patch statistics. FID: Inception-feature distance. KID: unbiased, for small sets.",
+        help="SWD compares small patches at several levels of detail (fast, no network). FID and KID "
+        "compare what an image-recognition network sees in the images; KID is the fair one for small sets.",
     )
 with c2:
     n_images = st.number_input(
@@ -60,7 +78,7 @@ with c2:
         2**31 - 1,
         0,
         key="metrics_seed",
-        help="Fixes the image subset, SWD patches and directions, and KID subsets.",
+        help="Fixes the random choices (which images, patches and subsets), so a run can be repeated exactly.",
     )
 with c3:
     swd_size = st.selectbox(
@@ -72,42 +90,81 @@ with c3:
     noise_floor = st.checkbox(
         "Show the noise floor",
         key="metrics_floor",
-        help="Also compute SWD between two random halves of A: differences below it are noise.",
+        help="Also compare two random halves of set A: how big a difference chance alone makes. "
+        "Differences below it are noise. Needed for a verdict on SWD.",
     )
 with c4:
     fid_mode = st.radio(
         "FID resize",
-        ["tf1", "clean"],
+        list(FID_MODES),
         key="metrics_fid_mode",
-        format_func={"tf1": "TF1 bilinear (TTUR reference)", "clean": "clean-fid (PIL bicubic)"}.get,
-        help="How images are resized to 299 px for Inception; published FIDs use the TF1 reference.",
+        format_func=FID_MODES.get,
+        help="How images are scaled to the size the network needs (299 px). 'Standard' gives numbers "
+        "comparable with papers; 'Clean' avoids the old method's jagged edges. Compare FIDs only when "
+        "made the same way.",
+    )
+    st.caption("Standard: TF1 bilinear resize (TTUR reference). Clean: PIL bicubic (clean-fid).")
+with st.expander("More settings (KID)"):
+    k1, k2 = st.columns(2)
+    kid_subsets = k1.number_input(
+        "KID subsets",
+        1,
+        1000,
+        100,
+        key="metrics_kid_subsets",
+        help="KID is averaged over this many random subsets; their spread says how sure the value is.",
+    )
+    kid_subset_size = k2.number_input(
+        "KID subset size",
+        2,
+        100_000,
+        1000,
+        key="metrics_kid_subset_size",
+        help="Images per KID subset (1000 as in torch-fidelity). When it is N or more, every subset is the "
+        "whole set and KID's spread cannot be estimated; choose less than N to get one.",
     )
 
-ready = set_a is not None and set_b is not None and bool(metrics)
-if not metrics:
-    st.info("Choose at least one metric.")
+settings = CompareSettings(
+    metrics=tuple(metrics),
+    n=int(n_images),
+    seed=int(seed),
+    device=device_choice(),
+    swd_size=None if swd_size == "auto" else int(swd_size),
+    noise_floor=noise_floor,
+    fid_mode=fid_mode,
+    kid_subsets=int(kid_subsets),
+    kid_subset_size=int(kid_subset_size),
+    cache_dir=usable_cache_dir(),
+)
+inputs = RunInputs.of(set_identity("metrics_A", set_a), set_identity("metrics_B", set_b), settings)
+wants_network = bool({"fid", "kid"} & set(metrics))
+
+problems = [f"Choose {label} first." for label, s in (("set A", set_a), ("set B", set_b)) if s is None]
+problems += input_problems(set_a, set_b, settings) if metrics else ["Choose at least one metric."]
 job = st.session_state.get("metrics_job")
 busy = job is not None and job.running
+
+estimate = None
+if not problems and not busy:
+    try:
+        device = str(resolve_device(settings.device))
+        estimate = estimate_for(set_a, set_b, settings, device, lambda: inception_model(device_choice()))
+    except (ImageError, ValueError, RuntimeError, OSError) as exc:
+        st.caption(f"No time estimate: {exc}")
+    else:
+        show_estimate(estimate)
+for reason in problems:
+    (st.caption if reason.startswith("Choose set") else st.warning)(f"Run is not possible yet: {reason}")
 if st.button(
     "Run comparison",
     type="primary",
-    disabled=not ready or busy,
+    disabled=bool(problems) or busy,
     key="metrics_run",
     help="Decode both sets, compute the chosen metrics, and add a row to the history. "
     "It runs in the background: the page stays usable meanwhile.",
 ):
-    settings = CompareSettings(
-        metrics=tuple(metrics),
-        n=int(n_images),
-        seed=int(seed),
-        device=device_choice(),
-        swd_size=None if swd_size == "auto" else int(swd_size),
-        noise_floor=noise_floor,
-        fid_mode=fid_mode,
-        cache_dir=usable_cache_dir(),
-    )
     try:
-        model = inception_model(device_choice()) if {"fid", "kid"} & set(metrics) else None
+        model = inception_model(device_choice()) if wants_network else None
     except (RuntimeError, ValueError) as exc:
         st.error(f"The FID network could not be loaded: {exc}")
     else:
@@ -115,23 +172,31 @@ if st.button(
         st.session_state["metrics_job"] = BackgroundJob.start(
             compare, set_a, set_b, settings, inception=model, name="compare"
         )
+        st.session_state["metrics_job_inputs"] = inputs
+        st.session_state["metrics_job_estimate"] = estimate
         busy = True
 
 
 @st.fragment(run_every=0.5 if busy else None)
 def job_panel() -> None:
-    """Live progress of the running comparison; collects its result when it ends."""
+    """Live progress of the running comparison (named stages, time left); collects its result
+    with the inputs it was started with when it ends."""
     job = st.session_state.get("metrics_job")
     if job is None:
         return
     if job.running:
-        show_job_progress(job, "Computing…")
+        show_job_progress(job, "Comparing…", st.session_state.get("metrics_job_estimate"))
         return
     del st.session_state["metrics_job"]
+    job_inputs = st.session_state.pop("metrics_job_inputs", None)
+    st.session_state.pop("metrics_job_estimate", None)
     if job.error is None:
         st.session_state["metrics_last"] = job.result
+        st.session_state["metrics_last_inputs"] = job_inputs
         st.session_state.setdefault("metrics_history", []).append(job.result)
+        st.session_state["metrics_speeds"] = speeds_from_result(job.result)
         st.session_state["metrics_message"] = f"Done in {job.elapsed:.1f} s"
+        forget_plan()  # the features may be cached now
     elif isinstance(job.error, (ValueError, RuntimeError, OSError)):  # ImageError is a ValueError
         st.session_state["metrics_message"] = f"The comparison could not run: {job.error}"
     else:
@@ -146,47 +211,112 @@ message = st.session_state.get("metrics_message")
 if message:
     (st.success if message.startswith("Done") else st.error)(message)
 
+
+def _labels(result) -> str:
+    """What every number below depends on, in one line."""
+    n = f"{result.n_a}" if result.n_a == result.n_b else f"{result.n_a} (A) / {result.n_b} (B)"
+    parts = [f"N = {n} images per set", f"seed {result.settings.seed}"]
+    if result.swd_size:
+        parts.append(f"SWD at {result.swd_size[1]} × {result.swd_size[0]} px")
+    if result.extractor:
+        mode = FID_MODES.get(result.settings.fid_mode, result.settings.fid_mode).split(" (")[0].lower()
+        parts.append(f"FID/KID features: {result.extractor} ({mode} resize)")
+    finished = result.finished_at.replace("T", " ")[:19]
+    parts += [f"device {result.device}", f"took {result.seconds:.1f} s", f"finished {finished}"]
+    return " · ".join(parts)
+
+
+def _title(result) -> str:
+    a, b = result.name_a, result.name_b
+    if a == b:
+        a, b = f"{a} (A)", f"{b} (B)"
+    n = f"{result.n_a}" if result.n_a == result.n_b else f"{result.n_a} / {result.n_b}"
+    return f"Result: {a} vs {b} (N = {n})"
+
+
 result = st.session_state.get("metrics_last")
 if result is not None:
     st.divider()
-    n_shown = f"{result.n_a}" if result.n_a == result.n_b else f"{result.n_a} / {result.n_b}"
-    st.subheader(f"Result: {result.name_a} vs {result.name_b} (N = {n_shown})")
-    for w in result.warnings:
-        st.warning(w)
-    if result.swd is not None:
-        st.plotly_chart(swd_figure(result.swd, result.swd_noise_floor), key="metrics_swd_chart")
-        st.caption(
-            "SWD × 1e3 per Laplacian-pyramid level: high-resolution levels reflect fine detail "
-            "and texture, the 16 px level overall colour and layout. Lower is closer."
+    changed = changes(st.session_state["metrics_last_inputs"], inputs)
+    box = "metrics_result_stale" if changed else "metrics_result"
+    if changed:
+        st.warning(
+            f"Out of date — run again: {', '.join(changed)} changed since this result was computed. "
+            "It is greyed out and kept for reference only.",
+            icon=":material/history:",
         )
-    m1, m2 = st.columns(2)
-    if result.fid is not None:
-        m1.metric(
-            "FID",
-            f"{result.fid.value:.3f}",
-            help="Fréchet distance between Inception feature distributions. 0 = identical; lower is closer.",
-        )
-    if result.kid is not None:
-        m2.metric(
-            "KID",
-            f"{result.kid.mean:.5f} ± {result.kid.spread_text(5)}",
-            help="Kernel Inception Distance: unbiased even for small N. Near 0 = same distribution.",
-        )
-    hits = [k for k, v in result.cached.items() if v]
-    if hits:
-        st.success("cached: " + ", ".join(hits) + " (re-used from the feature cache)")
-    if result.stats:
-        from core.metrics.stats import stats_to_npz_bytes
-
-        cols = st.columns(len(result.stats))
-        for col, (label, gs) in zip(cols, sorted(result.stats.items()), strict=False):
-            col.download_button(  # ~32 MB each: built when clicked, not on every rerun
-                f"Download statistics of set {label} (.npz)",
-                partial(stats_to_npz_bytes, gs.mu, gs.sigma, gs.n, extractor=gs.extractor, mode=gs.mode),
-                file_name=f"stats_{label}.npz",
-                key=f"metrics_stats_{label}",
-                help="mu/sigma in the pytorch-fid / clean-fid layout.",
+        grey_out(box)
+    with st.container(key=box):
+        st.subheader(_title(result))
+        st.caption(_labels(result))
+        v = verdict(result)
+        show_verdict(v)
+        for w in result.warnings:
+            st.warning(w)
+        if result.swd is not None:
+            st.plotly_chart(
+                swd_figure(
+                    result.swd, result.swd_noise_floor, title=f"SWD per level of detail: {_title(result)[8:]}"
+                ),
+                key="metrics_swd_chart",
             )
+            st.caption(
+                "Each bar compares the sets at one level of detail: the largest image size shows fine "
+                "detail and texture, 16 px overall colour and layout. Lower is closer."
+            )
+        m1, m2 = st.columns(2)
+        if result.fid is not None:
+            m1.metric(
+                "FID",
+                f"{result.fid.value:.3f}",
+                help="How far apart the two sets are in what an image-recognition network sees. "
+                "0 = identical; lower is closer. Only comparable at the same N and resize.",
+            )
+        if result.kid is not None:
+            k = result.kid
+            spread = f"{k.std:.5f}" if k.std is not None else "n/a (one subset)"
+            m2.metric(
+                "KID",
+                f"{k.mean:.5f} ± {spread}",
+                help="Like FID but fair at small N; about 0 means no difference. The ± is the spread between "
+                f"random subsets ({k.n_subsets} subsets of {k.subset_size} images); 'n/a (one subset)' when "
+                "every subset is the whole set.",
+            )
+        hits = [k for k, hit in result.cached.items() if hit]
+        if hits:
+            st.success("cached: " + ", ".join(hits) + " (re-used from the feature cache)")
+        with st.expander("Expert details"):
+            st.markdown(
+                "- **SWD**: sliced Wasserstein distance between 7 × 7 patch descriptors of each Laplacian-"
+                "pyramid level (Karras et al. 2018), × 10³.\n"
+                "- **Noise floor**: SWD between two random halves of set A (N/2 each, one draw): an upper "
+                f"estimate of the noise at N. The verdict calls a level different at {CLEAR_RATIO:g}× the "
+                "floor or more.\n"
+                "- **FID**: Fréchet distance between Gaussians fitted to Inception pool3 features (TTUR). "
+                "With N < 2048 the 2048 × 2048 covariance is rank-deficient, so FID is biased upwards.\n"
+                "- **KID**: unbiased MMD² with a cubic polynomial kernel, mean ± std over random subsets "
+                "(torch-fidelity protocol); the verdict compares the mean with the std.\n"
+                "- **Resize**: Standard = TF1 bilinear (TTUR reference), Clean = PIL bicubic (clean-fid)."
+            )
+            for f in v.findings:
+                st.caption(
+                    f"{f.metric} facts: "
+                    + ", ".join(
+                        f"{k} = {x:.4g}" if isinstance(x, float) else f"{k} = {x}" for k, x in f.facts
+                    )
+                )
+        if result.stats:
+            from core.metrics.stats import stats_to_npz_bytes
+
+            cols = st.columns(len(result.stats))
+            for col, (label, gs) in zip(cols, sorted(result.stats.items()), strict=False):
+                col.download_button(  # ~32 MB each: built when clicked, not on every rerun
+                    f"Download statistics of set {label} (.npz)",
+                    partial(stats_to_npz_bytes, gs.mu, gs.sigma, gs.n, extractor=gs.extractor, mode=gs.mode),
+                    file_name=f"stats_{label}.npz",
+                    key=f"metrics_stats_{label}",
+                    help="Mean and covariance of the network features (mu/sigma, pytorch-fid / clean-fid layout).",
+                )
 
 history = st.session_state.get("metrics_history", [])
 if history:
@@ -199,5 +329,6 @@ if history:
         file_name="ganlens_history.csv",
         mime="text/csv",
         key="metrics_history_csv",
-        help="All comparisons of this session with their settings and values.",
+        help="All comparisons of this session: set names, N, seed, settings, values, noise floor, "
+        "verdict, device, time taken and when.",
     )

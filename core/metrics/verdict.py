@@ -206,7 +206,7 @@ def fid_finding(res: CompareResult) -> Finding | None:
         return None
     ns = [n for n in (f.n_a, f.n_b) if n]
     n_text = f" at N = {min(ns)}" if ns else ""
-    small = " and below 2048 images per set it reads high" if ns and min(ns) < 2048 else ""
+    small = " (below 2048 images per set it also reads high)" if ns and min(ns) < 2048 else ""
     facts: list[tuple[str, float | int | str]] = [("FID", f.value)] + ([("N", min(ns))] if ns else [])
     return Finding(
         "FID",

@@ -1,4 +1,5 @@
-"""AppTest of the metrics page: built-in sets, uploads, SWD numbers and chart spec, bad input."""
+"""AppTest of the metrics page: built-in sets, uploads, SWD numbers and chart spec, bad input, the
+plain verdict, the time estimate, stale results, set names and order independence."""
 
 from __future__ import annotations
 
@@ -70,6 +71,13 @@ def _table_with(at: AppTest, column: str):
     raise AssertionError(f"no table with a {column!r} column")
 
 
+def _verdict(at: AppTest) -> str:
+    """The one-sentence verdict shown next to the result."""
+    found = [i.value for i in at.info if i.value.startswith("**In plain words:**")]
+    assert len(found) == 1, [i.value for i in at.info]
+    return found[0].removeprefix("**In plain words:** ")
+
+
 def _chart_spec(at: AppTest) -> dict:
     charts = at.get("plotly_chart")
     assert charts, "no Plotly chart shown"
@@ -94,13 +102,25 @@ def test_builtin_sets_swd_numbers_and_chart_match_core():
     bars = spec["data"][0]
     assert bars["x"] == ["64 px", "32 px", "16 px"]
     np.testing.assert_allclose(bars["y"], [lv.value for lv in expected.levels], rtol=1e-5)
-    # the average is drawn as a horizontal line
+    assert bars["text"] == [f"{lv.value:.2f}" for lv in expected.levels]  # values written on the bars
+    # the average is drawn as a horizontal line, named in the legend, with no label over the bars
     assert any(abs(shape["y0"] - expected.average) < 1e-6 for shape in spec["layout"]["shapes"])
+    assert not spec["layout"].get("annotations")
+    assert [d["name"] for d in spec["data"]][-1] == f"average of the levels: {expected.average:.2f}"
+    # plain axis titles; the unit is explained in the hover
+    titles = spec["layout"]["yaxis"]["title"]["text"] + spec["layout"]["xaxis"]["title"]["text"]
+    assert "1e3" not in titles and "SWD" in titles
+    assert "multiplied by 1000" in bars["hovertemplate"] and "fine detail" in bars["customdata"][0]
     assert any("noisy" in w.value for w in at.warning)  # N = 32 < 64
     history = _table_with(at, "SWD avg x1e3")
     assert len(history) == 1
     assert history["SWD avg x1e3"].iloc[0] == pytest.approx(expected.average, abs=1e-4)
     assert "Result: Shapes (discs) vs Shapes (discs), blurred (N = 32)" in [s.value for s in at.subheader]
+    # no noise floor: the verdict names the largest level and says it cannot tell noise from difference
+    top = max(expected.levels, key=lambda lv: lv.value)
+    sentence = _verdict(at)
+    assert f"SWD is largest at the {top.resolution} px level" in sentence
+    assert "without the noise floor one cannot tell" in sentence
 
 
 def test_noise_floor_adds_second_series():
@@ -111,9 +131,10 @@ def test_noise_floor_adds_second_series():
     _run_comparison(at)
     assert not at.exception, at.exception
     spec = _chart_spec(at)
-    assert len(spec["data"]) == 2 and spec["data"][1]["name"].startswith("noise floor")
+    assert spec["data"][1]["name"].startswith("noise floor")
     floor, main = spec["data"][1]["y"], spec["data"][0]["y"]
     assert floor[0] < main[0]  # blur difference at 64 px is far above the same-distribution floor
+    assert spec["data"][1]["text"] == [f"{v:.2f}" for v in floor]  # the floor's bars carry their values
 
 
 def test_uploaded_files_with_bad_ones_listed():
@@ -124,7 +145,7 @@ def test_uploaded_files_with_bad_ones_listed():
     ).run()
     assert not at.exception, at.exception
     texts = " ".join(m.value for m in at.markdown)
-    assert "set A**: 6 images" in texts
+    assert "**g0.png and 5 more**: 6 images" in texts  # named after the first image (the broken one is not)
     skipped = _table_with(at, "reason")
     assert list(skipped["file"]) == ["broken.png"]
     assert "not a readable image" in skipped["reason"].iloc[0]
@@ -165,8 +186,12 @@ def test_swd_with_statistics_file_is_refused_clearly(tmp_path):
         ("ref.npz", buf.getvalue(), "application/octet-stream")
     ).run()
     assert not at.exception, at.exception
-    _run_comparison(at)
-    assert any("SWD needs images on both sides" in e.value for e in at.error)
+    # Run is off before the click, with the reason on screen
+    assert at.button(key="metrics_run").disabled
+    assert any("SWD needs images on both sides" in w.value and "set B" in w.value for w in at.warning)
+    at.multiselect(key="metrics_choice").set_value(["fid"]).run()  # FID can use a statistics file
+    assert not at.button(key="metrics_run").disabled
+    assert not any("needs images on both sides" in w.value for w in at.warning)
 
 
 def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
@@ -187,10 +212,22 @@ def test_fid_kid_run_then_rerun_is_cached_and_stats_download():
     expected = fid_from_features(fa, fb).value
     fid_metric = next(m for m in at.metric if m.label == "FID")
     assert float(fid_metric.value) == pytest.approx(expected, rel=1e-3)
-    assert any(m.label == "KID" for m in at.metric)
+    kid_metric = next(m for m in at.metric if m.label == "KID")
+    assert kid_metric.value.endswith("± n/a (one subset)")  # subset size = N: no spread, no fake ± 0
+    # the verdict says what can be said: KID without a spread cannot tell, FID has no noise reference
+    assert _verdict(at).startswith(
+        f"KID is {float(kid_metric.value.split()[0]):.4f}, but its spread cannot be"
+    )
+    assert any(
+        m.value.startswith("- **FID:** FID is ") and "no noise reference" in m.value for m in at.markdown
+    )
     assert any("2048" in w.value and "KID" in w.value for w in at.warning)  # small-N FID warning
     assert not any("cached" in s.value for s in at.success)
 
+    # before the second run the estimate counts the cached features as free, from the measured run
+    steps = " ".join(m.value for m in at.markdown)
+    assert "Network features of set A: no work (already in the feature cache)" in steps
+    assert "your comparison finished at" in " ".join(c.value for c in at.caption)
     _run_comparison(at)  # same sets again: features come from the cache
     assert any("cached: features A, features B" in s.value for s in at.success)
     history = _table_with(at, "FID")
@@ -252,7 +289,7 @@ def test_extreme_aspect_ratio_image_gets_a_thumbnail_and_the_page_keeps_set_b():
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     texts = " ".join(m.value for m in at.markdown)
-    assert "set A**: 4 images" in texts and "blurred**: 256 images" in texts  # set B still there
+    assert "g0.png and 3 more**: 4 images" in texts and "blurred**: 256 images" in texts  # set B still there
     thumbs = [im for im in at.get("image") if len(im.proto.imgs) == 4]
     assert len(thumbs) == 1  # set A's four thumbnails, in one grid
     assert not at.button(key="metrics_run").disabled
@@ -278,7 +315,7 @@ def test_encrypted_zip_upload_lists_locked_members_or_says_why_nothing_is_readab
     skipped = _table_with(at, "reason")
     assert list(skipped["file"]) == ["part.zip/0.png"]
     assert list(skipped["reason"]) == ["encrypted zip member (password protected)"]
-    assert "set B**: 3 images" in " ".join(m.value for m in at.markdown)
+    assert "**part.zip**: 3 images" in " ".join(m.value for m in at.markdown)
 
     at.file_uploader(key="metrics_B_upload_Upload a zip").set_value(
         ("locked.zip", _encrypted_zip({"0.png", "1.png"}, 2), "application/zip")
@@ -289,3 +326,182 @@ def test_encrypted_zip_upload_lists_locked_members_or_says_why_nothing_is_readab
         "locked.zip/1.png: encrypted zip member (password protected))"
     ]
     assert at.button(key="metrics_run").disabled
+
+
+def _history(at: AppTest):
+    return _table_with(at, "finished at")
+
+
+def _floor_ratios(at: AppTest) -> dict[str, float]:
+    """Per level, SWD / noise floor, computed here from the bars on the chart."""
+    spec = _chart_spec(at)
+    main, floor = spec["data"][0], spec["data"][1]
+    return {x: v / f for x, v, f in zip(main["x"], main["y"], floor["y"], strict=True)}
+
+
+def test_verdict_identical_sets_no_difference_beyond_noise():
+    at = _app()
+    at.selectbox(key="metrics_B_sample").set_value("shapes")  # the very same images on both sides
+    _sizes(at, samples=64, n=64)
+    at.checkbox(key="metrics_floor").check()
+    at.run()
+    _run_comparison(at)
+    assert not at.exception, at.exception
+    ratios = _floor_ratios(at)
+    assert max(ratios.values()) < 1.0  # independent check: every level below its floor
+    assert _verdict(at).startswith("No difference beyond noise")
+
+
+def test_verdict_blurred_b_names_the_finest_level():
+    at = _app()
+    _sizes(at, samples=128, n=128)
+    at.checkbox(key="metrics_floor").check()
+    at.run()
+    _run_comparison(at)
+    assert not at.exception, at.exception
+    ratios = _floor_ratios(at)
+    top = max(ratios, key=ratios.get)
+    assert top == "64 px" and ratios[top] >= 2.0  # the blur shows at the finest level
+    sentence = _verdict(at)
+    assert sentence.startswith(f"Set B differs from set A mostly in fine detail and texture ({top} level: ")
+    assert f"{ratios[top]:.1f}× the noise floor" in sentence
+    within = [x for x, r in ratios.items() if r < 1.0]
+    last = sentence.rsplit(";", 1)[-1]  # "... at 32 px and 16 px it is within noise."
+    assert within and last.endswith("it is within noise.") and all(x in last for x in within)
+    history = _history(at)
+    assert history["verdict"].iloc[0] == sentence
+
+
+def test_estimate_is_shown_before_a_run_and_progress_names_every_stage():
+    at = _app()
+    _sizes(at, samples=64, n=64)
+    at.checkbox(key="metrics_floor").check().run()
+    heads = [m.value for m in at.markdown if m.value.startswith("**Estimated time on this machine (cpu): ")]
+    assert len(heads) == 1
+    steps = " ".join(m.value for m in at.markdown)
+    assert (
+        "SWD: comparing set A and set B: " in steps
+        and "Noise floor: comparing two halves of set A: " in steps
+    )
+    assert "a speed test on this machine" in " ".join(c.value for c in at.caption)
+    at.button(key="metrics_run").click().run()
+    job = at.session_state["metrics_job"]
+    estimate = at.session_state["metrics_job_estimate"]
+    assert [s.stage for s in estimate.stages] == [
+        "SWD: comparing set A and set B",
+        "Noise floor: comparing two halves of set A",
+    ]
+    assert job.wait(240) and job.error is None
+    assert set(job.stages()) == {s.stage for s in estimate.stages}  # the run reports the same stages
+    assert all(sp.done == sp.total for sp in job.stages().values())
+
+
+def test_result_goes_out_of_date_when_set_b_or_a_setting_changes():
+    at = _app()
+    _sizes(at, samples=32, n=32)
+    at.run()
+    _run_comparison(at)
+    assert not any(w.value.startswith("Out of date") for w in at.warning)
+    assert at.session_state["metrics_last_inputs"] is not None
+
+    at.selectbox(key="metrics_B_sample").set_value("squares").run()
+    stale = [w.value for w in at.warning if w.value.startswith("Out of date — run again")]
+    assert stale == [
+        "Out of date — run again: set B changed since this result was computed. "
+        "It is greyed out and kept for reference only."
+    ]
+    assert any(".st-key-metrics_result_stale" in h.proto.body for h in at.get("html"))
+
+    at.selectbox(key="metrics_B_sample").set_value("shapes-blurred").run()  # back to what made it
+    assert not any(w.value.startswith("Out of date") for w in at.warning)
+
+    at.number_input(key="metrics_seed").set_value(3).run()
+    assert any(w.value.startswith("Out of date — run again: seed changed") for w in at.warning)
+    _run_comparison(at)
+    assert not any(w.value.startswith("Out of date") for w in at.warning)
+
+
+def _folder_upload(folder: str, images: list[np.ndarray]) -> list[tuple[str, bytes, str]]:
+    out = []
+    for i, img in enumerate(images):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="PNG")
+        out.append((f"{folder}/img_{i:02d}.png", buf.getvalue(), "image/png"))
+    return out
+
+
+def test_names_in_title_history_and_csv():
+    import csv
+
+    a = _folder_upload("cats", list(make_sample_set("shapes", 24, 32)))
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as zf:
+        for name, data, _ in _folder_upload("x", list(make_sample_set("squares", 24, 32))):
+            zf.writestr(name.split("/")[1], data)
+    at = _app()
+    at.selectbox(key="metrics_A_kind").set_value("Upload a folder").run()
+    at.file_uploader(key="metrics_A_upload_Upload a folder").set_value(a).run()
+    at.selectbox(key="metrics_B_kind").set_value("Upload a zip").run()
+    at.file_uploader(key="metrics_B_upload_Upload a zip").set_value(
+        ("dogs.zip", zbuf.getvalue(), "application/zip")
+    )
+    at.number_input(key="metrics_n").set_value(16)
+    at.checkbox(key="metrics_floor").check()
+    at.run()
+    _run_comparison(at)
+    assert not at.exception, at.exception
+    assert "Result: cats vs dogs.zip (N = 16)" in [s.value for s in at.subheader]
+    history = _history(at)
+    assert list(history["set A"]) == ["cats"] and list(history["set B"]) == ["dogs.zip"]
+
+    result = at.session_state["metrics_last"]
+    rows = list(csv.DictReader(io.StringIO(_csv(at))))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["set A"], row["set B"], row["N A"], row["N B"], row["seed"]) == (
+        "cats",
+        "dogs.zip",
+        "16",
+        "16",
+        "0",
+    )
+    assert row["metrics"] == "swd" and row["SWD resolution"] == "32x32" and row["device"] == "cpu"
+    assert float(row["noise floor avg x1e3"]) == pytest.approx(result.swd_noise_floor.average, abs=1e-4)
+    for lv in result.swd_noise_floor.levels:
+        assert float(row[f"noise floor {lv.resolution}px"]) == pytest.approx(lv.value, abs=1e-4)
+    assert float(row["time s"]) == pytest.approx(result.seconds, abs=0.01)
+    assert row["finished at"] == result.finished_at and len(row["finished at"]) >= 19  # ISO date and time
+    assert row["verdict"]
+
+
+def _csv(at: AppTest) -> str:
+    """The CSV the download button offers (the same function over the session's history)."""
+    from core.metrics.compare import history_csv
+
+    return history_csv(at.session_state["metrics_history"])
+
+
+def test_shuffled_upload_order_gives_identical_numbers():
+    import random
+
+    a = _folder_upload("a", list(make_sample_set("shapes", 20, 32)))
+    b = _folder_upload("b", list(make_sample_set("shapes-blurred", 20, 32)))
+    at = _app()
+    for key in ("A", "B"):
+        at.selectbox(key=f"metrics_{key}_kind").set_value("Upload a folder")
+    at.number_input(key="metrics_n").set_value(12)
+    at.checkbox(key="metrics_floor").check()
+    at.run()
+    for order in range(3):
+        fa, fb = a[:], b[:]
+        random.Random(order).shuffle(fa)
+        random.Random(order + 10).shuffle(fb)
+        at.file_uploader(key="metrics_A_upload_Upload a folder").set_value(fa)
+        at.file_uploader(key="metrics_B_upload_Upload a folder").set_value(fb)
+        at.run()
+        _run_comparison(at)
+        assert not at.exception, at.exception
+    history = _history(at)
+    assert len(history) == 3
+    values = history.filter(like="px").to_numpy()  # every SWD and noise-floor level
+    assert values.shape[1] == 4 and (values == values[0]).all()

@@ -122,7 +122,7 @@ def test_fid_is_reported_never_judged():
     assert v.findings[0].strength == "unknown"
     assert v.sentence.startswith("FID is 42.50 at N = 256. A single FID has no noise reference")
     assert v.sentence.endswith(
-        "compare it only with FIDs at the same N and below 2048 images per set it reads high."
+        "compare it only with FIDs at the same N (below 2048 images per set it also reads high)."
     )
     big = verdict(_result(fid=FIDResult(3.0, 5000, 5000, "tf1")))
     assert "reads high" not in big.sentence
