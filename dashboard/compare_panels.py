@@ -10,7 +10,9 @@ page greys it out and says what changed (:func:`changes`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Any
 
 import streamlit as st
 
@@ -21,6 +23,7 @@ from core.metrics.compare import (
     STAGE_STATS,
     STAGE_SWD,
     CompareSettings,
+    Source,
     cached_features,
     plan_comparison,
 )
@@ -100,7 +103,7 @@ def _maths_speed(device: str, extractor_id: str) -> Speeds:
     return measure_feature_maths_speed(device, get_extractor(extractor_id))
 
 
-def _plan_facts(set_a, set_b, settings: CompareSettings):
+def _plan_facts(set_a: Source, set_b: Source, settings: CompareSettings) -> tuple:
     """(plan, SWD size or None, cache status) for these sets and settings, computed once while
     they stay the same (reading sizes and fingerprints of big sets takes a while)."""
     memo = st.session_state.get("_metrics_plan_memo")
@@ -122,7 +125,9 @@ def forget_plan() -> None:
     st.session_state.pop("_metrics_plan_memo", None)
 
 
-def estimate_for(set_a, set_b, settings: CompareSettings, device: str, model_loader) -> Estimate:
+def estimate_for(
+    set_a: Source, set_b: Source, settings: CompareSettings, device: str, model_loader: Callable[[], Any]
+) -> Estimate:
     """The estimate of this comparison on ``device``: speeds of the session's last comparison,
     else measured by a speed test (run here the first time a step needs one; ``model_loader()``
     gives the feature network). Raises what planning raises (ValueError, ImageError)."""

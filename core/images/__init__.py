@@ -2,7 +2,8 @@
 arrays) and every metric and model.
 
 - :mod:`~core.images.sources`: where a set's entries come from (folder, zip, array file,
-  uploads) and which file types are images;
+  uploads) and which file types are images, in the canonical order of
+  :mod:`~core.images.ordering` (by relative path, whatever the arrival order);
 - :mod:`~core.images.decode`: one image, bytes -> H x W x 3 RGB uint8, as pytorch-fid and
   clean-fid decode it;
 - :mod:`~core.images.resize`: bicubic resizing and the mixed-size policies;

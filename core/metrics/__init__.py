@@ -9,5 +9,8 @@
   generator pages);
 - :mod:`~core.metrics.compare` -- one comparison of two sets (shared decoding, cached features,
   noise floor, timings, warnings) and its :class:`~core.metrics.compare.CompareResult`, used by
-  the CLI (:mod:`~core.metrics.cli`) and the Compare page.
+  the CLI (:mod:`~core.metrics.cli`) and the Compare page;
+- :mod:`~core.metrics.verdict` -- what a comparison means in plain words (noise floor, levels,
+  KID's spread), and :mod:`~core.metrics.estimate` -- how long one will take on this machine and,
+  while it runs, how long is left.
 """

@@ -22,12 +22,14 @@ matrices per subset of size m).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
 
+from core.features.registry import FeatureExtractor
 from core.metrics.compare import (
     STAGE_FID,
     STAGE_FLOOR,
@@ -121,7 +123,7 @@ def format_seconds(seconds: float) -> str:
 # -- measuring -----------------------------------------------------------------------------------
 
 
-def _timed(fn) -> float:
+def _timed(fn: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
@@ -154,7 +156,7 @@ def measure_swd_speed(device: str, size: tuple[int, int], seed: int = 0) -> Spee
 
 
 def measure_feature_speed(
-    device: str, extractor, mode: str, model, n: int | None = None, size: int = 64
+    device: str, extractor: FeatureExtractor, mode: str, model: Any, n: int | None = None, size: int = 64
 ) -> Speeds:
     """Time the feature extractor (resize and network) on ``n`` random ``size`` x ``size``
     images after a warm-up (default: 4 on a CPU, 64 elsewhere)."""
@@ -172,7 +174,9 @@ def measure_feature_speed(
     return Speeds(device, BASIS_PROBE, extractor=extractor.id, features_s_per_image=per)
 
 
-def measure_feature_maths_speed(device: str, extractor, n: int = 256, m: int = 128) -> Speeds:
+def measure_feature_maths_speed(
+    device: str, extractor: FeatureExtractor, n: int = 256, m: int = 128
+) -> Speeds:
     """Time what follows the features, on random features: the statistics of ``n`` rows and one
     KID subset of size ``m`` at the extractor's dimension d, and one FID (rank-deficient
     covariances, as at small N) at d/2 for d over 512, scaled by 8 (its eigen-decompositions cost
