@@ -319,15 +319,19 @@ def cached_features(
     plan: ComparePlan, settings: CompareSettings, max_images: int = 2000
 ) -> dict[str, bool | None]:
     """Per side ("A", "B") of a planned FID/KID run: whether its features are in the feature cache
-    (True), not (False), or not checked (None: a statistics file needs none, there is no cache,
-    or the side has more than ``max_images`` images, whose fingerprint would take long to read)."""
+    (True), not (False: also when there is no cache), or not known (None: a statistics file needs
+    none; a side of more than ``max_images`` images is not checked, as its fingerprint would take
+    long to read)."""
     from core.features import FeatureCache, get_extractor
 
     ext = get_extractor(settings.feature_extractor)
     out: dict[str, bool | None] = {}
     for s, label in ((plan.a, "A"), (plan.b, "B")):
-        if not isinstance(s, ImageSet) or settings.cache_dir is None or len(s) > max_images:
+        if not isinstance(s, ImageSet) or len(s) > max_images:
             out[label] = None
+            continue
+        if settings.cache_dir is None:
+            out[label] = False
             continue
         cache = FeatureCache.in_cache_dir(settings.cache_dir)
         out[label] = cache.key_for(s.content_hash(), settings.fid_mode, ext.id) in cache

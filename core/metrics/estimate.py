@@ -283,8 +283,13 @@ def estimate_compare(
         for _s, label in image_sides:
             if cached.get(label):
                 stages.append(StageEstimate(features_stage(label), 0.0, BASIS_CACHED))
-            else:
-                add(features_stage(label), "features_s_per_image", n, extractor=ext)
+                continue
+            add(features_stage(label), "features_s_per_image", n, extractor=ext)
+            if label in cached and cached[label] is None:  # too big to fingerprint: counted as work
+                last = stages[-1]
+                stages[-1] = replace(
+                    last, basis=f"{last.basis}; not checked in the feature cache (large set)"
+                )
         if image_sides:
             add(STAGE_STATS, "stats_s_per_image", n * len(image_sides), extractor=ext)
         if "fid" in settings.metrics:

@@ -120,11 +120,11 @@ def test_cached_features_checks_the_planned_subsets(fake_extractor, tmp_path):
     # another seed draws other subsets: not cached
     other = CompareSettings(**{**settings.__dict__, "seed": 1})
     assert cached_features(plan_comparison(a, b, other), other) == {"A": False, "B": False}
-    # a statistics file needs no features; no cache folder or too many images: not checked
+    # a statistics file needs no features; no cache folder: not cached; too many images: not checked
     stats_plan = plan_comparison(_stats(fake_extractor.id), b, settings)
     assert cached_features(stats_plan, settings) == {"A": None, "B": True}
     no_cache = CompareSettings(**{**settings.__dict__, "cache_dir": None})
-    assert cached_features(plan, no_cache) == {"A": None, "B": None}
+    assert cached_features(plan, no_cache) == {"A": False, "B": False}
     assert cached_features(plan, settings, max_images=5) == {"A": None, "B": None}
 
 

@@ -99,6 +99,11 @@ def test_estimate_adds_up_the_cost_model(fake_extractor):
     assert cached.seconds_for(features_stage("A")) == 0.0
     assert cached.seconds_for(features_stage("B")) == pytest.approx(6.0)
     assert next(s for s in cached.stages if s.stage == features_stage("A")).basis == BASIS_CACHED
+    unknown = estimate_compare(
+        plan_comparison(a, b, settings), settings, [speeds], device="cpu", cached={"A": None}
+    )
+    assert unknown.seconds_for(features_stage("A")) == pytest.approx(6.0)  # not known: counted as work
+    assert unknown.stages[2].basis == "test speeds; not checked in the feature cache (large set)"
 
 
 def test_speeds_are_taken_in_order_and_only_where_they_hold(fake_extractor):
