@@ -152,11 +152,12 @@ def set_identity(key: str, s: Source | None) -> tuple | None:
     return cached[0]
 
 
-def show_set_summary(s: Source, key: str) -> None:
-    """Counts, sizes, skipped files (with reasons) and a thumbnail grid of the first images."""
+def show_set_summary(s: Source, key: str, label: str) -> None:
+    """The set's name and which side it is (``label``, e.g. "set A"), counts, sizes, skipped files
+    (with reasons) and a thumbnail grid of the first images."""
     if isinstance(s, StatsSource):
         st.write(
-            f"**{s.name}**: FID statistics, dimension {s.mu.shape[0]}"
+            f"**{s.name}** — {label}: FID statistics, dimension {s.mu.shape[0]}"
             + (f", from {s.n} images" if s.n else "")
         )
         return
@@ -168,7 +169,7 @@ def show_set_summary(s: Source, key: str) -> None:
         summaries[key] = cached
     _, sizes, thumbs = cached
     top = ", ".join(f"{w}x{h} ({c})" for (w, h), c in sizes.most_common(3))
-    st.write(f"**{s.name}**: {len(s)} images · sizes {top}" + (" …" if len(sizes) > 3 else ""))
+    st.write(f"**{s.name}** — {label}: {len(s)} images · sizes {top}" + (" …" if len(sizes) > 3 else ""))
     if thumbs:
         st.image([a for _, a in thumbs], width=64, caption=[n[-18:] for n, _ in thumbs])
     if s.skipped:

@@ -42,12 +42,12 @@ with col_a:
     st.subheader("Set A")
     set_a = image_set_input("set A", "metrics_A", default_sample="shapes")
     if set_a is not None:
-        show_set_summary(set_a, "metrics_A")
+        show_set_summary(set_a, "metrics_A", "set A")
 with col_b:
     st.subheader("Set B")
     set_b = image_set_input("set B", "metrics_B", default_sample="shapes-blurred")
     if set_b is not None:
-        show_set_summary(set_b, "metrics_B")
+        show_set_summary(set_b, "metrics_B", "set B")
 
 st.divider()
 st.subheader("Settings")
@@ -226,12 +226,10 @@ def _labels(result) -> str:
     return " · ".join(parts)
 
 
-def _title(result) -> str:
-    a, b = result.name_a, result.name_b
-    if a == b:
-        a, b = f"{a} (A)", f"{b} (B)"
+def _names(result) -> str:
+    """The sets' names and N, e.g. 'cats vs dogs.zip (N = 256)'."""
     n = f"{result.n_a}" if result.n_a == result.n_b else f"{result.n_a} / {result.n_b}"
-    return f"Result: {a} vs {b} (N = {n})"
+    return f"{result.name_a} vs {result.name_b} (N = {n})"
 
 
 result = st.session_state.get("metrics_last")
@@ -247,7 +245,7 @@ if result is not None:
         )
         grey_out(box)
     with st.container(key=box):
-        st.subheader(_title(result))
+        st.subheader(f"Result: set A vs set B — {_names(result)}")  # the verdict speaks of set A / B
         st.caption(_labels(result))
         v = verdict(result)
         show_verdict(v)
@@ -256,7 +254,7 @@ if result is not None:
         if result.swd is not None:
             st.plotly_chart(
                 swd_figure(
-                    result.swd, result.swd_noise_floor, title=f"SWD per level of detail: {_title(result)[8:]}"
+                    result.swd, result.swd_noise_floor, title=f"SWD per level of detail: {_names(result)}"
                 ),
                 key="metrics_swd_chart",
             )

@@ -115,7 +115,9 @@ def test_builtin_sets_swd_numbers_and_chart_match_core():
     history = _table_with(at, "SWD avg x1e3")
     assert len(history) == 1
     assert history["SWD avg x1e3"].iloc[0] == pytest.approx(expected.average, abs=1e-4)
-    assert "Result: Shapes (discs) vs Shapes (discs), blurred (N = 32)" in [s.value for s in at.subheader]
+    assert "Result: set A vs set B — Shapes (discs) vs Shapes (discs), blurred (N = 32)" in [
+        s.value for s in at.subheader
+    ]
     # no noise floor: the verdict names the largest level and says it cannot tell noise from difference
     top = max(expected.levels, key=lambda lv: lv.value)
     sentence = _verdict(at)
@@ -145,7 +147,9 @@ def test_uploaded_files_with_bad_ones_listed():
     ).run()
     assert not at.exception, at.exception
     texts = " ".join(m.value for m in at.markdown)
-    assert "**g0.png and 5 more**: 6 images" in texts  # named after the first image (the broken one is not)
+    assert (
+        "**g0.png and 5 more** — set A: 6 images" in texts
+    )  # named after the first image (the broken one is not)
     skipped = _table_with(at, "reason")
     assert list(skipped["file"]) == ["broken.png"]
     assert "not a readable image" in skipped["reason"].iloc[0]
@@ -271,7 +275,9 @@ def test_page_stays_usable_while_a_comparison_runs(monkeypatch):
     release.set()
     assert job.wait(240) and job.error is None
     at.run()
-    assert "Result: Shapes (discs) vs Shapes (discs), blurred (N = 1024)" in [s.value for s in at.subheader]
+    assert "Result: set A vs set B — Shapes (discs) vs Shapes (discs), blurred (N = 1024)" in [
+        s.value for s in at.subheader
+    ]
     assert any(s.value.startswith("Done in") for s in at.success)
     assert "metrics_job" not in at.session_state
 
@@ -289,7 +295,9 @@ def test_extreme_aspect_ratio_image_gets_a_thumbnail_and_the_page_keeps_set_b():
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     texts = " ".join(m.value for m in at.markdown)
-    assert "g0.png and 3 more**: 4 images" in texts and "blurred**: 256 images" in texts  # set B still there
+    assert (
+        "g0.png and 3 more** — set A: 4 images" in texts and "blurred** — set B: 256 images" in texts
+    )  # set B still there
     thumbs = [im for im in at.get("image") if len(im.proto.imgs) == 4]
     assert len(thumbs) == 1  # set A's four thumbnails, in one grid
     assert not at.button(key="metrics_run").disabled
@@ -315,7 +323,7 @@ def test_encrypted_zip_upload_lists_locked_members_or_says_why_nothing_is_readab
     skipped = _table_with(at, "reason")
     assert list(skipped["file"]) == ["part.zip/0.png"]
     assert list(skipped["reason"]) == ["encrypted zip member (password protected)"]
-    assert "**part.zip**: 3 images" in " ".join(m.value for m in at.markdown)
+    assert "**part.zip** — set B: 3 images" in " ".join(m.value for m in at.markdown)
 
     at.file_uploader(key="metrics_B_upload_Upload a zip").set_value(
         ("locked.zip", _encrypted_zip({"0.png", "1.png"}, 2), "application/zip")
@@ -450,7 +458,7 @@ def test_names_in_title_history_and_csv():
     at.run()
     _run_comparison(at)
     assert not at.exception, at.exception
-    assert "Result: cats vs dogs.zip (N = 16)" in [s.value for s in at.subheader]
+    assert "Result: set A vs set B — cats vs dogs.zip (N = 16)" in [s.value for s in at.subheader]
     history = _history(at)
     assert list(history["set A"]) == ["cats"] and list(history["set B"]) == ["dogs.zip"]
 

@@ -91,7 +91,7 @@ def test_set_folder_outside_the_roots_is_refused_and_walks_name_no_other_file(tm
         assert not [im for im in at.get("image") if any(c.startswith("img") for c in im.captions)]
     at.text_input(key="metrics_A_path").input(str(data / "set")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert "set**: 3 images" in " ".join(m.value for m in at.markdown)
+    assert "**set** — set A: 3 images" in " ".join(m.value for m in at.markdown)
     skipped = next(d.value for d in at.dataframe if "reason" in d.value.columns)
     assert list(skipped["file"]) == ["1 other file(s)"]
 
