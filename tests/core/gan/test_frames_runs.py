@@ -155,3 +155,14 @@ def test_list_runs(tmp_path):
     assert [p.name for p in runs.list_runs(tmp_path)] == ["run"]
     assert runs.list_runs(tmp_path / "missing") == []
     assert json.loads((tmp_path / "run" / "config.json").read_text())["version"] == runs.VERSION
+
+
+def test_extra_loss_terms_round_trip_exactly(tmp_path):
+    # a trainer with more loss terms (CycleGAN) writes them after the four standard columns
+    rows = [(1, 0.5, 2.0, None, 1 / 3, 0.125), (2, 0.25, 1.5, None, 0.1 + 0.2, float("nan"))]
+    runs.append_losses(tmp_path, rows, extra=("cycle_a", "idt_a"))
+    log = runs.read_losses(tmp_path / runs.LOSSES)
+    assert log.steps == [1] and log.non_finite_steps == [2]
+    assert log.extra == {"cycle_a": [1 / 3], "idt_a": [0.125]}
+    with pytest.raises(ValueError, match="needs 5 values"):
+        runs.append_losses(tmp_path, [(3, 0.1, 0.2, None, 0.3)], extra=("cycle_a", "idt_a"))
