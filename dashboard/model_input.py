@@ -19,15 +19,24 @@ bytes, ``label`` the user's file name for messages) and get ``(display name, loa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import streamlit as st
 
-from core.models.download import CacheStatus, DownloadError, cache_status, ensure_model, model_dir
+from core.models.download import (
+    CacheStatus,
+    DownloadError,
+    cache_path,
+    cache_status,
+    ensure_model,
+    model_dir,
+)
 from core.models.registry import Family, architecture_names
-from core.models.zoo import ModelSpec, list_models
+from core.models.zoo import ModelSpec, list_models, resolve_url
 from core.runtime.hashing import sha256_file
 from dashboard.feedback import show_error
 from dashboard.progress import StreamlitProgress
@@ -41,6 +50,7 @@ WEIGHT_TYPES = ["pth", "pt"]
 #: Errors a bad weights file or an unreadable path can raise while loading (CheckpointError and
 #: ImageError are ValueErrors); each is shown as one line and the page goes on.
 LOAD_ERRORS = (ValueError, OSError, RuntimeError)
+_log = logging.getLogger(__name__)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
@@ -111,10 +121,37 @@ def _cache_status(spec: ModelSpec) -> CacheStatus:
     return cache_status(spec, cache_dir(), hasher=_sha256_while_unchanged)
 
 
+def _offline_advice(spec: ModelSpec, exc: DownloadError) -> None:
+    """What a user of an offline server can do, in plain words: fetch the file elsewhere and upload
+    it; the administrator's part (where the file goes on the server) under an expander. The raw
+    network error goes to the server log only."""
+    url = resolve_url(spec)
+    host = urlsplit(url).hostname or url
+    _log.warning("download of %s failed: %s", spec.name, exc)
+    st.error(
+        f"{spec.name} could not be downloaded: this server cannot reach {host} (no internet connection)."
+    )
+    st.markdown(
+        f"**To use it anyway:** on a computer with internet, download [{spec.url_filename}]({url}), then "
+        "choose **Upload a file** above and upload it. It is used for your session only."
+    )
+    with st.expander("For the administrator of this server"):
+        st.markdown(
+            f"Save the file as `{cache_path(spec, cache_dir())}` on the server: it then shows as ✅ "
+            f"for every user. Or point `GANLENS_MODEL_BASE_URL` at a mirror that holds `{spec.url_filename}`."
+        )
+
+
 def _download(spec: ModelSpec) -> None:
     try:
         ensure_model(spec, cache_dir=cache_dir(), progress=StreamlitProgress(st.container()))
-    except (DownloadError, ValueError, OSError) as exc:
+    except DownloadError as exc:
+        if exc.unreachable:
+            _offline_advice(spec, exc)
+        else:
+            _failed(exc, "Could not download", spec.name)
+        return
+    except (ValueError, OSError) as exc:
         _failed(exc, "Could not download", spec.name)
         return
     st.rerun()
@@ -135,7 +172,10 @@ def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
         specs,
         index=default,
         key=f"{key}_zoo",
-        format_func=lambda s: f"{_zoo_icon(states[s.name])} {s.name} — {s.description}",
+        format_func=lambda s: (
+            f"{_zoo_icon(states[s.name])} {s.name} — {s.description}"
+            + ("" if s.secure else " (plain HTTP: its host has no HTTPS)")
+        ),
         help="✅ = on this machine (works offline), ⬇️ = needs a one-time download, "
         "❌ = the cached file is corrupt and must be downloaded again.",
     )

@@ -42,6 +42,7 @@ import http.client
 import os
 import re
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -75,7 +76,20 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 class DownloadError(RuntimeError):
     """A model could not be downloaded or failed verification; the message says which URL, why,
-    and where the file can be placed by hand."""
+    and where the file can be placed by hand.
+
+    ``unreachable`` is true when no connection to the host could be made at all (no network,
+    name not resolved, refused, timed out): the case of an offline machine, for which front ends
+    word their own advice (download elsewhere, then upload).
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+    def prefixed(self, prefix: str) -> DownloadError:
+        """The same error with ``prefix: `` in front of its message."""
+        return DownloadError(f"{prefix}: {self}", unreachable=self.unreachable)
 
 
 def model_dir(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -288,6 +302,15 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """Whether opening a URL failed before any answer came: DNS, refused, unreachable, timeout."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return False
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    # a TLS/certificate failure is an answer, just not a trustworthy one: not "offline"
+    return isinstance(reason, (OSError, TimeoutError)) and not isinstance(reason, ssl.SSLError)
+
+
 def _finalize(part: Path, dest: Path, expected_sha256: str | None) -> Path:
     """Verify a complete ``.part``, record its SHA-256 next to ``dest`` and move it into place;
     delete it if it is bad."""
@@ -421,7 +444,9 @@ def _download_locked(
                     raise DownloadError(f"could not download {url}: {inner}. {hint}") from None
             raise DownloadError(f"could not download {url}: {_reason(exc)}. {hint}") from None
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
-            raise DownloadError(f"could not download {url}: {_reason(exc)}. {hint}") from None
+            raise DownloadError(
+                f"could not download {url}: {_reason(exc)}. {hint}", unreachable=_unreachable(exc)
+            ) from None
 
         with resp:
             status = getattr(resp, "status", 200)
@@ -526,4 +551,4 @@ def ensure_model(
                 sidecar_path(other).unlink(missing_ok=True)
             return path
     except DownloadError as exc:
-        raise DownloadError(f"{spec.name}: {exc}") from None
+        raise exc.prefixed(spec.name) from None

@@ -4,14 +4,19 @@ Sources (as published by the authors):
 
 * CycleGAN (Zhu et al. 2017): the 18 models of ``scripts/download_cyclegan_model.sh`` in
   junyanz/pytorch-CycleGAN-and-pix2pix, at
-  ``http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/<name>.pth``; all are
+  ``https://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/<name>.pth``; all are
   ``resnet_9blocks`` generators with instance norm and no dropout.
 * pix2pix (Isola et al. 2017): the 5 models of ``scripts/download_pix2pix_model.sh`` at
-  ``http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/<name>.pth``; ``unet_256``
+  ``https://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/<name>.pth``; ``unet_256``
   generators with batch norm. They are listed here as ``pix2pix_<name>`` because three of the
   names are also CycleGAN names.
 * Colorization (richzhang/colorization, ``colorizers/eccv16.py`` / ``siggraph17.py``):
   ECCV16 and SIGGRAPH17 weights on ``colorizers.s3.us-east-2.amazonaws.com``.
+
+Every URL is HTTPS: the authors' scripts still name ``http://efrosgans...``, but that host serves
+the same paths over HTTPS (its dataset links are published with ``https://``). A model whose host
+serves only plain HTTP would keep an ``http://`` URL, and :attr:`ModelSpec.secure` is false for it
+so that the zoo list can say so.
 
 Checksums: the project does not know the full SHA-256 of any of these files, so ``sha256`` is
 ``None`` for the Berkeley files (the download is then checked only for being complete and for
@@ -39,8 +44,8 @@ from core.models.registry import FAMILIES, Architecture, Family, get_architectur
 
 BASE_URL_ENV = "GANLENS_MODEL_BASE_URL"
 
-CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
-PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
+CYCLEGAN_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
+PIX2PIX_URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,11 @@ class ModelSpec:
     def filename(self) -> str:
         """The file name in the model cache."""
         return f"{self.name}.pth"
+
+    @property
+    def secure(self) -> bool:
+        """Whether the official URL is HTTPS (``False``: the host serves plain HTTP only)."""
+        return urlsplit(self.url).scheme == "https"
 
     @property
     def url_filename(self) -> str:

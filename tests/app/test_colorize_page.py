@@ -158,8 +158,20 @@ def test_download_failure_offline_is_an_error_not_a_crash(tmp_path, monkeypatch)
     at.run()
     at.button(key="colorize_a_download").click().run()
     assert not at.exception
-    assert any(e.value.startswith("eccv16: could not download") for e in at.error)
-    assert not (tmp_path / "cache" / "models" / "eccv16.pth").exists()
+    # plain words a non-programmer can act on: what failed, why, and what to do (with the URL)
+    assert [e.value for e in at.error] == [
+        "eccv16 could not be downloaded: this server cannot reach 127.0.0.1 (no internet connection)."
+    ]
+    advice = " ".join(m.value for m in at.markdown)
+    assert "http://127.0.0.1:9/colorization_release_v2-9b330a0b.pth" in advice and "Upload a file" in advice
+    # the administrator's part names where the file goes; no raw socket error anywhere on the page
+    admin = at.expander[-1]
+    assert admin.label == "For the administrator of this server"
+    dest = tmp_path / "cache" / "models" / "eccv16.pth"
+    assert str(dest) in " ".join(m.value for m in admin.markdown)
+    page_text = " ".join(e.value for e in (*at.markdown, *at.error, *at.info, *at.caption))
+    assert "Errno" not in page_text and "ConnectionRefusedError" not in page_text
+    assert not dest.exists()
 
 
 def test_siggraph17_from_cache_with_hints(tmp_path, monkeypatch):
