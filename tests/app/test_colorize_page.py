@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from core.models.colorize import colorize_images, load_colorizer_file
 from core.models.training.colorizer import train_colorizer
 from core.models.zoo import CATALOG
+from tests.app.elements import wipe_pictures
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "colorize.py")
 
@@ -102,12 +103,17 @@ def test_colorizes_upload_with_trained_unet(tmp_path, monkeypatch, tiny_checkpoi
     assert metrics["SSIM"] == f"{expected.scores.ssim:.4f}"
     labels = [b.label for b in at.get("download_button")]
     assert "Download tiny result" in labels and "Download all 1 results (zip)" in labels
-    assert [c for im in at.image for c in im.captions] == ["photo.png: original | tiny"]
+    # the wipe sends the browser exactly the colour original and this model's result, labelled
+    [wipe] = wipe_pictures(at)
+    np.testing.assert_array_equal(wipe["before"], photo)
+    np.testing.assert_array_equal(wipe["after"], expected.output_rgb)
+    assert (wipe["before_label"], wipe["after_label"], wipe["position"]) == ("Original", "tiny", 0.5)
+    assert wipe["caption"].startswith("photo.png: drag the handle")
 
-    # results survive a rerun (kept in session state), the wipe slider and the side-by-side view work
-    at.slider(key="colorize_wipe").set_value(20).run()
+    # results survive a rerun (kept in session state), and the side-by-side view works
+    at.run()
     assert not at.exception
-    assert {m.label for m in at.metric} == {"PSNR", "SSIM"}
+    assert {m.label for m in at.metric} == {"PSNR", "SSIM"} and len(wipe_pictures(at)) == 1
     at.radio(key="colorize_view").set_value("Side by side").run()
     captions = [c for im in at.image for c in im.captions]
     assert captions[0] == "Original (40x30)" and captions[1].startswith("tiny (")
