@@ -164,12 +164,23 @@ st.caption(
 models_on_this_machine("colorization", trained_dir())
 
 models, models_ready = pick_models("colorize", choose)
+
+
+def _score_examples() -> None:
+    # the examples are colour photos: colorize them from gray and score against their colours
+    st.session_state["colorize_gray_first"] = True
+
+
 raw_images = image_inputs(
-    "colorize", "colorized", MAX_IMAGES, upload_help="One or many pictures (gray or colour)."
+    "colorize",
+    "colorized",
+    MAX_IMAGES,
+    upload_help="One or many pictures (gray or colour).",
+    examples=("photos",),
+    on_example=_score_examples,
 )
 gray_first = st.checkbox(
     "Convert my colour photo to gray first",
-    value=False,
     key="colorize_gray_first",
     help="Drop the colour before colorizing, then score the result against the original.",
 )

@@ -111,6 +111,7 @@ images = image_inputs(
     "translated",
     MAX_IMAGES,
     upload_help="One or more pictures to translate (PNG, JPEG, WebP, ...).",
+    examples=("discs", "squares"),
 )
 
 c1, c2 = st.columns(2)
