@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from core.images.examples import example_images
 from core.models.colorize import colorize_images, load_colorizer_file
 from core.models.training.colorizer import train_colorizer
 from core.models.zoo import CATALOG
@@ -55,6 +56,12 @@ def _app(cache: Path, monkeypatch) -> AppTest:
 def _pick_zoo(at: AppTest, key: str, name: str) -> None:
     box = at.selectbox(key=f"{key}_zoo")
     box.select(next(option for option in box.options if f" {name} — " in option)).run()
+
+
+def _result_captions(at) -> list[str]:
+    """Captions of the result pictures (the example row's thumbnails come before them)."""
+    examples = {name for name, _ in example_images("photos")}
+    return [c for im in at.image for c in im.captions if c not in examples]
 
 
 def test_renders_offline_without_models(tmp_path, monkeypatch):
@@ -115,7 +122,7 @@ def test_colorizes_upload_with_trained_unet(tmp_path, monkeypatch, tiny_checkpoi
     assert not at.exception
     assert {m.label for m in at.metric} == {"PSNR", "SSIM"} and len(wipe_pictures(at)) == 1
     at.radio(key="colorize_view").set_value("Side by side").run()
-    captions = [c for im in at.image for c in im.captions]
+    captions = _result_captions(at)
     assert captions[0] == "Original (40x30)" and captions[1].startswith("tiny (")
 
     # the uploaded checkpoint stayed with this session: nothing was written under the cache folder
@@ -148,7 +155,7 @@ def test_server_side_paths_and_comparison(tmp_path, monkeypatch, tiny_checkpoint
     at.button(key="colorize_run").click().run()
     assert not at.exception, at.exception
     at.radio(key="colorize_view").set_value("Side by side").run()
-    captions = [c for im in at.image for c in im.captions]
+    captions = _result_captions(at)
     assert captions[0] == "Input (33x24)"
     assert captions[1].startswith("mine (") and captions[2].startswith("tiny (")
     assert any(b.label == "Download all 2 results (zip)" for b in at.get("download_button"))
