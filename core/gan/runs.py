@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from core.gan.frames import read_png, split_animation
+from core.gan.frames import GridLayout, read_png, split_animation
 from core.runtime.atomic import atomic_path
 
 FORMAT = "ganlens-gan-run"
@@ -398,6 +398,15 @@ class Timeline:
         if self._frames:
             return self._frames[index]
         return read_png(self._frame_paths[index])
+
+    @property
+    def grid(self) -> GridLayout | None:
+        """How a run's frames lay out its samples (from its config); None for an animation or a
+        config without ``grid`` and ``size``."""
+        n, size = self.config.get("grid"), self.config.get("size")
+        if self.kind != "run" or not isinstance(n, int) or not isinstance(size, int) or n < 1 or size < 1:
+            return None
+        return GridLayout(n, size)
 
     def frame_path(self, index: int) -> Path | None:
         return self._frame_paths[index] if self._frame_paths else None
