@@ -24,9 +24,9 @@ from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
 from core.images import BROWSER_WALK, ImageError
 from core.runtime.server_paths import DISABLED_NOTE
 from dashboard import session
-from dashboard.charts import run_loss_figure, run_quality_figure
 from dashboard.progress import StreamlitProgress
 from dashboard.resources import training_jobs
+from dashboard.run_charts import run_loss_figure, run_quality_figure
 from dashboard.server_path import PathRefused, checked_path, server_path_input, server_policy
 from dashboard.settings import device_choice
 
