@@ -17,8 +17,9 @@ A run directory holds::
     checkpoint.pt        latest G, D, optimisers, RNG state and step, for --resume
 
 ``config.json``, ``losses.csv`` and at least one frame are required to view a run; the others
-are optional for viewing (shipped demo runs omit ``checkpoint.pt``). CSV values are written with
-Python's ``repr`` precision so they read back exactly.
+are optional for viewing (shipped demo runs omit ``checkpoint.pt``; a run still training, or of
+one frame, has no ``progress.gif`` and needs none: the viewer reads the frames). CSV values are
+written with Python's ``repr`` precision so they read back exactly.
 
 A "running" status is believed only while its writer can be alive (:func:`run_state`): on the
 same host its pid must exist; from another host its heartbeat must be recent
@@ -49,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from core.gan.frames import read_png, split_animation
+from core.gan.frames import GridLayout, read_png, split_animation
 from core.runtime.atomic import atomic_path
 
 FORMAT = "ganlens-gan-run"
@@ -399,6 +400,15 @@ class Timeline:
             return self._frames[index]
         return read_png(self._frame_paths[index])
 
+    @property
+    def grid(self) -> GridLayout | None:
+        """How a run's frames lay out its samples (from its config); None for an animation or a
+        config without ``grid`` and ``size``."""
+        n, size = self.config.get("grid"), self.config.get("size")
+        if self.kind != "run" or not isinstance(n, int) or not isinstance(size, int) or n < 1 or size < 1:
+            return None
+        return GridLayout(n, size)
+
     def frame_path(self, index: int) -> Path | None:
         return self._frame_paths[index] if self._frame_paths else None
 
@@ -432,8 +442,6 @@ def load_run(run_dir: str | os.PathLike) -> Timeline:
         quality = read_quality(run_dir / QUALITY)
     elif config.get("quality", True):
         notes.append(f"{QUALITY} is missing: no quality curve")
-    if not (run_dir / GIF).is_file():
-        notes.append(f"{GIF} is missing (frames are shown from {FRAMES}/)")
     status = read_status(run_dir)
     try:
         status_mtime = (run_dir / STATUS).stat().st_mtime
