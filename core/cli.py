@@ -11,6 +11,7 @@ _SUBCOMMAND_MODULES = (
     "core.metrics.cli",
     "core.models.cli",
     "core.models.colorize_cli",
+    "core.models.training.cli",
     "core.gan.cli",
 )
 
