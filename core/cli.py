@@ -12,6 +12,7 @@ _SUBCOMMAND_MODULES = (
     "core.models.cli",
     "core.models.colorize_cli",
     "core.models.training.cli",
+    "core.models.demo.cli",
     "core.gan.cli",
 )
 
