@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.images.samples import make_shapes
+from core.images.samples import Palette, make_shapes
 
 ExampleKind = Literal["discs", "squares", "photos"]
 EXAMPLE_KINDS: tuple[ExampleKind, ...] = ("discs", "squares", "photos")
@@ -24,6 +24,10 @@ SKLEARN_PHOTOS: tuple[str, ...] = ("china.jpg", "flower.jpg")
 SHAPES_SIZE = 64
 #: How many disc / square examples there are.
 SHAPES_COUNT = 4
+#: The fixed colours of the demo shapes (gradient from deep blue to teal, amber shapes): the demo
+#: translator's generators use instance norm, which cannot carry an image's absolute colours, so
+#: with random colours they could not give the input's colours back; with fixed ones they can.
+SHAPES_PALETTE: Palette = ((20.0, 40.0, 90.0), (40.0, 140.0, 150.0), (250.0, 190.0, 40.0))
 #: Seed of the shape examples: a draw of its own, paired (the same layouts as discs and as
 #: squares), not one of the training draws of the demo translator.
 SHAPES_SEED = 2024
@@ -40,12 +44,12 @@ def sklearn_photo(name: str) -> np.ndarray:
 
 def example_images(kind: ExampleKind) -> list[tuple[str, np.ndarray]]:
     """``(name, H x W x 3 uint8)`` examples of ``kind``: ``"discs"`` and ``"squares"`` (the same
-    :data:`SHAPES_COUNT` layouts drawn with discs or with squares, :data:`SHAPES_SIZE` px) or
-    ``"photos"`` (the scikit-learn photos)."""
+    :data:`SHAPES_COUNT` layouts drawn with discs or with squares in :data:`SHAPES_PALETTE`,
+    :data:`SHAPES_SIZE` px) or ``"photos"`` (the scikit-learn photos)."""
     if kind == "photos":
         return [(name, sklearn_photo(name)) for name in SKLEARN_PHOTOS]
     if kind in ("discs", "squares"):
         shape = "disc" if kind == "discs" else "square"
-        images = make_shapes(shape, SHAPES_COUNT, SHAPES_SIZE, SHAPES_SEED)
+        images = make_shapes(shape, SHAPES_COUNT, SHAPES_SIZE, SHAPES_SEED, palette=SHAPES_PALETTE)
         return [(f"{shape}_{i + 1}.png", img) for i, img in enumerate(images)]
     raise ValueError(f"unknown example kind {kind!r}; expected one of {', '.join(EXAMPLE_KINDS)}")

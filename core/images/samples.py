@@ -19,6 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+RGB = tuple[float, float, float]
+#: Fixed colours of a shape image: gradient start, gradient end, shapes.
+Palette = tuple[RGB, RGB, RGB]
+
 
 @dataclass(frozen=True)
 class SampleSet:
@@ -70,11 +74,15 @@ def make_sample_set(name: str, n: int = 256, size: int = 64) -> np.ndarray:
     return make_shapes(spec.shape, n, size, spec.seed, spec.blur)
 
 
-def make_shapes(shape: str, n: int, size: int, seed: int, blur: float = 0.0) -> np.ndarray:
+def make_shapes(
+    shape: str, n: int, size: int, seed: int, blur: float = 0.0, palette: Palette | None = None
+) -> np.ndarray:
     """``n`` images (uint8 n x size x size x 3) of random ``shape``s ("disc" or "square") on
     gradients, drawn from ``seed``. The random draws do not depend on ``shape``: the same seed
     gives the same backgrounds, colours, centres and sizes with discs or with squares (a square's
-    half side is 0.9 x the disc's radius), so two calls make a paired disc/square set."""
+    half side is 0.9 x the disc's radius), so two calls make a paired disc/square set.
+    ``palette`` fixes the colours (gradient start and end, shapes) instead of drawing them; the
+    layouts stay those of the same seed without it."""
     if shape not in ("disc", "square"):
         raise ValueError(f"unknown shape {shape!r}; expected 'disc' or 'square'")
     if n < 1 or size < 8:
@@ -84,13 +92,15 @@ def make_shapes(shape: str, n: int, size: int, seed: int, blur: float = 0.0) -> 
     out = np.empty((n, size, size, 3), np.uint8)
     for i in range(n):
         c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+        if palette is not None:
+            c0, c1 = np.asarray(palette[0], np.float64), np.asarray(palette[1], np.float64)
         angle = rng.uniform(0, 2 * np.pi)
         t = np.clip(0.5 + (xx - 0.5) * np.cos(angle) + (yy - 0.5) * np.sin(angle), 0, 1)[..., None]
         img = (1 - t) * c0 + t * c1
         for _ in range(int(rng.integers(1, 5))):
             cx, cy = rng.uniform(0.1, 0.9, 2)
             r = rng.uniform(0.08, 0.25)
-            colour = rng.uniform(0, 255, 3)
+            colour = rng.uniform(0, 255, 3) if palette is None else np.asarray(palette[2], np.float64)
             if shape == "disc":
                 mask = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
             else:

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from core.images.examples import example_images
 from core.models.colorize import colorize_images, load_colorizer_file
 from core.models.training.colorizer import train_colorizer
+from core.models.training.configs import ColorizerConfig
 from core.models.zoo import CATALOG
 from tests.app.elements import wipe_pictures
 
@@ -40,8 +41,10 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     data.mkdir()
     for i in range(4):
         Image.fromarray(np.roll(_photo(36, 36), 5 * i, axis=1)).save(data / f"{i}.png")
+    config = ColorizerConfig(data=str(data), size=32, steps=1, batch_size=4, base_channels=8, depth=2)
+    run = train_colorizer(config, root / "run", device="cpu")
     out = root / "tiny.pt"
-    train_colorizer(data, out, size=32, epochs=1, batch_size=4, base_channels=8, depth=2, device="cpu")
+    out.write_bytes(run.exported[0].read_bytes())
     return out
 
 

@@ -47,3 +47,17 @@ def test_make_shapes_is_make_sample_set_with_the_sets_seed():
     assert np.array_equal(make_shapes("square", 5, 16, seed=4), make_sample_set("squares", 5, 16))
     with pytest.raises(ValueError, match="unknown shape 'star'"):
         make_shapes("star", 1, 16, seed=0)
+
+
+def test_the_shape_examples_use_the_fixed_palette():
+    from core.images.examples import SHAPES_PALETTE
+
+    amber = np.array(SHAPES_PALETTE[2], np.uint8)
+    for (_, d), (_, s) in zip(example_images("discs"), example_images("squares"), strict=True):
+        differ = (d != s).any(axis=2)
+        d_amber, s_amber = (d == amber).all(axis=2), (s == amber).all(axis=2)
+        assert d_amber.any() and s_amber.any()
+        assert np.array_equal(differ, d_amber ^ s_amber)  # a corner or a side: amber in exactly one
+        # the background is the palette's blue-to-teal gradient: blue is at least red everywhere
+        background = ~(d_amber | s_amber)
+        assert (d[background][:, 2] >= d[background][:, 0]).all()
