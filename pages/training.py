@@ -14,7 +14,6 @@ operator's ``runs`` in the app's working folder.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,10 +24,8 @@ from core.gan import runs
 from core.gan.config import MODELS, TrainConfig
 from core.gan.data import DatasetTooSmallError, load_training_data
 from core.gan.frames import AnimationError, common_grid, crop_grid
-from core.gan.jobs import TrainingJob
 from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
 from core.images import BROWSER_WALK, ImageError
-from core.runtime.eta import PaceLog
 from core.runtime.server_paths import DISABLED_NOTE
 from dashboard import session
 from dashboard.progress import StreamlitProgress
@@ -36,6 +33,7 @@ from dashboard.resources import training_jobs
 from dashboard.run_charts import run_loss_figure, run_quality_figure
 from dashboard.server_path import PathRefused, checked_path, server_path_input, server_policy
 from dashboard.settings import device_choice
+from dashboard.training_jobs import LIVE_REFRESH_S, OPERATOR_RUNS_DIR, my_jobs, new_run_dir, show_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "dashboard" / "demo_runs"
@@ -46,37 +44,14 @@ SOURCES = (
     "Upload an animation",
     "Animation file on the server",
 )
-#: The operator's runs folder (in the app's working folder); users may name another only inside
-#: the allowed roots.
-OPERATOR_RUNS_DIR = Path("runs")
 DATASETS = ("Built-in digits", "Folder on the server")
 PLAY_INTERVAL_S = 0.6
-LIVE_REFRESH_S = 2.0
 #: Width of each frame on the page: both frames and the slider fit above the fold at 1440 x 900.
 FRAME_WIDTH_PX = 400
 #: Widgets keep their values across page changes for the whole session.
 KEEP = "session"
 #: Session-state key of the uploaded animations kept across page changes (label -> name, bytes).
 UPLOADS_KEY = "_lab_uploads"
-#: Session-state key of the training jobs' measured pace (see :func:`_time_left_text`).
-PACE_KEY = "_lab_pace"
-
-
-def _viewer_id() -> str | None:
-    """Whose jobs this session sees and may stop: its own (``None``: all, when the operator
-    shares jobs with ``GANLENS_SHARE_JOBS``)."""
-    return None if session.jobs_shared() else session.session_owner()
-
-
-def _my_jobs() -> list[TrainingJob]:
-    return training_jobs().jobs(_viewer_id())
-
-
-def _stop(run_dir: Path) -> None:
-    try:
-        training_jobs().stop(run_dir, _viewer_id())
-    except (PermissionError, KeyError) as exc:
-        st.error(f"Cannot stop the run: {exc}")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -307,10 +282,6 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "run"
-
-
 def _start_form(runs_dir: Path) -> None:
     st.caption(f"New runs are written to the runs folder, {runs_dir}.")
     c1, c2, c3 = st.columns(3)
@@ -405,10 +376,7 @@ def _start_form(runs_dir: Path) -> None:
     if dataset == "Folder on the server" and not folder.strip():
         st.error("Enter the image folder to train on." if server_policy().enabled else DISABLED_NOTE)
         return
-    base = runs_dir / _slug(typed_name.strip() or auto_name)
-    run_dir, i = base, 2
-    while run_dir.exists():
-        run_dir, i = base.with_name(f"{base.name}-{i}"), i + 1
+    run_dir = new_run_dir(runs_dir, typed_name.strip() or auto_name)
     try:
         config = TrainConfig(
             model=model,
@@ -439,77 +407,6 @@ def _start_form(runs_dir: Path) -> None:
         f"Training started in {job.run_dir} ({len(data)} images). To view it, choose "
         f"“Run in the runs folder” and {job.run_dir.name} for A or B."
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _time_left_text(job: TrainingJob) -> str:
-    """How long the job has left, from the pace of its own latest progress reports (kept in this
-    session's state, one :class:`PaceLog` per job)."""
-    stage = job.stages().get("train")
-    if stage is None:
-        return "time left: measured once training has begun"
-    logs: dict[tuple[str, float], PaceLog] = st.session_state.setdefault(PACE_KEY, {})
-    pace = logs.setdefault((str(job.run_dir), job.started), PaceLog())
-    pace.add(stage.updated, stage.done)
-    left = pace.time_left(job.total)
-    if left is None:
-        return "time left: measured after a few more steps"
-    return (
-        f"about {_duration(left.seconds)} left, from the last {left.steps} steps "
-        f"({left.seconds_per_step:.3g} s per step)"
-    )
-
-
-def _job_panel(job: TrainingJob) -> None:
-    frames = runs.list_frames(job.run_dir)
-    c1, c2 = st.columns([3, 1])
-    with c1:
-        frac = job.step / job.total if job.total else 0.0
-        st.progress(
-            min(frac, 1.0),
-            text=f"{job.run_dir.name}: {job.state}, step {job.step}/{job.total} "
-            f"({time.time() - job.started:.0f} s)",
-        )
-        if job.active:
-            st.caption(_time_left_text(job))
-        if job.message:
-            st.error(f"{job.run_dir.name} failed: {job.message}")
-        if job.active:
-            st.button(
-                "Stop",
-                key=f"lab_stop_{job.run_dir.name}",
-                on_click=_stop,
-                args=(job.run_dir,),
-                help="Stop after the current step; a checkpoint is saved so train-gan --resume can continue.",
-            )
-    with c2:
-        if frames:
-            step, path = frames[-1]
-            st.image(str(path), caption=f"step {step}", width="stretch")
-
-
-@st.fragment(run_every=LIVE_REFRESH_S)
-def _live_jobs() -> None:
-    jobs = _my_jobs()
-    for job in jobs:
-        _job_panel(job)
-    active = any(j.active for j in jobs)
-    if st.session_state.get("_lab_any_active") and not active:
-        st.session_state["_lab_any_active"] = False
-        st.rerun()  # a run finished: refresh the run lists and the viewer
-    st.session_state["_lab_any_active"] = active
-
-
-def _jobs_static() -> None:
-    for job in _my_jobs():
-        _job_panel(job)
 
 
 # --------------------------------------------------------------------------------------------
@@ -551,14 +448,15 @@ with st.expander("Choose runs A and B", expanded=not runs.list_runs(DEMO_DIR)):
         loader_b = _pick("B", runs_dir)
 
 st.toggle("Play", key="lab_play", help="Step through the snapshots automatically (loops at the end).")
-any_live = any(j.active for j in _my_jobs())
+any_live = any(j.active for j in my_jobs())
 run_every = PLAY_INTERVAL_S if st.session_state.get("lab_play") else (LIVE_REFRESH_S if any_live else None)
 st.fragment(run_every=run_every)(_viewer)({"A": loader_a, "B": loader_b})
 
 st.divider()
-with st.expander("Train a new run", expanded=bool(_my_jobs())):
+with st.expander("Train a new run", expanded=bool(my_jobs())):
     _start_form(runs_dir)
-    if any(j.active for j in _my_jobs()):
-        _live_jobs()
-    else:
-        _jobs_static()
+    show_jobs(
+        None,
+        "lab",
+        "Stop after the current step; a checkpoint is saved so the run can be resumed (--resume).",
+    )
