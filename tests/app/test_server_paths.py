@@ -138,7 +138,7 @@ def test_training_lab_paths_outside_the_roots_are_refused(tmp_path, server_roots
 
 
 def _model_dir_caption(at: AppTest) -> str:
-    return next(c.value for c in at.caption if "zoo models are on this machine" in c.value)
+    return next(c.value for c in at.caption if "downloadable models are on this machine" in c.value)
 
 
 def test_cache_folder_is_the_operators_unless_allowed(tmp_path, server_roots):
