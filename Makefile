@@ -12,7 +12,7 @@ SERVER_ROOTS ?=
 # (torch already uses both cores); try `make test WORKERS=auto` on a bigger one
 WORKERS ?= 0
 
-.PHONY: run test lint format install install-dev demo-runs bench clean-venv
+.PHONY: run test lint format install install-dev demo-runs demo-models bench clean-venv
 
 install: $(STAMP)
 install-dev: $(DEV_STAMP)
@@ -47,6 +47,11 @@ format: $(DEV_STAMP)
 
 demo-runs: $(STAMP)
 	$(VENV)/bin/ganlens make-demo-runs --out dashboard/demo_runs
+
+# The shipped demo translator (discs <-> squares) and demo colorizer, retrained on the CPU (about
+# 10-15 minutes on 2 cores); rewrites core/models/demo/weights/*.pth and manifest.json.
+demo-models: $(STAMP)
+	$(VENV)/bin/ganlens make-demo-models --out core/models/demo/weights
 
 bench: $(STAMP)
 	$(PY) -m bench.swd

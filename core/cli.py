@@ -11,6 +11,8 @@ _SUBCOMMAND_MODULES = (
     "core.metrics.cli",
     "core.models.cli",
     "core.models.colorize_cli",
+    "core.models.training.cli",
+    "core.models.demo.cli",
     "core.gan.cli",
 )
 

@@ -1,5 +1,7 @@
 """Reading the pictures a generator page works on: uploaded files and/or a server-side image file,
-folder or zip, decoded to ``(name, H x W x 3 uint8)`` pairs with one message per bad file.
+folder or zip, decoded to ``(name, H x W x 3 uint8)`` pairs with one message per bad file, plus
+a row of clickable example pictures that ship with GAN Lens (:mod:`core.images.examples`), so that
+a first visit produces a result without any file of one's own.
 
 Decoded pictures are kept in the session while the inputs stay the same (the same uploaded files,
 the same path with the same modification time), so a rerun of the page does not decode them again.
@@ -10,12 +12,15 @@ folder is walked within :data:`core.images.BROWSER_WALK`.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from core.images import BROWSER_WALK, UPLOAD_IMAGE_TYPES, ImageError, load_image, open_image_set
+from core.images.examples import ExampleKind, example_images
+from core.images.resize import thumbnail
 from dashboard.server_path import PathRefused, checked_path, server_path_input, server_policy
 
 Images = list[tuple[str, np.ndarray]]
@@ -74,9 +79,56 @@ def read_images(uploads, path_text: str, max_images: int, verb: str, key: str) -
     return images
 
 
-def image_inputs(key: str, verb: str, max_images: int, upload_help: str) -> Images:
-    """The "Images" section of a generator page: an uploader and a server path, read with
-    :func:`read_images`; says so when there is nothing to work on yet."""
+@st.cache_data(show_spinner=False, max_entries=8)
+def _examples(kinds: tuple[ExampleKind, ...]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(name, picture, 96 px thumbnail)`` of the example pictures of ``kinds`` (a copy per call:
+    st.cache_data hands every session its own)."""
+    return [(name, arr, thumbnail(arr, 96)) for kind in kinds for name, arr in example_images(kind)]
+
+
+def _toggle_example(state_key: str, name: str, on_choose: Callable[[], None] | None) -> None:
+    chosen = st.session_state.setdefault(state_key, [])
+    adding = name not in chosen
+    st.session_state[state_key] = [*chosen, name] if adding else [n for n in chosen if n != name]
+    if adding and on_choose is not None:
+        on_choose()
+
+
+def example_row(
+    key: str, kinds: tuple[ExampleKind, ...], verb: str, on_choose: Callable[[], None] | None = None
+) -> Images:
+    """A row of example pictures, each with a button that adds it to (or removes it from) the
+    images of this page; returns the chosen ones in the row's order. ``on_choose`` runs (before the
+    rerun) when an example is added, e.g. to set a page option that suits the examples."""
+    examples = _examples(kinds)
+    state_key = f"{key}_examples"
+    chosen = st.session_state.get(state_key, [])
+    st.caption(f"…or click an example picture to have it {verb}:")
+    for col, (name, _arr, thumb) in zip(st.columns(len(examples)), examples, strict=True):
+        col.image(thumb, caption=name, width="stretch")
+        col.button(
+            "✓ Chosen" if name in chosen else "Use",
+            key=f"{key}_example_{name}",
+            type="primary" if name in chosen else "secondary",
+            on_click=_toggle_example,
+            args=(state_key, name, on_choose),
+            width="stretch",
+            help=f"Click to remove {name} again." if name in chosen else f"Add {name} to the images.",
+        )
+    return [(name, arr) for name, arr, _ in examples if name in chosen]
+
+
+def image_inputs(
+    key: str,
+    verb: str,
+    max_images: int,
+    upload_help: str,
+    examples: tuple[ExampleKind, ...] = (),
+    on_example: Callable[[], None] | None = None,
+) -> Images:
+    """The "Images" section of a generator page: an uploader, a server path, read with
+    :func:`read_images`, and the :func:`example_row` of ``examples``; says so when there is
+    nothing to work on yet."""
     st.subheader("Images")
     uploads = st.file_uploader(
         "Images",
@@ -91,7 +143,10 @@ def image_inputs(key: str, verb: str, max_images: int, upload_help: str) -> Imag
         help="Full path on the machine running GAN Lens; folders are searched recursively.",
     )
     images = read_images(uploads, folder, max_images, verb, key=f"{key}_inputs")
+    if examples:
+        images = images + example_row(key, examples, verb, on_example)
     if not images:
         more = " or give a path" if server_policy().enabled else ""
-        st.info(f"No images yet: upload some{more}.")
-    return images
+        tried = " or click an example" if examples else ""
+        st.info(f"No images yet: upload some{more}{tried}.")
+    return images[:max_images]

@@ -19,15 +19,26 @@ bytes, ``label`` the user's file name for messages) and get ``(display name, loa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import streamlit as st
 
-from core.models.download import CacheStatus, DownloadError, cache_status, ensure_model, model_dir
+from core.models.demo.manifest import DemoEntry, demo_entries
+from core.models.download import (
+    CacheStatus,
+    DownloadError,
+    cache_path,
+    cache_status,
+    ensure_model,
+    model_dir,
+)
 from core.models.registry import Family, architecture_names
-from core.models.zoo import ModelSpec, list_models
+from core.models.training.trained import trained_models
+from core.models.zoo import ModelSpec, demo_models, list_models, resolve_url
 from core.runtime.hashing import sha256_file
 from dashboard.feedback import show_error
 from dashboard.progress import StreamlitProgress
@@ -35,12 +46,13 @@ from dashboard.server_path import PathRefused, checked_path, server_path_input
 from dashboard.settings import cache_dir, device_choice
 
 Loader = Callable[[Path | bytes, str, str | None, str], Any]
-SOURCES = ("Model zoo", "Upload a file", "A file on this machine")
+SOURCES = ("Model zoo", "Upload a file", "A file on this machine", "Trained here")
 AUTO = "auto-detect"
 WEIGHT_TYPES = ["pth", "pt"]
 #: Errors a bad weights file or an unreadable path can raise while loading (CheckpointError and
 #: ImageError are ValueErrors); each is shown as one line and the page goes on.
 LOAD_ERRORS = (ValueError, OSError, RuntimeError)
+_log = logging.getLogger(__name__)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
@@ -111,13 +123,51 @@ def _cache_status(spec: ModelSpec) -> CacheStatus:
     return cache_status(spec, cache_dir(), hasher=_sha256_while_unchanged)
 
 
+def _offline_advice(spec: ModelSpec, exc: DownloadError) -> None:
+    """What a user of an offline server can do, in plain words: fetch the file elsewhere and upload
+    it; the administrator's part (where the file goes on the server) under an expander. The raw
+    network error goes to the server log only."""
+    url = resolve_url(spec)
+    host = urlsplit(url).hostname or url
+    _log.warning("download of %s failed: %s", spec.name, exc)
+    st.error(
+        f"{spec.name} could not be downloaded: this server cannot reach {host} (no internet connection)."
+    )
+    st.markdown(
+        f"**To use it anyway:** on a computer with internet, download [{spec.url_filename}]({url}), then "
+        "choose **Upload a file** above and upload it. It is used for your session only."
+    )
+    with st.expander("For the administrator of this server"):
+        st.markdown(
+            f"Save the file as `{cache_path(spec, cache_dir())}` on the server: it then shows as ✅ "
+            f"for every user. Or point `GANLENS_MODEL_BASE_URL` at a mirror that holds `{spec.url_filename}`."
+        )
+
+
 def _download(spec: ModelSpec) -> None:
     try:
         ensure_model(spec, cache_dir=cache_dir(), progress=StreamlitProgress(st.container()))
-    except (DownloadError, ValueError, OSError) as exc:
+    except DownloadError as exc:
+        if exc.unreachable:
+            _offline_advice(spec, exc)
+        else:
+            _failed(exc, "Could not download", spec.name)
+        return
+    except (ValueError, OSError) as exc:
         _failed(exc, "Could not download", spec.name)
         return
     st.rerun()
+
+
+def demo_entry(name: str) -> DemoEntry | None:
+    """The manifest entry of a shipped demo model (what it was trained on, how, its checks)."""
+    return next((e for e in demo_entries() if e.name == name), None)
+
+
+def native_resolution(key: str) -> int | None:
+    """The image size the model chosen in picker ``key`` was trained at, when known (shipped
+    demos and models trained here; ``None`` for the zoo's and for files)."""
+    return st.session_state.get(f"_{key}_resolution")
 
 
 def _zoo_icon(status: CacheStatus) -> str:
@@ -125,20 +175,30 @@ def _zoo_icon(status: CacheStatus) -> str:
 
 
 def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
-    specs = list_models(family)
+    demos = demo_models(family)
+    zoo = list_models(family)
+    specs = [*demos, *zoo]  # the shipped demos first: the first usable model is preselected
     states = {s.name: _cache_status(s) for s in specs}
-    n_cached = sum(st_.usable for st_ in states.values())
-    st.caption(f"{n_cached} of {len(specs)} zoo models are on this machine (`{model_dir(cache_dir())}`).")
+    n_cached = sum(states[s.name].usable for s in zoo)
+    st.caption(
+        (f"{len(demos)} demo model(s) ship with GAN Lens and work offline; " if demos else "")
+        + f"{n_cached} of {len(zoo)} downloadable models are on this machine (`{model_dir(cache_dir())}`)."
+    )
     default = next((i for i, s in enumerate(specs) if states[s.name].usable), 0)
     spec = st.selectbox(
         "Model",
         specs,
         index=default,
         key=f"{key}_zoo",
-        format_func=lambda s: f"{_zoo_icon(states[s.name])} {s.name} — {s.description}",
+        format_func=lambda s: (
+            f"{_zoo_icon(states[s.name])} {s.name} — {s.description}"
+            + ("" if s.secure else " (plain HTTP: its host has no HTTPS)")
+        ),
         help="✅ = on this machine (works offline), ⬇️ = needs a one-time download, "
-        "❌ = the cached file is corrupt and must be downloaded again.",
+        "❌ = the cached file is corrupt and must be downloaded again. Demo models are small models "
+        "trained by GAN Lens itself on data that ships with it.",
     )
+    st.session_state[f"_{key}_resolution"] = spec.resolution
     status = states[spec.name]
     if status.state == "corrupt":
         st.error(
@@ -169,7 +229,15 @@ def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
     loaded = _load_file(family, path, spec.arch, load)
     if loaded is None:
         return None
-    st.caption(f"`{path.name}`: {loaded.arch}")
+    demo = demo_entry(spec.name) if spec.bundled is not None else None
+    if demo is not None:
+        st.caption(
+            f"Demo model shipped with GAN Lens ({loaded.arch}, {demo.resolution} px): trained by GAN Lens "
+            f"on {demo.trained_on}, {demo.steps} steps. Expect it to work on pictures like those, not on "
+            "your holiday photos."
+        )
+    else:
+        st.caption(f"`{path.name}`: {loaded.arch}")
     return spec.name, loaded
 
 
@@ -233,6 +301,33 @@ def _server_path(
     return None if loaded is None else (path.stem, loaded)
 
 
+def _trained(key: str, family: Family, load: Loader, runs_dir: Path) -> tuple[str, Any] | None:
+    # newest run first (its config.json is written when it starts): a run just started is preselected
+    models = sorted(
+        trained_models(runs_dir, family),
+        key=lambda m: (m.run_dir / "config.json").stat().st_mtime,
+        reverse=True,
+    )
+    if not models:
+        st.info("Nothing trained here yet: train one with “Train your own” further down this page.")
+        return None
+    model = st.selectbox(
+        "Trained model",
+        models,
+        key=f"{key}_trained",
+        format_func=lambda m: m.name + (f" (still training: {m.state})" if m.state == "running" else ""),
+        help=f"Models exported by the runs in the runs folder ({runs_dir}); a run still training "
+        "offers its latest weights.",
+    )
+    st.session_state[f"_{key}_resolution"] = model.resolution
+    loaded = _load_file(family, model.path, None, load)
+    if loaded is None:
+        return None
+    size = f", trained at {model.resolution} px" if model.resolution else ""
+    st.caption(f"`{model.run_dir.name}/{model.path.name}`: {loaded.arch}{size}")
+    return model.name, loaded
+
+
 def pick_model(
     key: str,
     title: str,
@@ -243,22 +338,28 @@ def pick_model(
     local_dir: Path | None = None,
     local_hint: str = "",
     upload_help: str = "",
+    runs_dir: Path | None = None,
 ) -> tuple[str, Any] | None:
     """The model chooser (see the module docstring); ``(display name, loaded model)`` once a model
     is ready, else ``None`` with a line saying what is missing. ``local_dir``: a folder of models
-    trained on this machine, offered as a list; ``local_hint``: how to get one there."""
+    trained on this machine, offered as a list; ``local_hint``: how to get one there;
+    ``runs_dir``: a runs folder whose trained models are offered as "Trained here"."""
     st.markdown(f"**{title}**")
     source = st.radio(
         "Source",
-        SOURCES,
+        SOURCES if runs_dir is not None else SOURCES[:3],
         horizontal=True,
         key=f"{key}_source",
-        help="A pretrained zoo model, an uploaded weights file, or a file on this machine.",
+        help="A pretrained or shipped demo model, an uploaded weights file, a file on this machine"
+        + (", or a model trained on this page." if runs_dir is not None else "."),
     )
+    st.session_state[f"_{key}_resolution"] = None
     if source == SOURCES[0]:
         return _zoo(key, family, load)
     if source == SOURCES[1]:
         return _upload(key, family, load, choose_arch, upload_help)
+    if source == SOURCES[3] and runs_dir is not None:
+        return _trained(key, family, load, runs_dir)
     return _server_path(key, family, load, choose_arch, local_dir, local_hint)
 
 

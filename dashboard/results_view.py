@@ -2,8 +2,9 @@
 original with each model's result in a wipe or side by side, download one PNG or all of them as a
 zip, and read the per-image table.
 
-It runs as an ``st.fragment``: moving the wipe slider or picking another image reruns this viewer
-only, not the page above it (no re-decoding of the uploads, no reloading of models). Pages map their
+It runs as an ``st.fragment``: picking another image or view reruns this viewer only, not the page
+above it (no re-decoding of the uploads, no reloading of models); dragging the wipe's handle
+(:mod:`dashboard.wipe`) reruns nothing at all. Pages map their
 own result type onto :class:`ResultView`.
 """
 
@@ -16,7 +17,8 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from core.models.outputs import png_bytes, wipe_composite
+from core.models.outputs import png_bytes
+from dashboard.wipe import wipe_view
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def show_results(
         ("Wipe", "Side by side"),
         horizontal=True,
         key=f"{key}_view",
-        help="Wipe: drag a divider over one picture; side by side: original and results in columns.",
+        help="Wipe: drag the handle on the picture to compare the original with a result; "
+        "side by side: original and results in columns.",
     )
     if view == "Wipe":
         target = 0
@@ -81,20 +84,14 @@ def show_results(
                 key=f"{key}_wipe_model",
                 help="Which model's result the wipe reveals.",
             )
-        pos = st.slider(
-            f"Wipe: {results[0].before_label.lower()} ← → {verb}",
-            0,
-            100,
-            50,
-            key=f"{key}_wipe",
-            help=f"Drag to show more of the {results[0].before_label.lower()} (left part) or of the result "
-            "(right part).",
-        )
         r = results[target]
-        st.image(
-            wipe_composite(before, r.after, pos / 100.0),
-            caption=f"{r.image}: {r.before_label.lower()} | {r.model}",
-            width="stretch",
+        wipe_view(
+            before,
+            r.after,
+            before_label=r.before_label,
+            after_label=r.model,
+            caption=f"{r.image}: drag the handle on the picture ({r.before_label.lower()} left, {verb} right)",
+            key=f"{key}_wipe_{i}_{target}",
         )
         _scores(st.container(), r, score_help or {})
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 
@@ -29,10 +30,18 @@ def checked_path(text: str | os.PathLike) -> Path:
     return server_policy().check(text)
 
 
-def server_path_input(label: str, *, key: str, help: str, placeholder: str = "") -> str:
+def server_path_input(
+    label: str,
+    *,
+    key: str,
+    help: str,
+    placeholder: str = "",
+    persist_state: Literal["page", "session"] | None = None,
+) -> str:
     """A text box for a server path, or, with server paths off, one line saying how the operator
     turns them on (and ``""``). The typed text is returned as typed: check it with
-    :func:`checked_path` where it is used."""
+    :func:`checked_path` where it is used. ``persist_state``: as Streamlit's widgets'
+    (``"session"`` keeps the text when the user visits another page and comes back)."""
     policy = server_policy()
     if not policy.enabled:
         st.caption(f"{label}: {DISABLED_NOTE}")
@@ -43,4 +52,5 @@ def server_path_input(label: str, *, key: str, help: str, placeholder: str = "")
         key=key,
         placeholder=placeholder,
         help=f"{help} Allowed: paths inside {roots}.",
+        persist_state=persist_state,
     )

@@ -29,6 +29,8 @@ from dashboard.model_input import models_on_this_machine, pick_model, pick_model
 from dashboard.progress import StreamlitProgress
 from dashboard.results_view import ResultView, show_results
 from dashboard.settings import cache_dir
+from dashboard.train_panel import colorizer_panel
+from dashboard.training_jobs import OPERATOR_RUNS_DIR, my_jobs
 
 MAX_IMAGES = 200
 RESULTS_KEY = "colorize_results"
@@ -58,9 +60,10 @@ def choose(key: str, title: str) -> tuple[str, LoadedColorizer] | None:
         load=load_colorizer,
         choose_arch=False,
         local_dir=trained_dir(),
-        local_hint="Train one with `ganlens train-colorizer FOLDER --out "
-        f"{trained_dir() / 'my_colorizer.pt'}`, then pick, upload or type it here.",
+        local_hint="Train one below (“Train your own colorizer”), or with `ganlens train-colorizer FOLDER "
+        "--out RUN_DIR` and type RUN_DIR/colorizer.pt here.",
         upload_help="An ECCV16/SIGGRAPH17 state dict or a checkpoint written by `ganlens train-colorizer`.",
+        runs_dir=OPERATOR_RUNS_DIR,
     )
 
 
@@ -164,12 +167,23 @@ st.caption(
 models_on_this_machine("colorization", trained_dir())
 
 models, models_ready = pick_models("colorize", choose)
+
+
+def _score_examples() -> None:
+    # the examples are colour photos: colorize them from gray and score against their colours
+    st.session_state["colorize_gray_first"] = True
+
+
 raw_images = image_inputs(
-    "colorize", "colorized", MAX_IMAGES, upload_help="One or many pictures (gray or colour)."
+    "colorize",
+    "colorized",
+    MAX_IMAGES,
+    upload_help="One or many pictures (gray or colour).",
+    examples=("photos",),
+    on_example=_score_examples,
 )
 gray_first = st.checkbox(
     "Convert my colour photo to gray first",
-    value=False,
     key="colorize_gray_first",
     help="Drop the colour before colorizing, then score the result against the original.",
 )
@@ -250,3 +264,7 @@ if stored:
         zip_data=partial(results_zip, everything),
         score_help=SCORE_HELP,
     )
+
+st.divider()
+with st.expander("Train your own colorizer", expanded=bool(my_jobs("colorizer"))):
+    colorizer_panel("colorize")

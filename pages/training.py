@@ -1,6 +1,12 @@
 """Training lab: scrub two GAN runs side by side, and start a short training run (widgets only;
 training, run folders and frame handling live in core.gan).
 
+Layout (so that at 1440 x 900 the frames are in view): the run choosers fold into one expander
+under the title, then the step slider with both frames, then their curves, then the training form.
+Settings and chosen runs survive a visit to another page: every setting widget has a key and
+``persist_state="session"`` (Streamlit keeps its value for the whole session), and an uploaded
+animation is kept in this session's state until another is uploaded or the upload is removed.
+
 Server paths (a run folder, an animation file, training images, another runs folder) follow the
 operator's policy (:mod:`dashboard.server_path`); with none allowed, the runs folder is the
 operator's ``runs`` in the app's working folder.
@@ -8,7 +14,6 @@ operator's ``runs`` in the app's working folder.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,17 +23,17 @@ import streamlit as st
 from core.gan import runs
 from core.gan.config import MODELS, TrainConfig
 from core.gan.data import DatasetTooSmallError, load_training_data
-from core.gan.frames import AnimationError
-from core.gan.jobs import TrainingJob
+from core.gan.frames import AnimationError, common_grid, crop_grid
 from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
 from core.images import BROWSER_WALK, ImageError
 from core.runtime.server_paths import DISABLED_NOTE
 from dashboard import session
-from dashboard.charts import run_loss_figure, run_quality_figure
 from dashboard.progress import StreamlitProgress
 from dashboard.resources import training_jobs
+from dashboard.run_charts import run_loss_figure, run_quality_figure
 from dashboard.server_path import PathRefused, checked_path, server_path_input, server_policy
 from dashboard.settings import device_choice
+from dashboard.training_jobs import LIVE_REFRESH_S, OPERATOR_RUNS_DIR, my_jobs, new_run_dir, show_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "dashboard" / "demo_runs"
@@ -39,28 +44,14 @@ SOURCES = (
     "Upload an animation",
     "Animation file on the server",
 )
-#: The operator's runs folder (in the app's working folder); users may name another only inside
-#: the allowed roots.
-OPERATOR_RUNS_DIR = Path("runs")
+DATASETS = ("Built-in digits", "Folder on the server")
 PLAY_INTERVAL_S = 0.6
-LIVE_REFRESH_S = 2.0
-
-
-def _viewer_id() -> str | None:
-    """Whose jobs this session sees and may stop: its own (``None``: all, when the operator
-    shares jobs with ``GANLENS_SHARE_JOBS``)."""
-    return None if session.jobs_shared() else session.session_owner()
-
-
-def _my_jobs() -> list[TrainingJob]:
-    return training_jobs().jobs(_viewer_id())
-
-
-def _stop(run_dir: Path) -> None:
-    try:
-        training_jobs().stop(run_dir, _viewer_id())
-    except (PermissionError, KeyError) as exc:
-        st.error(f"Cannot stop the run: {exc}")
+#: Width of each frame on the page: both frames and the slider fit above the fold at 1440 x 900.
+FRAME_WIDTH_PX = 400
+#: Widgets keep their values across page changes for the whole session.
+KEEP = "session"
+#: Session-state key of the uploaded animations kept across page changes (label -> name, bytes).
+UPLOADS_KEY = "_lab_uploads"
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -73,19 +64,46 @@ def _split_upload(data: bytes, name: str) -> Timeline:
 # --------------------------------------------------------------------------------------------
 
 
+def _upload_changed(label: str) -> None:
+    """The user uploaded another animation or removed theirs: forget the kept one (a new one is
+    kept when the page draws it)."""
+    st.session_state.setdefault(UPLOADS_KEY, {}).pop(label, None)
+
+
+def _upload(label: str) -> Callable[[], Timeline] | None:
+    """An uploaded animation, kept across page changes: the uploader comes back empty after a
+    visit to another page, so the last upload is shown until the user uploads or removes one."""
+    up = st.file_uploader(
+        f"Animation {label}",
+        type=["gif", "webp"],
+        key=f"lab_upload_{label}",
+        on_change=_upload_changed,
+        args=(label,),
+        help="An animated GIF or WebP, one frame per snapshot (e.g. a progress.gif).",
+    )
+    kept = st.session_state.setdefault(UPLOADS_KEY, {})
+    if up is not None:
+        kept[label] = (up.name, up.getvalue())
+    elif label in kept:
+        st.caption(f"Showing {kept[label][0]}, uploaded earlier; upload another to replace it.")
+    if label not in kept:
+        return None
+    name, data = kept[label]
+    return lambda: _split_upload(data, name)
+
+
 def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
     """Widgets choosing one run or animation; returns a loader (re-read on every refresh)."""
-    default = 0 if runs.list_runs(DEMO_DIR) else 1
+    demo = runs.list_runs(DEMO_DIR)
     source = st.radio(
         f"Source {label}",
         SOURCES,
-        index=default,
+        index=0 if demo else 1,
         key=f"lab_src_{label}",
-        horizontal=False,
+        persist_state=KEEP,
         help="A shipped demo run, a run in the runs folder, any run folder path, or an animated GIF/WebP.",
     )
     if source == "Demo run":
-        demo = runs.list_runs(DEMO_DIR)
         if not demo:
             st.warning(f"No demo runs in {DEMO_DIR}; build them with `make demo-runs`.")
             return None
@@ -95,6 +113,7 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
             names,
             index=1 if label == "B" and len(names) > 1 else 0,
             key=f"lab_demo_{label}",
+            persist_state=KEEP,
             help="Runs shipped with GAN Lens (digits, 32 px, CPU).",
         )
         return lambda: runs.load_run(DEMO_DIR / pick)
@@ -107,6 +126,7 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
             f"Run {label}",
             [p.name for p in found],
             key=f"lab_run_{label}",
+            persist_state=KEEP,
             help="Run folders (with a config.json) inside the runs folder.",
         )
         if runs_dir == OPERATOR_RUNS_DIR:
@@ -116,6 +136,7 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
         path = server_path_input(
             f"Run folder {label}",
             key=f"lab_path_{label}",
+            persist_state=KEEP,
             placeholder="/path/to/run",
             help="A run folder on the server, as written by train-gan.",
         )
@@ -123,19 +144,11 @@ def _pick(label: str, runs_dir: Path) -> Callable[[], Timeline] | None:
             return None
         return lambda: runs.load_run(checked_path(path))
     if source == "Upload an animation":
-        up = st.file_uploader(
-            f"Animation {label}",
-            type=["gif", "webp"],
-            key=f"lab_upload_{label}",
-            help="An animated GIF or WebP, one frame per snapshot (e.g. a progress.gif).",
-        )
-        if up is None:
-            return None
-        data, name = up.getvalue(), up.name
-        return lambda: _split_upload(data, name)
+        return _upload(label)
     path = server_path_input(
         f"Animation file {label}",
         key=f"lab_anim_{label}",
+        persist_state=KEEP,
         placeholder="/path/to/progress.gif",
         help="An animated GIF or WebP file on the server.",
     )
@@ -168,10 +181,24 @@ def _move(direction: int) -> None:
     st.session_state["lab_step"] = neighbor_step(stops, int(st.session_state.get("lab_step", 0)), direction)
 
 
+def _shown_frame(tl: Timeline, index: int, side: int | None) -> tuple[object, str | None]:
+    """The frame to show (cut to the comparison's common ``side`` x ``side`` grid) and a line
+    saying what was cut (None: shown whole)."""
+    frame = tl.frame(index)
+    grid = tl.grid
+    if side is None or grid is None or (side, side) == (grid.cols, grid.rows):
+        return frame, None
+    try:
+        cut = crop_grid(frame, grid, side)
+    except ValueError as exc:
+        return frame, f"shown whole: {exc}"
+    return cut, f"its top-left {side}×{side} of {grid.n} samples, so both runs show the same grid"
+
+
 def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
     panels = {label: tl for label, loader in loaders.items() if (tl := _load(label, loader)) is not None}
     if not panels:
-        st.info("Choose a run or an animation for A and B above.")
+        st.info("Choose a run or an animation for A and B under “Choose runs A and B” above.")
         return
     stops = _stops(panels)
     st.session_state["_lab_stops"] = stops
@@ -196,12 +223,20 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
         0,
         max(last, 1),
         key="lab_step",
+        persist_state=KEEP,
         help="Training step shown by both panels (each shows its latest snapshot at or before it).",
     )
 
+    grids = [tl.grid for tl in panels.values()]
+    side = common_grid(grids) if all(g is not None for g in grids) else None
     cols = dict(zip(("A", "B"), st.columns(2), strict=False))
-    for label, tl in panels.items():
+    for label in ("A", "B"):
+        tl = panels.get(label)
         with cols[label]:
+            if tl is None:
+                if loaders.get(label) is None:
+                    st.info(f"{label}: no run chosen (see “Choose runs A and B” above).")
+                continue
             hit = tl.at(step)
             unit = "frame" if tl.kind == "animation" else "step"
             if hit is None:
@@ -211,11 +246,11 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
                 continue
             index, shown = hit
             try:
-                frame = tl.frame(index)
+                frame, cut = _shown_frame(tl, index, side)
             except ImageError as exc:  # a broken, non-image or oversized frame file: one line
                 st.error(f"{label}: {exc}")
                 continue
-            st.image(frame, width="stretch")
+            st.image(frame, width=FRAME_WIDTH_PX)
             st.caption(
                 f"{label} · {tl.name} · {unit} {shown} of {tl.last_step}"
                 + (f" (latest at or before step {step})" if shown != step else "")
@@ -225,6 +260,7 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
                 st.caption(
                     f"{cfg.get('model', '?')} · {cfg.get('dataset_name', cfg.get('data', '?'))} · "
                     f"{cfg.get('size', '?')} px · batch {cfg.get('batch_size', '?')}"
+                    + (f" · {cut}" if cut else "")
                 )
             for note in tl.notes:
                 st.caption(f"ℹ️ {note}")
@@ -246,23 +282,22 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "run"
-
-
 def _start_form(runs_dir: Path) -> None:
+    st.caption(f"New runs are written to the runs folder, {runs_dir}.")
     c1, c2, c3 = st.columns(3)
     with c1:
         model = st.selectbox(
             "Model",
             MODELS,
             key="lab_new_model",
+            persist_state=KEEP,
             help="DCGAN (Radford 2015), WGAN with weight clipping (Arjovsky 2017) or WGAN-GP (Gulrajani 2017).",
         )
         dataset = st.radio(
             "Dataset",
-            ["Built-in digits", "Folder on the server"],
+            DATASETS,
             key="lab_new_data",
+            persist_state=KEEP,
             help="scikit-learn's 8×8 digits upscaled, or a folder of your images (centre-cropped).",
         )
         folder = ""
@@ -270,17 +305,21 @@ def _start_form(runs_dir: Path) -> None:
             folder = server_path_input(
                 "Image folder",
                 key="lab_new_folder",
+                persist_state=KEEP,
                 placeholder="/path/to/images",
                 help="A folder (searched recursively) or a zip of training images.",
             )
     with c2:
-        size = st.selectbox("Image size", [32, 64], key="lab_new_size", help="Generated image size in px.")
+        size = st.selectbox(
+            "Image size", [32, 64], key="lab_new_size", persist_state=KEEP, help="Generated image size in px."
+        )
         steps = st.number_input(
             "Steps",
             1,
             100_000,
             300,
             key="lab_new_steps",
+            persist_state=KEEP,
             help="Generator updates; WGAN models also do 5 critic updates per step.",
         )
         every = st.number_input(
@@ -289,6 +328,7 @@ def _start_form(runs_dir: Path) -> None:
             10_000,
             25,
             key="lab_new_every",
+            persist_state=KEEP,
             help="Write a frame (and a quality point) every this many steps.",
         )
     with c3:
@@ -298,6 +338,7 @@ def _start_form(runs_dir: Path) -> None:
             1024,
             64,
             key="lab_new_batch",
+            persist_state=KEEP,
             help="Images per update; the dataset needs at least this many.",
         )
         seed = st.number_input(
@@ -306,20 +347,24 @@ def _start_form(runs_dir: Path) -> None:
             2**31 - 1,
             0,
             key="lab_new_seed",
+            persist_state=KEEP,
             help="Fixes initial weights, minibatches and the frames' fixed noise.",
         )
         quality = st.checkbox(
             "Quality curve (SWD)",
             value=True,
             key="lab_new_quality",
+            persist_state=KEEP,
             help="SWD of 256 samples vs 256 training images at every snapshot.",
         )
     data_label = "digits" if dataset == "Built-in digits" else Path(folder.strip() or "folder").name
-    name = st.text_input(
+    auto_name = f"{model}-{data_label}-{size}px"
+    typed_name = st.text_input(
         "Run name",
-        value=f"{model}-{data_label}-{size}px",
         key="lab_new_name",
-        help="Folder created inside the runs folder (a number is added if it exists).",
+        persist_state=KEEP,
+        placeholder=auto_name,
+        help=f"Folder created inside the runs folder (a number is added if it exists); empty: {auto_name}.",
     )
     if not st.button(
         "Start training",
@@ -331,10 +376,7 @@ def _start_form(runs_dir: Path) -> None:
     if dataset == "Folder on the server" and not folder.strip():
         st.error("Enter the image folder to train on." if server_policy().enabled else DISABLED_NOTE)
         return
-    base = runs_dir / _slug(name)
-    run_dir, i = base, 2
-    while run_dir.exists():
-        run_dir, i = base.with_name(f"{base.name}-{i}"), i + 1
+    run_dir = new_run_dir(runs_dir, typed_name.strip() or auto_name)
     try:
         config = TrainConfig(
             model=model,
@@ -361,62 +403,15 @@ def _start_form(runs_dir: Path) -> None:
     except (DatasetTooSmallError, ImageError, ValueError, OSError) as exc:
         st.error(f"Cannot start training: {exc}")
         return
-    st.success(f"Training started in {job.run_dir} ({len(data)} images).")
-    st.session_state["_lab_watch"] = True
-
-
-def _job_panel(job: TrainingJob) -> None:
-    frames = runs.list_frames(job.run_dir)
-    c1, c2 = st.columns([3, 1])
-    with c1:
-        frac = job.step / job.total if job.total else 0.0
-        st.progress(
-            min(frac, 1.0),
-            text=f"{job.run_dir.name}: {job.state}, step {job.step}/{job.total} "
-            f"({time.time() - job.started:.0f} s)",
-        )
-        if job.message:
-            st.error(f"{job.run_dir.name} failed: {job.message}")
-        if job.active:
-            st.button(
-                "Stop",
-                key=f"lab_stop_{job.run_dir.name}",
-                on_click=_stop,
-                args=(job.run_dir,),
-                help="Stop after the current step; a checkpoint is saved so train-gan --resume can continue.",
-            )
-    with c2:
-        if frames:
-            step, path = frames[-1]
-            st.image(str(path), caption=f"step {step}", width="stretch")
-
-
-@st.fragment(run_every=LIVE_REFRESH_S)
-def _live_jobs() -> None:
-    jobs = _my_jobs()
-    for job in jobs:
-        _job_panel(job)
-    active = any(j.active for j in jobs)
-    if st.session_state.get("_lab_any_active") and not active:
-        st.session_state["_lab_any_active"] = False
-        st.rerun()  # a run finished: refresh the run lists and the viewer
-    st.session_state["_lab_any_active"] = active
-
-
-def _jobs_static() -> None:
-    for job in _my_jobs():
-        _job_panel(job)
+    st.success(
+        f"Training started in {job.run_dir} ({len(data)} images). To view it, choose "
+        f"“Run in the runs folder” and {job.run_dir.name} for A or B."
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Page
 # --------------------------------------------------------------------------------------------
-
-st.title("Training lab")
-st.caption(
-    "Scrub two GAN runs side by side on one step slider, with their loss and quality "
-    "curves; or train a short run and watch its frames appear."
-)
 
 
 def _runs_dir() -> Path:
@@ -426,7 +421,9 @@ def _runs_dir() -> Path:
         st.text_input("Runs folder", value=str(OPERATOR_RUNS_DIR), disabled=True, help=help_text)
         st.caption(f"Runs folder: {DISABLED_NOTE}")
         return OPERATOR_RUNS_DIR
-    typed = st.text_input("Runs folder", value=str(OPERATOR_RUNS_DIR), key="lab_runs_dir", help=help_text)
+    typed = st.text_input(
+        "Runs folder", value=str(OPERATOR_RUNS_DIR), key="lab_runs_dir", persist_state=KEEP, help=help_text
+    )
     if not typed.strip() or Path(typed.strip()).expanduser().resolve() == OPERATOR_RUNS_DIR.resolve():
         return OPERATOR_RUNS_DIR
     try:
@@ -436,25 +433,30 @@ def _runs_dir() -> Path:
         return OPERATOR_RUNS_DIR
 
 
-runs_dir = _runs_dir()
+st.title("Training lab")
+st.caption(
+    "Scrub two GAN runs side by side on one step slider, with their loss and quality curves; "
+    "or train a short run below and watch its frames appear."
+)
 
-col_a, col_b = st.columns(2)
-with col_a:
-    st.subheader("A")
-    loader_a = _pick("A", runs_dir)
-with col_b:
-    st.subheader("B")
-    loader_b = _pick("B", runs_dir)
+with st.expander("Choose runs A and B", expanded=not runs.list_runs(DEMO_DIR)):
+    runs_dir = _runs_dir()
+    col_a, col_b = st.columns(2)
+    with col_a:
+        loader_a = _pick("A", runs_dir)
+    with col_b:
+        loader_b = _pick("B", runs_dir)
 
 st.toggle("Play", key="lab_play", help="Step through the snapshots automatically (loops at the end).")
-any_live = any(j.active for j in _my_jobs())
+any_live = any(j.active for j in my_jobs())
 run_every = PLAY_INTERVAL_S if st.session_state.get("lab_play") else (LIVE_REFRESH_S if any_live else None)
 st.fragment(run_every=run_every)(_viewer)({"A": loader_a, "B": loader_b})
 
 st.divider()
-with st.expander("Train a new run", expanded=bool(_my_jobs())):
+with st.expander("Train a new run", expanded=bool(my_jobs())):
     _start_form(runs_dir)
-    if any(j.active for j in _my_jobs()):
-        _live_jobs()
-    else:
-        _jobs_static()
+    show_jobs(
+        None,
+        "lab",
+        "Stop after the current step; a checkpoint is saved so the run can be resumed (--resume).",
+    )

@@ -23,10 +23,12 @@ from core.models.translate import (
 from core.runtime.device import resolve_device
 from dashboard.feedback import show_error
 from dashboard.image_input import image_inputs
-from dashboard.model_input import models_on_this_machine, pick_model, pick_models
+from dashboard.model_input import models_on_this_machine, native_resolution, pick_model, pick_models
 from dashboard.progress import StreamlitProgress
 from dashboard.results_view import ResultView, show_results
 from dashboard.settings import device_choice
+from dashboard.train_panel import cyclegan_panel
+from dashboard.training_jobs import OPERATOR_RUNS_DIR, my_jobs
 
 MAX_IMAGES = 100
 RESULTS_KEY = "translate_results"
@@ -47,6 +49,7 @@ def choose(key: str, title: str) -> tuple[str, LoadedModel] | None:
         family="translation",
         load=load_translator,
         upload_help="A CycleGAN/pix2pix state dict, e.g. latest_net_G_A.pth.",
+        runs_dir=OPERATOR_RUNS_DIR,
     )
 
 
@@ -111,18 +114,25 @@ images = image_inputs(
     "translated",
     MAX_IMAGES,
     upload_help="One or more pictures to translate (PNG, JPEG, WebP, ...).",
+    examples=("discs", "squares"),
 )
 
 c1, c2 = st.columns(2)
+# a model trained at a known size (a shipped demo, one trained here) starts at that size: when the
+# chosen model's size changes, the slider moves there (the user may move it again)
+native = native_resolution("translate_a")
+if st.session_state.get("_translate_native") != native or "translate_resolution" not in st.session_state:
+    st.session_state["translate_resolution"] = native or DEFAULT_RESOLUTION
+    st.session_state["_translate_native"] = native
 resolution = c1.slider(
     "Processing resolution (longer side, px)",
-    64,
+    32,
     MAX_RESOLUTION,
-    DEFAULT_RESOLUTION,
     step=4,
     key="translate_resolution",
     help="Images are translated at this size and resized back; larger is slower and "
-    "uses more memory. U-Net (pix2pix) models round it to a multiple of 256.",
+    "uses more memory. U-Net (pix2pix) models round it to a multiple of 256."
+    + (f" The chosen model was trained at {native} px." if native else ""),
 )
 bn_label = c2.radio(
     "pix2pix BatchNorm statistics",
@@ -153,3 +163,7 @@ if stored:
         zip_name="translated.zip",
         zip_data=partial(results_zip, everything),
     )
+
+st.divider()
+with st.expander("Train your own translator (CycleGAN)", expanded=bool(my_jobs("cyclegan"))):
+    cyclegan_panel("translate")

@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the paper's)")
     p.add_argument("--ngf", type=int, default=32, help="generator width")
     p.add_argument("--ndf", type=int, default=32, help="discriminator / critic width")
-    p.add_argument("--grid", type=int, default=64, help="samples per frame (fixed noise)")
+    p.add_argument(
+        "--grid", type=int, default=TrainConfig.grid, help="samples per frame (fixed noise; 25 is 5 x 5)"
+    )
     p.add_argument("--no-quality", action="store_true", help="skip the SWD quality curve")
     p.add_argument("--quality-n", type=int, default=256, help="images per SWD evaluation")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

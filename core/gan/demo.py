@@ -4,8 +4,9 @@ digits at 32 px on the CPU, small enough to rebuild in a few minutes on two core
 Both use the papers' optimiser settings (see :mod:`core.gan.train`) with narrow networks so CPU
 training is quick (DCGAN: G 32 / D 16 feature maps at the outer layers; WGAN: 16 / 16); the WGAN
 gets more generator steps because it learns at lr 5e-5 (each of its steps also makes 5 critic
-updates). Frames hold 25 fixed-noise samples (5 x 5 grid, about 60 kB per PNG); the quality curve uses 128 generated
-vs 128 training images per snapshot (instead of the default 256) to keep the build short.
+updates). Frames hold the default 25 fixed-noise samples (5 x 5 grid, about 60 kB per PNG), as
+every new run does; the quality curve uses 128 generated vs 128 training images per snapshot
+(instead of the default 256) to keep the build short.
 The two runs train at the same time in two threads with one intra-op thread each (tiny networks
 run faster that way than with several threads per run). ``checkpoint.pt`` is removed from the
 shipped runs (they are for viewing; ``--keep-checkpoints`` keeps it for resuming).
@@ -37,7 +38,6 @@ DEMO_RUNS: dict[str, TrainConfig] = {
         seed=0,
         ngf=32,
         ndf=16,
-        grid=25,
         quality_n=128,
     ),
     "wgan-digits": TrainConfig(
@@ -50,7 +50,6 @@ DEMO_RUNS: dict[str, TrainConfig] = {
         seed=0,
         ngf=16,
         ndf=16,
-        grid=25,
         quality_n=128,
     ),
 }

@@ -2,7 +2,10 @@
 
 A *frame* is an H x W x 3 uint8 array. :func:`image_grid` tiles a batch of generator outputs in
 [-1, 1] into one frame (row-major, ``padding`` px black border, like ``torchvision.utils.make_grid``
-followed by the usual ``(x + 1) * 127.5`` rounding). :func:`assemble_animation` writes frames as
+followed by the usual ``(x + 1) * 127.5`` rounding). A run's frames hold ``grid`` samples,
+:func:`grid_columns` per row; :class:`GridLayout` is that geometry, and :func:`crop_grid` cuts a
+frame down to its top-left cells so that runs with different grids can be shown at one grid
+(:func:`common_grid`). :func:`assemble_animation` writes frames as
 a looping animated GIF (or WebP) with Pillow; :func:`split_animation` reads every frame of an
 animation back (Pillow composites GIF frame deltas and disposal, so frames come back whole). GIF
 stores at most 256 colours per frame, so frames with more colours come back quantised; frames
@@ -20,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +41,8 @@ MAX_FRAME_PIXELS = 25_000_000
 MAX_PIXEL_FRAMES = 250_000_000
 #: Animation frames are downscaled (aspect kept) to at most this many pixels on their longer side.
 MAX_FRAME_SIDE = 1024
+#: Black border between (and around) the samples of a snapshot frame, in px.
+GRID_PADDING = 2
 
 
 class AnimationError(ValueError):
@@ -49,7 +55,7 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return ((images.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).cpu()
 
 
-def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = GRID_PADDING) -> np.ndarray:
     """Tile N x C x H x W images in [-1, 1] into an H' x W' x 3 uint8 grid (``nrow`` per row)."""
     if images.ndim != 4:
         raise ValueError(f"expected N x C x H x W images, got shape {tuple(images.shape)}")
@@ -66,6 +72,63 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
         y0, x0 = padding + r * (h + padding), padding + c * (w + padding)
         grid[y0 : y0 + h, x0 : x0 + w] = px[i]
     return grid
+
+
+def grid_columns(n: int) -> int:
+    """Samples per row of a run's snapshot frame of ``n`` samples: the nearest whole square root
+    (25 -> 5 x 5, 64 -> 8 x 8)."""
+    return max(1, int(round(n**0.5)))
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    """Where the samples lie in a snapshot frame: ``n`` samples of ``cell`` x ``cell`` px,
+    ``cols`` per row, ``padding`` px apart (the last row may be partly empty)."""
+
+    n: int
+    cell: int
+    padding: int = GRID_PADDING
+
+    @property
+    def cols(self) -> int:
+        return grid_columns(self.n)
+
+    @property
+    def rows(self) -> int:
+        return math.ceil(self.n / self.cols)
+
+    @property
+    def full_rows(self) -> int:
+        return self.n // self.cols
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The frame's ``(height, width)`` in px."""
+        step = self.cell + self.padding
+        return self.padding + self.rows * step, self.padding + self.cols * step
+
+
+def common_grid(layouts: Sequence[GridLayout]) -> int | None:
+    """The side ``k`` of the k x k grid to show every frame at when the layouts differ in rows or
+    columns: the largest square of whole cells that each holds. ``None`` when they all match (or
+    there are fewer than two)."""
+    if len({(g.cols, g.rows) for g in layouts}) < 2:
+        return None
+    return max(1, min(min(g.cols, g.full_rows) for g in layouts))
+
+
+def crop_grid(frame: np.ndarray, layout: GridLayout, side: int) -> np.ndarray:
+    """The top-left ``side`` x ``side`` samples of ``frame`` (laid out as ``layout``), with their
+    border. ValueError if the frame is not of that layout or holds fewer whole cells."""
+    if tuple(frame.shape[:2]) != layout.shape:
+        raise ValueError(
+            f"frame is {frame.shape[1]}x{frame.shape[0]} px, not the {layout.cols}x{layout.rows} grid "
+            f"of {layout.cell} px samples its run describes"
+        )
+    if not 1 <= side <= min(layout.cols, layout.full_rows):
+        raise ValueError(f"cannot cut {side}x{side} whole samples out of a {layout.cols}x{layout.rows} grid")
+    px = layout.padding + side * (layout.cell + layout.padding)
+    return frame[:px, :px].copy()
 
 
 def write_png(frame: np.ndarray, path: str | os.PathLike) -> Path:

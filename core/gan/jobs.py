@@ -1,5 +1,15 @@
-"""Background training jobs for the dashboard: :func:`core.gan.train.train` on a
+"""Background training jobs for the dashboard: a trainer on a
 :class:`core.runtime.jobs.BackgroundJob` thread, each owned by whoever started it.
+
+The trainer is chosen by the type of the settings (:func:`trainer_for`): a
+:class:`core.gan.config.TrainConfig` runs the GAN lab's :func:`core.gan.train.train`, a
+:class:`core.models.training.configs.CycleGANConfig` runs
+:func:`core.models.training.cyclegan.train_cyclegan` and a
+:class:`core.models.training.configs.ColorizerConfig` runs
+:func:`core.models.training.colorizer.train_colorizer`. All three take ``(config, run_dir, *,
+device, progress, stop, **inputs)``, report their steps as the progress stage ``"train"`` and
+return a result with ``state`` and ``step``; ``inputs`` are what the caller loaded already
+(``data=`` for the GAN lab, ``domains=`` for CycleGAN, ``images=`` for the colorizer).
 
 The thread writes the run directory as usual (frames, CSVs, ``status.json``), so any viewer can
 follow it by reading the folder; the :class:`TrainingJob` adds the live step counter, the stop
@@ -10,50 +20,81 @@ so jobs survive page changes) and shows or stops a job only for its owner, unles
 
 from __future__ import annotations
 
+import importlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from core.gan.config import TrainConfig
-from core.gan.data import TrainingData
+from core.models.training.configs import ColorizerConfig, CycleGANConfig
 from core.runtime.jobs import BackgroundJob
 
+#: The trainer of each kind of settings, as ``(module, function)``: imported on the job's thread
+#: (heavy), never at import time.
+_TRAINERS: dict[type, tuple[str, str]] = {
+    TrainConfig: ("core.gan.train", "train"),
+    CycleGANConfig: ("core.models.training.cyclegan", "train_cyclegan"),
+    ColorizerConfig: ("core.models.training.colorizer", "train_colorizer"),
+}
 
-def _train(*args: Any, **kwargs: Any) -> Any:
-    from core.gan.train import train  # heavy: imported on the job's thread
+TrainerSettings = TrainConfig | CycleGANConfig | ColorizerConfig
 
-    return train(*args, **kwargs)
+
+def trainer_for(config: Any) -> Callable[..., Any]:
+    """The training function for ``config``'s type (see the module docstring); ``TypeError`` for
+    settings no trainer takes."""
+    entry = _TRAINERS.get(type(config))
+    if entry is None:
+        names = ", ".join(t.__name__ for t in _TRAINERS)
+        raise TypeError(f"no trainer for {type(config).__name__} settings; expected one of {names}")
+    module, function = entry
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), function)(*args, **kwargs)
+
+    run.__name__ = function
+    return run
+
+
+def job_kind(config: Any) -> str:
+    """``"gan"``, ``"cyclegan"`` or ``"colorizer"``: what a job with these settings trains."""
+    return getattr(type(config), "kind", "gan")
 
 
 class TrainingJob(BackgroundJob):
     """One training run on a background thread. ``state``: starting | running | done | stopped |
-    failed; ``step`` / ``total``: the live step counter; ``owner``: who may see and stop it."""
+    failed; ``step`` / ``total``: the live step counter; ``owner``: who may see and stop it;
+    ``kind``: what it trains (:func:`job_kind`). ``trainer``: a training function to use instead
+    of :func:`trainer_for`'s; ``inputs`` (``None`` values left out) go to the trainer."""
 
     def __init__(
         self,
-        config: TrainConfig,
+        config: TrainerSettings,
         run_dir: Path,
         *,
         device: str = "auto",
-        data: TrainingData | None = None,
         owner: str | None = None,
+        trainer: Callable[..., Any] | None = None,
+        **inputs: Any,
     ) -> None:
         self.config = config
+        self.kind = job_kind(config)
         self.run_dir = run_dir
         self.device = device
         self.owner = owner
         self.stage = "starting"
         self.step = 0
-        self.total = config.steps
+        self.total = int(config.steps)
         self.stop_event = threading.Event()
         super().__init__(
-            _train,
+            trainer or trainer_for(config),
             config,
             run_dir,
             device=device,
             stop=self.stop_event,
-            data=data,
             name=f"train-{run_dir.name}",
+            **{k: v for k, v in inputs.items() if v is not None},
         )
 
     def progress(self, stage: str, done: int, total: int | None) -> None:
@@ -123,14 +164,16 @@ class JobRegistry:
 
     def start(
         self,
-        config: TrainConfig,
+        config: TrainerSettings,
         run_dir: str | Path,
         *,
         device: str = "auto",
-        data: TrainingData | None = None,
         owner: str | None = None,
+        trainer: Callable[..., Any] | None = None,
+        **inputs: Any,
     ) -> TrainingJob:
-        """Start training in a background thread; ValueError if the folder is busy or not empty."""
+        """Start training (any trainer, see :class:`TrainingJob`) in a background thread;
+        ValueError if the folder is busy or not empty."""
         run_dir = Path(run_dir).expanduser().resolve()
         with self._lock:
             old = self._jobs.get(run_dir)
@@ -138,7 +181,7 @@ class JobRegistry:
                 raise ValueError(f"{run_dir.name} is already training")
             if run_dir.exists() and any(run_dir.iterdir()):
                 raise ValueError(f"{run_dir} already exists and is not empty; choose another run name")
-            job = TrainingJob(config, run_dir, device=device, data=data, owner=owner)
+            job = TrainingJob(config, run_dir, device=device, owner=owner, trainer=trainer, **inputs)
             self._jobs[run_dir] = job
         job.begin()
         return job

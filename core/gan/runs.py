@@ -7,7 +7,9 @@ A run directory holds::
     frames/step_000000.png ...   image grid of G(fixed_noise) every ``snapshot_every`` steps
     progress.gif         the frames as a looping animation (frame i = i-th snapshot)
     losses.csv           step, loss_d, loss_g, em_estimate (critic's Earth-Mover estimate
-                         E[D(real)] - E[D(fake)] for WGAN/WGAN-GP; empty for DCGAN)
+                         E[D(real)] - E[D(fake)] for WGAN/WGAN-GP; empty for DCGAN), then
+                         any further named loss terms of a trainer (e.g. CycleGAN's
+                         cycle_a, idt_a, ...), read into ``LossLog.extra``
     quality.csv          step, swd_avg, swd_<res>px ... (SWD x 1e3 per pyramid level)
     status.json          state (running/done/stopped/failed), step, steps, message, and the
                          writer's pid, host and the time it was written (``updated``, a
@@ -15,8 +17,9 @@ A run directory holds::
     checkpoint.pt        latest G, D, optimisers, RNG state and step, for --resume
 
 ``config.json``, ``losses.csv`` and at least one frame are required to view a run; the others
-are optional for viewing (shipped demo runs omit ``checkpoint.pt``). CSV values are written with
-Python's ``repr`` precision so they read back exactly.
+are optional for viewing (shipped demo runs omit ``checkpoint.pt``; a run still training, or of
+one frame, has no ``progress.gif`` and needs none: the viewer reads the frames). CSV values are
+written with Python's ``repr`` precision so they read back exactly.
 
 A "running" status is believed only while its writer can be alive (:func:`run_state`): on the
 same host its pid must exist; from another host its heartbeat must be recent
@@ -47,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from core.gan.frames import read_png, split_animation
+from core.gan.frames import GridLayout, read_png, split_animation
 from core.runtime.atomic import atomic_path
 
 FORMAT = "ganlens-gan-run"
@@ -176,8 +179,14 @@ def _fmt(v: float | None) -> str:
     return "" if v is None else repr(float(v))
 
 
-def append_losses(run_dir: Path, rows: Sequence[tuple[int, float, float, float | None]]) -> None:
-    """Append ``(step, loss_d, loss_g, em_estimate)`` rows to losses.csv (header on creation)."""
+def append_losses(
+    run_dir: Path,
+    rows: Sequence[tuple[int, float, float, float | None]],
+    extra: Sequence[str] = (),
+) -> None:
+    """Append ``(step, loss_d, loss_g, em_estimate, *extra)`` rows to losses.csv (header on
+    creation). ``extra`` names further loss terms, one value per name after ``em_estimate``;
+    a file is always written with the same columns it was created with."""
     if not rows:
         return
     path = Path(run_dir) / LOSSES
@@ -185,9 +194,13 @@ def append_losses(run_dir: Path, rows: Sequence[tuple[int, float, float, float |
     with path.open("a", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         if new:
-            w.writerow(LOSS_COLUMNS)
-        for step, ld, lg, em in rows:
-            w.writerow([int(step), _fmt(ld), _fmt(lg), _fmt(em)])
+            w.writerow((*LOSS_COLUMNS, *extra))
+        for step, *values in rows:
+            if len(values) != 3 + len(extra):
+                raise ValueError(
+                    f"a loss row needs {3 + len(extra)} values after the step, got {len(values)}"
+                )
+            w.writerow([int(step), *(_fmt(v) for v in values)])
 
 
 def append_quality(run_dir: Path, step: int, average: float, levels: Sequence[tuple[int, float]]) -> None:
@@ -231,6 +244,8 @@ class LossLog:
     loss_d: list[float] = field(default_factory=list)
     loss_g: list[float] = field(default_factory=list)
     em_estimate: list[float | None] = field(default_factory=list)
+    #: Further named loss terms (columns after the first four), aligned with ``steps``.
+    extra: dict[str, list[float | None]] = field(default_factory=dict)
     #: Steps whose row held a NaN or infinite value (left out of the lists above).
     non_finite_steps: list[int] = field(default_factory=list)
     rows: int = 0  # rows read, finite or not
@@ -267,20 +282,25 @@ def read_losses(path: Path) -> LossLog:
     missing = [c for c in LOSS_COLUMNS[:3] if c not in (reader.fieldnames or [])]
     if missing:
         raise RunError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    names = [c for c in reader.fieldnames or [] if c not in LOSS_COLUMNS]
+    log.extra = {name: [] for name in names}
     for i, row in enumerate(reader, start=2):
         try:
             step, ld, lg = int(row["step"]), float(row["loss_d"]), float(row["loss_g"])
             em = _float_or_none(row.get("em_estimate") or "")
+            more = [_float_or_none(row.get(name) or "") for name in names]
         except (TypeError, ValueError) as exc:
             raise RunError(f"{path.name}: line {i} is not a valid row ({exc})") from None
         log.rows += 1
-        if not all(math.isfinite(v) for v in (ld, lg, em) if v is not None):
+        if not all(math.isfinite(v) for v in (ld, lg, em, *more) if v is not None):
             log.non_finite_steps.append(step)
             continue
         log.steps.append(step)
         log.loss_d.append(ld)
         log.loss_g.append(lg)
         log.em_estimate.append(em)
+        for name, v in zip(names, more, strict=True):
+            log.extra[name].append(v)
     return log
 
 
@@ -380,6 +400,15 @@ class Timeline:
             return self._frames[index]
         return read_png(self._frame_paths[index])
 
+    @property
+    def grid(self) -> GridLayout | None:
+        """How a run's frames lay out its samples (from its config); None for an animation or a
+        config without ``grid`` and ``size``."""
+        n, size = self.config.get("grid"), self.config.get("size")
+        if self.kind != "run" or not isinstance(n, int) or not isinstance(size, int) or n < 1 or size < 1:
+            return None
+        return GridLayout(n, size)
+
     def frame_path(self, index: int) -> Path | None:
         return self._frame_paths[index] if self._frame_paths else None
 
@@ -413,8 +442,6 @@ def load_run(run_dir: str | os.PathLike) -> Timeline:
         quality = read_quality(run_dir / QUALITY)
     elif config.get("quality", True):
         notes.append(f"{QUALITY} is missing: no quality curve")
-    if not (run_dir / GIF).is_file():
-        notes.append(f"{GIF} is missing (frames are shown from {FRAMES}/)")
     status = read_status(run_dir)
     try:
         status_mtime = (run_dir / STATUS).stat().st_mtime

@@ -37,7 +37,7 @@ from torch import nn
 from core.gan import runs
 from core.gan.config import TrainConfig
 from core.gan.data import TrainingData, load_training_data
-from core.gan.frames import assemble_animation, image_grid, write_png
+from core.gan.frames import assemble_animation, grid_columns, image_grid, write_png
 from core.gan.networks import Discriminator, Generator
 from core.gan.quality import QualityPoint, QualityTracker, sample_train_mode
 from core.runtime.atomic import atomic_path
@@ -252,10 +252,6 @@ def _check_resumable(saved: dict, config: TrainConfig) -> None:
         raise ValueError("cannot resume with different settings (" + "; ".join(diffs) + ")")
 
 
-def _grid_nrow(n: int) -> int:
-    return max(1, int(round(n**0.5)))
-
-
 def train(
     config: TrainConfig,
     run_dir: str | Path,
@@ -332,7 +328,7 @@ def train(
         pending: list[tuple[int, float, float, float | None]] = []
 
         def snapshot(step: int) -> None:
-            frame = image_grid(sample_train_mode(trainer.G, noise), nrow=_grid_nrow(config.grid))
+            frame = image_grid(sample_train_mode(trainer.G, noise), nrow=grid_columns(config.grid))
             write_png(frame, runs.frame_path(run_dir, step))
             if tracker is not None:
                 point = tracker.evaluate(trainer.G, step)

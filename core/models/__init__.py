@@ -15,7 +15,7 @@ The pipeline, in the order a newcomer meets it:
 4. **Running** - :mod:`~core.models.translate` (image-to-image generators, aspect ratio kept, the
    official ``test.py`` pre/post-processing) and :mod:`~core.models.colorize` (the reference
    colorization pipeline with hints), with the CIE Lab maths in :mod:`~core.models.lab`.
-5. **Outputs** - :mod:`~core.models.outputs`: PNG/zip export, wipe composites, safe file names.
+5. **Outputs** - :mod:`~core.models.outputs`: PNG/zip export, safe file names.
 
 Training the color U-Net is :mod:`core.models.training`; the command-line subcommands are
 :mod:`~core.models.cli` (``translate``, ``models``) and :mod:`~core.models.colorize_cli`

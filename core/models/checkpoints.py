@@ -17,8 +17,10 @@ Matching the weights to an architecture and building the model is :mod:`core.mod
 from __future__ import annotations
 
 import io
+import logging
 import os
 import pickle
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,10 @@ import torch
 
 WRAPPER_KEYS: tuple[str, ...] = ("state_dict", "model", "generator", "netG", "net_G", "G")
 _PREFIXES: tuple[str, ...] = ("module.", "_orig_mod.")
+#: A file on disk larger than this is described from its start only (a big zip whose central
+#: directory is not in that start then reads as damaged, which is what an unreadable one is).
+_SNIFF_LIMIT = 64 * 1024 * 1024
+_log = logging.getLogger(__name__)
 
 Source = str | os.PathLike | bytes | bytearray | BinaryIO
 
@@ -77,6 +83,50 @@ def _unpickler_detail(text: str) -> str:
     return ""
 
 
+# What a file that torch cannot read most likely is, from its first bytes, in words a user can act
+# on (the unpickler's own message, e.g. "Unsupported operand 42" or miniz's "failed finding central
+# directory", means nothing to them).
+_KNOWN_HEADS: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image, not model weights"),
+    (b"\xff\xd8\xff", "a JPEG image, not model weights"),
+    (b"GIF8", "a GIF image, not model weights"),
+    (b"%PDF", "a PDF document, not model weights"),
+    (b"\x1f\x8b", "a gzip archive, not model weights (unpack it first)"),
+    (b"\x89HDF", "a Keras/HDF5 file; GAN Lens reads PyTorch weights (.pth/.pt) only"),
+)
+_DAMAGED = "damaged or incomplete (cut off while downloading or copying?)"
+
+
+def _what_it_is(data: bytes) -> str:
+    """A plain description of unreadable bytes (the whole file, or its start when it is big)."""
+    if not data:
+        return "the file is empty (0 bytes)"
+    for magic, text in _KNOWN_HEADS:
+        if data.startswith(magic):
+            return f"it is {text}"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                names = z.namelist()
+        except (zipfile.BadZipFile, ValueError, OSError):
+            return f"it is {_DAMAGED}"
+        if any(n.endswith("/data.pkl") for n in names):
+            return f"it is {_DAMAGED}"
+        return "it is a zip archive that holds no PyTorch weights"
+    if data.startswith(b"\x80"):
+        return f"it is {_DAMAGED}"
+    head = data[:40]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "its first bytes match no known weights format"
+    if text.lstrip().lower().startswith(("<!doctype", "<html")):
+        return "it is a web page (HTML), not model weights: was a download link saved instead of the file?"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    shown = first if len(first) <= 30 else first[:30].rstrip() + "…"
+    return f"it is a text file, not model weights (it starts with {shown!r})"
+
+
 def _torch_load(source: Source, label: str) -> Any:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
@@ -96,21 +146,30 @@ def _torch_load(source: Source, label: str) -> Any:
     try:
         return torch.load(target, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        text = str(exc)
-        detail = _unpickler_detail(text)
+        detail = _unpickler_detail(str(exc))
         if "global" in detail.lower() or "class" in detail.lower():
             raise CheckpointError(
                 f"{label}: refused to load - the file contains Python objects that need arbitrary code to "
                 f"unpickle{f' ({detail})' if detail else ''}; only plain weights files (tensors in dicts) "
                 "are accepted"
             ) from None
-        raise CheckpointError(
-            f"{label}: not a PyTorch weights file ({detail or 'unpickling failed'})"
-        ) from None
-    except Exception as exc:
-        # (IndexError "pop from empty list", struct.error, UnicodeDecodeError, ...): all mean the same
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{label}: not a PyTorch weights file ({first})") from None
+        reason = exc
+    except Exception as exc:  # IndexError "pop from empty list", struct.error, RuntimeError of miniz, ...
+        reason = exc
+    _log.info("%s: torch.load failed: %s", label, reason)
+    raise CheckpointError(f"{label}: not a PyTorch weights file - {_what_it_is(_contents(target))}")
+
+
+def _contents(target: Path | io.BytesIO) -> bytes:
+    """The bytes :func:`_what_it_is` looks at: an in-memory upload whole, a file on disk whole
+    only when small enough to tell a damaged zip from a foreign one (else its start)."""
+    if isinstance(target, io.BytesIO):
+        return target.getvalue()
+    try:
+        with open(target, "rb") as f:
+            return f.read(_SNIFF_LIMIT + 1) if target.stat().st_size > _SNIFF_LIMIT else f.read()
+    except OSError:
+        return b""
 
 
 def _strip_prefixes(sd: dict[str, Any]) -> dict[str, Any]:

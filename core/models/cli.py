@@ -4,8 +4,9 @@
   --bn-stats image|running --device auto --cache-dir DIR --no-download]`` - runs a zoo model
   (downloaded on first use) or a ``.pth`` file on images or folders and writes
   ``<stem>_<model>.png`` files (:mod:`core.models.translate`);
-* ``models list [--family F] [--cache-dir DIR]`` - the catalog with the checked cache state
-  (``cached``, ``cached (no recorded hash)``, ``corrupt - re-download`` or ``-``);
+* ``models list [--family F] [--cache-dir DIR]`` - the catalog and the shipped demo models with
+  the checked cache state (``cached``, ``cached (no recorded hash)``, ``corrupt - re-download``,
+  ``shipped with GAN Lens`` or ``-``);
 * ``models download NAME... [--cache-dir DIR] [--url URL] [--force]`` - fetch weights into the
   cache; a cached file is verified (and replaced when corrupt), ``--force`` fetches it again;
 * ``models detect PATH`` - the architecture of a weights file.
@@ -23,7 +24,7 @@ from core.models.download import DownloadError, cache_status, ensure_model, requ
 from core.models.loading import load_model_info
 from core.models.registry import FAMILIES, architecture_names
 from core.models.translate import DEFAULT_RESOLUTION, MAX_RESOLUTION, save_results, translate_named
-from core.models.zoo import CATALOG, get_spec, list_models
+from core.models.zoo import find_spec, list_models
 from core.runtime.cli_types import int_in_range
 from core.runtime.progress import TqdmProgress
 
@@ -97,8 +98,8 @@ def _collect_images(items: list[str]) -> list[Path]:
 def _translate(args: argparse.Namespace) -> int:
     bar = TqdmProgress(disable=args.quiet)
     try:
-        if args.model in CATALOG or args.model.lower() in CATALOG:
-            spec = get_spec(args.model)
+        spec = find_spec(args.model)
+        if spec is not None:
             if spec.family == "colorization":
                 raise ValueError(
                     f"{spec.name} is a colorizer; use `python -m core colorize --model {spec.name}`"
@@ -144,7 +145,7 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    specs = list_models(args.family)
+    specs = list_models(args.family, include_demos=True)
     width = max(len(s.name) for s in specs)
     states = [cache_status(s, args.cache_dir) for s in specs]
     state_width = max(len(st.label) for st in states)

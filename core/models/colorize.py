@@ -44,7 +44,7 @@ from core.models.loading import LoadedModel, as_loaded_model, load_model_info
 from core.models.networks.colorization import upsample_ab
 from core.models.outputs import resize_rgb
 from core.models.registry import architectures
-from core.models.zoo import list_models
+from core.models.zoo import get_spec, list_models
 from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
@@ -53,6 +53,8 @@ REFERENCE_SIZE = 256
 #: Names of the official colorizers: the zoo's colorization entries (weights from
 #: :mod:`core.models.download`).
 OFFICIAL_COLORIZERS: tuple[str, ...] = tuple(s.name for s in list_models("colorization"))
+#: Every colorizer known by name: the official ones and the shipped demo colorizers.
+ZOO_COLORIZERS: tuple[str, ...] = tuple(s.name for s in list_models("colorization", include_demos=True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,10 +360,10 @@ def load_colorizer(
     download: bool = True,
     progress: Progress = null_progress,
 ) -> LoadedColorizer:
-    """``'eccv16'`` / ``'siggraph17'`` (weights from the model cache, downloaded if allowed) or
-    a checkpoint path."""
+    """``'eccv16'`` / ``'siggraph17'`` (weights from the model cache, downloaded if allowed), a
+    shipped demo colorizer's name, or a checkpoint path."""
     key = str(spec).strip()
-    if key.lower() in OFFICIAL_COLORIZERS:
+    if key.lower() in ZOO_COLORIZERS:
         from core.models.download import ensure_model, require_cached  # the shared download/cache machinery
 
         if not download:
@@ -369,8 +371,9 @@ def load_colorizer(
         else:
             path = ensure_model(key.lower(), cache_dir=cache_dir, progress=progress)
         loaded = load_colorizer_file(path, device=device, name=key.lower())
-        if loaded.arch != key.lower():
-            raise ValueError(f"{path}: holds {loaded.arch} weights, expected {key.lower()}")
+        expected = get_spec(key.lower()).arch
+        if loaded.arch != expected:
+            raise ValueError(f"{path}: holds {loaded.arch} weights, expected {expected}")
         return loaded
     return load_colorizer_file(key, device=device)
 

@@ -1,9 +1,9 @@
 """Command-line subcommands for colorization (wired into ``python -m core`` by the lead):
 
-* ``train-colorizer FOLDER --out CKPT [--size 64 --epochs 5 --batch-size 8 --lr 1e-3
-  --base-channels 16 --depth 3 --max-steps N --resume --seed 0 --device auto]`` - trains the
-  GAN Lens color U-Net (:mod:`core.models.training.colorizer`) and writes the checkpoint and a
-  sample grid PNG next to it.
+* ``train-colorizer FOLDER --out RUN_DIR [--size 64 --load-size N --steps 500 --batch-size 8
+  --lr 1e-3 --base-channels 16 --depth 3 --snapshot-every 50 --resume --seed 0 --device auto]`` -
+  trains the GAN Lens color U-Net (:mod:`core.models.training.colorizer`) into a run folder
+  (frames, losses, status, checkpoint) and exports ``RUN_DIR/colorizer.pt``.
 * ``colorize --model eccv16|siggraph17|PATH IMAGES... --out DIR [--gray-first --size N
   --cache-dir DIR --no-download --device auto]`` - colorizes images with the reference
   pipeline (:mod:`core.models.colorize`) and writes ``<stem>_<model>.png`` files; with
@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.runtime.cli_types import batch_size, int_in_range
+from core.runtime.cli_types import batch_size, int_in_range, positive_int
 from core.runtime.progress import TqdmProgress
 
 #: Sizes the colorizers accept on the command line (training crop, network input).
@@ -27,26 +27,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-colorizer`` and ``colorize`` to a subparsers object."""
     p = subparsers.add_parser(
         "train-colorizer",
-        help="train the small color U-Net (L -> ab) on an image folder",
-        description="Train the GAN Lens colorization U-Net on any image folder (L1 on ab, Adam).",
+        help="train the small color U-Net (L -> ab) on an image folder, into a run folder",
+        description="Train the GAN Lens colorization U-Net on any image folder (L1 on ab, Adam) into a "
+        "run folder the Training lab can follow; exports colorizer.pt for the Colorize page.",
     )
-    p.add_argument("folder", help="folder of training images (searched recursively)")
-    p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+    p.add_argument("folder", help="folder of training images (searched recursively), or samples:NAME")
+    p.add_argument("--out", type=Path, required=True, help="run folder to create (or resume)")
     p.add_argument(
         "--size",
         type=int_in_range(MIN_NET_SIZE, MAX_NET_SIZE),
         default=64,
         help=f"training crop size in pixels, {MIN_NET_SIZE}..{MAX_NET_SIZE} (default 64)",
     )
-    p.add_argument("--epochs", type=int, default=5, help="total epochs (default 5)")
+    p.add_argument(
+        "--load-size",
+        type=int_in_range(MIN_NET_SIZE, MAX_NET_SIZE),
+        default=None,
+        help="images are resized to this shorter side before cropping, and the exported model runs "
+        "at it (default: --size)",
+    )
+    p.add_argument("--steps", type=positive_int, default=500, help="total steps (also when resuming)")
     p.add_argument("--batch-size", type=batch_size, default=8, help="images per step (default 8)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--base-channels", type=int, default=16, help="width of the first U-Net level")
-    p.add_argument("--depth", type=int, default=3, help="number of down-sampling levels")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
-    p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--base-channels", type=positive_int, default=16, help="width of the first U-Net level")
+    p.add_argument("--depth", type=positive_int, default=3, help="number of down-sampling levels")
+    p.add_argument("--snapshot-every", type=positive_int, default=50, help="frame + checkpoint every K steps")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoint.pt")
     p.add_argument("--seed", type=int, default=0, help="random seed (init, order, crops)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_train)
 
     c = subparsers.add_parser(
@@ -77,35 +86,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from core.models.training.colorizer import train_colorizer
+    from core.models.training.configs import ColorizerConfig
+    from core.models.training.data import is_sample_domain
 
-    bar = TqdmProgress()
+    folder = args.folder if is_sample_domain(args.folder) else str(Path(args.folder).expanduser().resolve())
+    config = ColorizerConfig(
+        data=folder,
+        size=args.size,
+        load_size=args.load_size,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        base_channels=args.base_channels,
+        depth=args.depth,
+        seed=args.seed,
+        snapshot_every=args.snapshot_every,
+    )
+    bar = TqdmProgress(disable=args.quiet)
     try:
-        result = train_colorizer(
-            args.folder,
-            args.out,
-            size=args.size,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            base_channels=args.base_channels,
-            depth=args.depth,
-            max_steps=args.max_steps,
-            resume=args.resume,
-            seed=args.seed,
-            device=args.device,
-            progress=bar,
-        )
+        result = train_colorizer(config, args.out, device=args.device, resume=args.resume, progress=bar)
     finally:
         bar.close()
     for s in result.skipped:
         print(f"skipped {s}", file=sys.stderr)
-    last = f", last loss {result.losses[-1]:.4f}" if result.losses else ""
+    last = f", last loss {result.losses[-1][2]:.4f}" if result.losses else ""
     print(
-        f"trained steps {result.start_step}..{result.step} (epoch {result.epoch}) on "
-        f"{result.n_images} images{last}"
+        f"{result.state}: {result.run_dir} at step {result.step} "
+        f"({result.step - result.start_step} steps in {result.seconds:.1f} s{last})"
     )
-    print(f"checkpoint: {result.checkpoint}")
-    print(f"samples:    {result.samples}")
+    for path in result.exported:
+        print(f"colorizer: {path}")
     return 0
 
 

@@ -33,6 +33,11 @@ file that fails is reported as ``corrupt`` (never as cached) and is replaced by 
 :func:`ensure_model`; a file placed by hand for a model without a catalog digest and without a
 sidecar is ``unverified`` (usable, nothing to check it against).
 
+Shipped demo models (``ModelSpec.bundled``, :mod:`core.models.demo`) are never downloaded and never
+copied into the cache: :func:`cache_status` checks the shipped file itself against its manifest
+SHA-256 (state ``shipped``), :func:`ensure_model` returns it without any network access, and
+:func:`remove_cached` never deletes it. A missing or damaged shipped file says how to rebuild it.
+
 Progress is reported through :mod:`core.runtime.progress` in bytes.
 """
 
@@ -42,6 +47,7 @@ import http.client
 import os
 import re
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -75,7 +81,20 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 class DownloadError(RuntimeError):
     """A model could not be downloaded or failed verification; the message says which URL, why,
-    and where the file can be placed by hand."""
+    and where the file can be placed by hand.
+
+    ``unreachable`` is true when no connection to the host could be made at all (no network,
+    name not resolved, refused, timed out): the case of an offline machine, for which front ends
+    word their own advice (download elsewhere, then upload).
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+    def prefixed(self, prefix: str) -> DownloadError:
+        """The same error with ``prefix: `` in front of its message."""
+        return DownloadError(f"{prefix}: {self}", unreachable=self.unreachable)
 
 
 def model_dir(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -84,12 +103,15 @@ def model_dir(cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 def cache_path(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where ``model`` is (or will be) stored in the cache, whether or not it is there yet."""
-    return model_dir(cache_dir) / get_spec(model).filename
+    """Where ``model`` is (or will be) stored in the cache, whether or not it is there yet; a
+    shipped demo model's own file."""
+    spec = get_spec(model)
+    return spec.bundled if spec.bundled is not None else model_dir(cache_dir) / spec.filename
 
 
-CacheState = Literal["missing", "verified", "unverified", "corrupt"]
+CacheState = Literal["missing", "verified", "unverified", "corrupt", "shipped"]
 _STATE_LABELS = {
+    "shipped": "shipped with GAN Lens",
     "verified": "cached",
     "unverified": "cached (no recorded hash)",
     "corrupt": "corrupt - re-download",
@@ -101,8 +123,9 @@ _STATE_LABELS = {
 class CacheStatus:
     """What the model cache holds for one model: ``state`` is ``missing``, ``verified`` (checked
     against the catalog digest and/or the sidecar hash), ``unverified`` (a hand-placed file with
-    nothing to check it against) or ``corrupt`` (``problem`` says why); ``path`` is the file found
-    (the corrupt one for ``corrupt``)."""
+    nothing to check it against), ``corrupt`` (``problem`` says why) or, for a demo model,
+    ``shipped`` (its file inside the package, checked against the manifest digest); ``path`` is
+    the file found (the corrupt one for ``corrupt``)."""
 
     name: str
     state: CacheState
@@ -111,7 +134,7 @@ class CacheStatus:
 
     @property
     def usable(self) -> bool:
-        return self.state in ("verified", "unverified")
+        return self.state in ("verified", "unverified", "shipped")
 
     @property
     def label(self) -> str:
@@ -184,8 +207,11 @@ def cache_status(
     hasher: Callable[[Path], str] = sha256_file,
 ) -> CacheStatus:
     """The checked state of ``model`` in the cache (catalog name first, then the official file
-    name): a usable file if there is one, else the first corrupt one, else ``missing``."""
+    name): a usable file if there is one, else the first corrupt one, else ``missing``. A shipped
+    demo model is its own file, ``shipped`` when it matches its manifest digest."""
     spec = get_spec(model)
+    if spec.bundled is not None:
+        return _shipped_status(spec, hasher)
     folder = model_dir(cache_dir)
     bad: CacheStatus | None = None
     for candidate in (folder / spec.filename, folder / spec.url_filename):
@@ -196,6 +222,24 @@ def cache_status(
             return CacheStatus(spec.name, status.state, candidate)
         bad = bad or CacheStatus(spec.name, "corrupt", candidate, status.problem)
     return bad or CacheStatus(spec.name, "missing")
+
+
+def rebuild_hint(spec: ModelSpec) -> str:
+    """How to get a shipped demo model's file back."""
+    return f"rebuild the demo models with `make demo-models` (writes {spec.bundled})"
+
+
+def _shipped_status(spec: ModelSpec, hasher: Callable[[Path], str]) -> CacheStatus:
+    path = spec.bundled
+    assert path is not None
+    if not path.is_file():
+        return CacheStatus(
+            spec.name, "missing", path, f"the shipped file {path} is missing; {rebuild_hint(spec)}"
+        )
+    status = check_cached_file(path, spec.sha256, hasher=hasher)
+    if not status.usable:
+        return CacheStatus(spec.name, "corrupt", path, f"{status.problem}; {rebuild_hint(spec)}")
+    return CacheStatus(spec.name, "shipped", path)
 
 
 def cached_path(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None) -> Path | None:
@@ -221,6 +265,8 @@ def require_cached(model: str | ModelSpec, cache_dir: str | os.PathLike | None =
     status = cache_status(spec, cache_dir)
     if status.usable:
         return status.path  # type: ignore[return-value]
+    if spec.is_demo:
+        raise DownloadError(f"{spec.name}: {status.problem}")
     if status.state == "corrupt":
         raise DownloadError(
             f"{spec.name}: the cached file {status.path} is corrupt ({status.problem}); re-download it "
@@ -231,8 +277,10 @@ def require_cached(model: str | ModelSpec, cache_dir: str | os.PathLike | None =
 
 def remove_cached(model: str | ModelSpec, cache_dir: str | os.PathLike | None = None) -> bool:
     """Delete a model's cached file (and its recorded hash) and any partial download; ``True`` if
-    something was removed."""
+    something was removed. A shipped demo model is never removed."""
     spec = get_spec(model)
+    if spec.is_demo:
+        return False
     folder = model_dir(cache_dir)
     removed = False
     for name in (spec.filename, spec.url_filename):
@@ -286,6 +334,15 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return "the connection timed out"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether opening a URL failed before any answer came: DNS, refused, unreachable, timeout."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return False
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    # a TLS/certificate failure is an answer, just not a trustworthy one: not "offline"
+    return isinstance(reason, (OSError, TimeoutError)) and not isinstance(reason, ssl.SSLError)
 
 
 def _finalize(part: Path, dest: Path, expected_sha256: str | None) -> Path:
@@ -421,7 +478,9 @@ def _download_locked(
                     raise DownloadError(f"could not download {url}: {inner}. {hint}") from None
             raise DownloadError(f"could not download {url}: {_reason(exc)}. {hint}") from None
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
-            raise DownloadError(f"could not download {url}: {_reason(exc)}. {hint}") from None
+            raise DownloadError(
+                f"could not download {url}: {_reason(exc)}. {hint}", unreachable=_unreachable(exc)
+            ) from None
 
         with resp:
             status = getattr(resp, "status", 200)
@@ -500,9 +559,12 @@ def ensure_model(
     ``url`` overrides where it is fetched from (default: :func:`core.models.zoo.resolve_url`,
     which honours ``GANLENS_MODEL_BASE_URL``). No network access happens on a cache hit. Only one
     download of a model runs at a time (:func:`download_lock`); one that waited for another uses
-    the file the other installed.
+    the file the other installed. A shipped demo model is returned as is (never downloaded;
+    :class:`DownloadError` saying how to rebuild it when its file is missing or damaged).
     """
     spec = get_spec(model)
+    if spec.is_demo:
+        return require_cached(spec)
     status = cache_status(spec, cache_dir)
     if status.usable and not force:
         return status.path  # type: ignore[return-value]
@@ -526,4 +588,4 @@ def ensure_model(
                 sidecar_path(other).unlink(missing_ok=True)
             return path
     except DownloadError as exc:
-        raise DownloadError(f"{spec.name}: {exc}") from None
+        raise exc.prefixed(spec.name) from None

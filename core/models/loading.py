@@ -172,7 +172,7 @@ def _other_arch_hint(sd: Mapping[str, torch.Tensor], chosen: Architecture) -> st
 
 
 #: What a model of each family is called in messages.
-_FAMILY_NOUNS: dict[str, str] = {"translation": "image-to-image generator", "colorization": "colorizer"}
+_FAMILY_NOUNS: dict[str, str] = {"translation": "an image-to-image generator", "colorization": "a colorizer"}
 
 
 def load_model_info(
@@ -201,7 +201,7 @@ def load_model_info(
     if family is not None and entry.family != family:
         wanted = ", ".join(a.name for a in architectures(family))
         raise CheckpointError(
-            f"{label}: holds a {entry.name} {_FAMILY_NOUNS[entry.family]}, not a "
+            f"{label}: holds {_FAMILY_NOUNS[entry.family]} ({entry.name}), not "
             f"{_FAMILY_NOUNS[family]} (expected one of {wanted})"
         )
 

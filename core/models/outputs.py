@@ -1,5 +1,5 @@
 """Shared output helpers for generator results (colorizers, image-to-image translators):
-validation of RGB arrays, PIL bicubic resize, the before|after wipe composite, and PNG / zip
+validation of RGB arrays, PIL bicubic resize, and PNG / zip
 export with unique, filesystem-safe names.
 
 The zip and save helpers are generic over ``(name, model, rgb)`` items, so each result type
@@ -44,34 +44,6 @@ def resize_rgb(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     if image.shape[:2] == tuple(size_hw):
         return image
     return resize_uint8(image, size_hw)
-
-
-def wipe_composite(
-    before: np.ndarray,
-    after: np.ndarray,
-    position: float,
-    line: bool = True,
-) -> np.ndarray:
-    """Before|after split view: columns left of ``round(position * W)`` from ``before``, the rest
-    from ``after`` (``position`` in [0, 1], else ``ValueError``). With ``line`` a 1-pixel white
-    divider is drawn at the split, over the first column of ``after``. Gray H x W inputs are expanded
-    to RGB."""
-    a = check_rgb(before, "before", allow_gray=True)
-    b = check_rgb(after, "after", allow_gray=True)
-    if a.shape != b.shape:
-        raise ValueError(
-            f"wipe needs images of one size: before and after must have the same size, "
-            f"got {a.shape} and {b.shape}"
-        )
-    if not 0.0 <= float(position) <= 1.0:
-        raise ValueError(f"position must be in [0, 1], got {position}")
-    w = a.shape[1]
-    split = int(round(float(position) * w))
-    out = b.copy()
-    out[:, :split] = a[:, :split]
-    if line and 0 < split < w:
-        out[:, split] = 255
-    return out
 
 
 def png_bytes(image: np.ndarray) -> bytes:

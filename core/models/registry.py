@@ -15,7 +15,8 @@ about a network, so no other module keeps a list of architecture names or an if-
 * ``description`` - one line for people.
 
 The entries follow junyanz/pytorch-CycleGAN-and-pix2pix (``resnet_9blocks``, ``resnet_6blocks``,
-``unet_256``, ``unet_128`` of ``models/networks.py define_G``) and richzhang/colorization
+``unet_256``, ``unet_128`` of ``models/networks.py define_G``; ``cyclegan_resnet`` is the same
+``ResnetGenerator`` with any other block count, as GAN Lens' own CycleGAN trainer makes them) and richzhang/colorization
 (``eccv16``, ``siggraph17``), plus GAN Lens' own ``color_unet``. Adding an architecture means adding
 its network file under :mod:`core.models.networks` and one entry to ``_ENTRIES`` below.
 Detection of the architecture of a weights file lives with the loading code
@@ -39,7 +40,12 @@ from core.models.networks.colorization import (
     eccv16_config_from_state_dict,
     siggraph17_config_from_state_dict,
 )
-from core.models.networks.cyclegan import N_DOWNSAMPLING, ResnetGenerator, resnet_config_from_state_dict
+from core.models.networks.cyclegan import (
+    N_DOWNSAMPLING,
+    ResnetGenerator,
+    resnet_any_config_from_state_dict,
+    resnet_config_from_state_dict,
+)
 from core.models.networks.pix2pix import UnetGenerator, unet_config_from_state_dict
 
 Family = Literal["translation", "colorization"]
@@ -94,9 +100,21 @@ def _unet(num_downs: int) -> Architecture:
     )
 
 
+#: The block counts of the official ``define_G`` names, each an entry of its own.
+_OFFICIAL_RESNET_BLOCKS = (9, 6)
+
 _ENTRIES: tuple[Architecture, ...] = (
-    _resnet(9),
-    _resnet(6),
+    *(_resnet(n) for n in _OFFICIAL_RESNET_BLOCKS),
+    Architecture(
+        name="cyclegan_resnet",
+        family="translation",
+        build=partial(ResnetGenerator, n_blocks=3),  # default depth; a file's own comes from infer_config
+        infer_config=partial(resnet_any_config_from_state_dict, exclude=_OFFICIAL_RESNET_BLOCKS),
+        size_multiple=2**N_DOWNSAMPLING,
+        takes_hints=False,
+        description="CycleGAN ResNet generator with another number of residual blocks (read from "
+        "the file), e.g. a small one trained by `train-cyclegan`",
+    ),
     _unet(8),
     _unet(7),
     Architecture(

@@ -1,17 +1,22 @@
-"""Catalog of the pretrained models GAN Lens can download.
+"""Catalog of the pretrained models GAN Lens can download, and of the demo models it ships.
 
 Sources (as published by the authors):
 
 * CycleGAN (Zhu et al. 2017): the 18 models of ``scripts/download_cyclegan_model.sh`` in
   junyanz/pytorch-CycleGAN-and-pix2pix, at
-  ``http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/<name>.pth``; all are
+  ``https://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/<name>.pth``; all are
   ``resnet_9blocks`` generators with instance norm and no dropout.
 * pix2pix (Isola et al. 2017): the 5 models of ``scripts/download_pix2pix_model.sh`` at
-  ``http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/<name>.pth``; ``unet_256``
+  ``https://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/<name>.pth``; ``unet_256``
   generators with batch norm. They are listed here as ``pix2pix_<name>`` because three of the
   names are also CycleGAN names.
 * Colorization (richzhang/colorization, ``colorizers/eccv16.py`` / ``siggraph17.py``):
   ECCV16 and SIGGRAPH17 weights on ``colorizers.s3.us-east-2.amazonaws.com``.
+
+Every URL is HTTPS: the authors' scripts still name ``http://efrosgans...``, but that host serves
+the same paths over HTTPS (its dataset links are published with ``https://``). A model whose host
+serves only plain HTTP would keep an ``http://`` URL, and :attr:`ModelSpec.secure` is false for it
+so that the zoo list can say so.
 
 Checksums: the project does not know the full SHA-256 of any of these files, so ``sha256`` is
 ``None`` for the Berkeley files (the download is then checked only for being complete and for
@@ -23,7 +28,12 @@ looking like a PyTorch file). The two colorizer file names follow the ``torch.hu
 Each entry names its architecture in :mod:`core.models.registry`, which gives its family
 (translation or colorization); the catalog keeps no family of its own.
 
-Every model is cached as ``<cache>/models/<name>.pth`` (see :mod:`core.models.download`).
+Demo models (:mod:`core.models.demo`): small models GAN Lens trains itself and ships inside the
+package (``ModelSpec.bundled`` is their file), listed by :func:`demo_models` (and by
+:func:`list_models` with ``include_demos=True``) from the demo manifest; they are never
+downloaded, and their ``sha256`` is the full digest of the shipped file.
+
+Every downloadable model is cached as ``<cache>/models/<name>.pth`` (see :mod:`core.models.download`).
 The environment variable ``GANLENS_MODEL_BASE_URL`` replaces the server part of every URL
 (``<base>/<file name of the official URL>``), e.g. to use a mirror.
 """
@@ -33,27 +43,37 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.models.registry import FAMILIES, Architecture, Family, get_architecture
 
 BASE_URL_ENV = "GANLENS_MODEL_BASE_URL"
 
-CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
-PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
+CYCLEGAN_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
+PIX2PIX_URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One downloadable model: its name, architecture (a :mod:`core.models.registry` name),
-    official URL, checksum (a full SHA-256 hex digest, a hex prefix of one, or ``None`` when
-    unknown) and a description."""
+    """One model: its name, architecture (a :mod:`core.models.registry` name), official URL,
+    checksum (a full SHA-256 hex digest, a hex prefix of one, or ``None`` when unknown) and a
+    description. A demo model shipped with GAN Lens has its file in ``bundled`` (its ``url`` is
+    that file's ``file://`` URI) and the image size it was trained at, the size to run it at, in
+    ``resolution``."""
 
     name: str
     arch: str
     url: str
     sha256: str | None
     description: str
+    bundled: Path | None = None
+    resolution: int | None = None
+
+    @property
+    def is_demo(self) -> bool:
+        """Whether this is a demo model shipped with GAN Lens (never downloaded)."""
+        return self.bundled is not None
 
     @property
     def architecture(self) -> Architecture:
@@ -69,6 +89,12 @@ class ModelSpec:
     def filename(self) -> str:
         """The file name in the model cache."""
         return f"{self.name}.pth"
+
+    @property
+    def secure(self) -> bool:
+        """Whether the official URL is HTTPS (``False``: the host serves plain HTTP only); a
+        shipped demo model needs no network at all."""
+        return self.is_demo or urlsplit(self.url).scheme == "https"
 
     @property
     def url_filename(self) -> str:
@@ -145,26 +171,70 @@ def _build_catalog() -> dict[str, ModelSpec]:
 CATALOG: dict[str, ModelSpec] = _build_catalog()
 
 
-def list_models(family: str | None = None) -> list[ModelSpec]:
-    """The catalog entries (of one architecture family if given), in catalog order."""
+def _demo_catalog() -> dict[str, ModelSpec]:
+    from core.models.demo.manifest import demo_entries
+
+    specs = {}
+    for e in demo_entries():
+        path = e.path()
+        specs[e.name] = ModelSpec(
+            e.name,
+            e.arch,
+            path.as_uri(),
+            e.sha256,
+            f"Demo: {e.description}",
+            bundled=path,
+            resolution=e.resolution,
+        )
+    return specs
+
+
+#: The demo models shipped with GAN Lens, by name (from the demo manifest).
+DEMO_MODELS: dict[str, ModelSpec] = _demo_catalog()
+
+
+def _check_family(family: str | None) -> None:
     if family is not None and family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
-    return [s for s in CATALOG.values() if family is None or s.family == family]
 
 
-def get_spec(name: str | ModelSpec) -> ModelSpec:
-    """The catalog entry called ``name`` (a :class:`ModelSpec` is returned as is); a
-    ``ValueError`` naming close matches if there is none."""
-    if isinstance(name, ModelSpec):
-        return name
+def list_models(family: str | None = None, *, include_demos: bool = False) -> list[ModelSpec]:
+    """The catalog entries (of one architecture family if given), in catalog order; with
+    ``include_demos`` the shipped demo models follow them."""
+    _check_family(family)
+    specs = [*CATALOG.values(), *(DEMO_MODELS.values() if include_demos else ())]
+    return [s for s in specs if family is None or s.family == family]
+
+
+def demo_models(family: str | None = None) -> list[ModelSpec]:
+    """The shipped demo models (of one family if given): present without any download."""
+    _check_family(family)
+    return [s for s in DEMO_MODELS.values() if family is None or s.family == family]
+
+
+def find_spec(name: str) -> ModelSpec | None:
+    """The catalog or demo entry called exactly ``name`` (any case, ``.pth`` allowed), or ``None``."""
     key = str(name).strip()
     if key.endswith(".pth"):
         key = key[: -len(".pth")]
-    spec = CATALOG.get(key) or CATALOG.get(key.lower())
+    for table in (CATALOG, DEMO_MODELS):
+        spec = table.get(key) or table.get(key.lower())
+        if spec is not None:
+            return spec
+    return None
+
+
+def get_spec(name: str | ModelSpec) -> ModelSpec:
+    """The catalog or demo entry called ``name`` (a :class:`ModelSpec` is returned as is); a
+    ``ValueError`` naming close matches if there is none."""
+    if isinstance(name, ModelSpec):
+        return name
+    spec = find_spec(name)
     if spec is not None:
         return spec
-    close = difflib.get_close_matches(key.lower(), list(CATALOG), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(CATALOG)}"
+    known = [*CATALOG, *DEMO_MODELS]
+    close = difflib.get_close_matches(str(name).strip().lower(), known, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(known)}"
     raise ValueError(f"unknown model {name!r}{hint}")
 
 

@@ -13,9 +13,12 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from core.images.examples import example_images
 from core.models.colorize import colorize_images, load_colorizer_file
 from core.models.training.colorizer import train_colorizer
+from core.models.training.configs import ColorizerConfig
 from core.models.zoo import CATALOG
+from tests.app.elements import wipe_pictures
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "colorize.py")
 
@@ -38,8 +41,10 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     data.mkdir()
     for i in range(4):
         Image.fromarray(np.roll(_photo(36, 36), 5 * i, axis=1)).save(data / f"{i}.png")
+    config = ColorizerConfig(data=str(data), size=32, steps=1, batch_size=4, base_channels=8, depth=2)
+    run = train_colorizer(config, root / "run", device="cpu")
     out = root / "tiny.pt"
-    train_colorizer(data, out, size=32, epochs=1, batch_size=4, base_channels=8, depth=2, device="cpu")
+    out.write_bytes(run.exported[0].read_bytes())
     return out
 
 
@@ -54,6 +59,12 @@ def _app(cache: Path, monkeypatch) -> AppTest:
 def _pick_zoo(at: AppTest, key: str, name: str) -> None:
     box = at.selectbox(key=f"{key}_zoo")
     box.select(next(option for option in box.options if f" {name} — " in option)).run()
+
+
+def _result_captions(at) -> list[str]:
+    """Captions of the result pictures (the example row's thumbnails come before them)."""
+    examples = {name for name, _ in example_images("photos")}
+    return [c for im in at.image for c in im.captions if c not in examples]
 
 
 def test_renders_offline_without_models(tmp_path, monkeypatch):
@@ -102,14 +113,19 @@ def test_colorizes_upload_with_trained_unet(tmp_path, monkeypatch, tiny_checkpoi
     assert metrics["SSIM"] == f"{expected.scores.ssim:.4f}"
     labels = [b.label for b in at.get("download_button")]
     assert "Download tiny result" in labels and "Download all 1 results (zip)" in labels
-    assert [c for im in at.image for c in im.captions] == ["photo.png: original | tiny"]
+    # the wipe sends the browser exactly the colour original and this model's result, labelled
+    [wipe] = wipe_pictures(at)
+    np.testing.assert_array_equal(wipe["before"], photo)
+    np.testing.assert_array_equal(wipe["after"], expected.output_rgb)
+    assert (wipe["before_label"], wipe["after_label"], wipe["position"]) == ("Original", "tiny", 0.5)
+    assert wipe["caption"].startswith("photo.png: drag the handle")
 
-    # results survive a rerun (kept in session state), the wipe slider and the side-by-side view work
-    at.slider(key="colorize_wipe").set_value(20).run()
+    # results survive a rerun (kept in session state), and the side-by-side view works
+    at.run()
     assert not at.exception
-    assert {m.label for m in at.metric} == {"PSNR", "SSIM"}
+    assert {m.label for m in at.metric} == {"PSNR", "SSIM"} and len(wipe_pictures(at)) == 1
     at.radio(key="colorize_view").set_value("Side by side").run()
-    captions = [c for im in at.image for c in im.captions]
+    captions = _result_captions(at)
     assert captions[0] == "Original (40x30)" and captions[1].startswith("tiny (")
 
     # the uploaded checkpoint stayed with this session: nothing was written under the cache folder
@@ -142,7 +158,7 @@ def test_server_side_paths_and_comparison(tmp_path, monkeypatch, tiny_checkpoint
     at.button(key="colorize_run").click().run()
     assert not at.exception, at.exception
     at.radio(key="colorize_view").set_value("Side by side").run()
-    captions = [c for im in at.image for c in im.captions]
+    captions = _result_captions(at)
     assert captions[0] == "Input (33x24)"
     assert captions[1].startswith("mine (") and captions[2].startswith("tiny (")
     assert any(b.label == "Download all 2 results (zip)" for b in at.get("download_button"))
@@ -158,8 +174,19 @@ def test_download_failure_offline_is_an_error_not_a_crash(tmp_path, monkeypatch)
     at.run()
     at.button(key="colorize_a_download").click().run()
     assert not at.exception
-    assert any(e.value.startswith("eccv16: could not download") for e in at.error)
-    assert not (tmp_path / "cache" / "models" / "eccv16.pth").exists()
+    # plain words a non-programmer can act on: what failed, why, and what to do (with the URL)
+    assert [e.value for e in at.error] == [
+        "eccv16 could not be downloaded: this server cannot reach 127.0.0.1 (no internet connection)."
+    ]
+    advice = " ".join(m.value for m in at.markdown)
+    assert "http://127.0.0.1:9/colorization_release_v2-9b330a0b.pth" in advice and "Upload a file" in advice
+    # the administrator's part names where the file goes; no raw socket error anywhere on the page
+    admin = next(e for e in at.expander if e.label == "For the administrator of this server")
+    dest = tmp_path / "cache" / "models" / "eccv16.pth"
+    assert str(dest) in " ".join(m.value for m in admin.markdown)
+    page_text = " ".join(e.value for e in (*at.markdown, *at.error, *at.info, *at.caption))
+    assert "Errno" not in page_text and "ConnectionRefusedError" not in page_text
+    assert not dest.exists()
 
 
 def test_siggraph17_from_cache_with_hints(tmp_path, monkeypatch):

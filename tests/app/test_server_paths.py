@@ -62,7 +62,7 @@ def test_server_path_inputs_are_off_when_nothing_is_configured(tmp_path):
     assert not at.exception, at.exception
     assert not {"translate_folder", "translate_a_path"} & _keys(at)
     assert len(_notes(at)) == 2
-    assert any(i.value == "No images yet: upload some." for i in at.info)
+    assert any(i.value == "No images yet: upload some or click an example." for i in at.info)
 
     at = _page("training.py").run()
     at.radio(key="lab_src_A").set_value("Run folder path")
@@ -138,7 +138,7 @@ def test_training_lab_paths_outside_the_roots_are_refused(tmp_path, server_roots
 
 
 def _model_dir_caption(at: AppTest) -> str:
-    return next(c.value for c in at.caption if "zoo models are on this machine" in c.value)
+    return next(c.value for c in at.caption if "downloadable models are on this machine" in c.value)
 
 
 def test_cache_folder_is_the_operators_unless_allowed(tmp_path, server_roots):

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core.models.loading import load_model
 from core.models.networks.cyclegan import ResnetGenerator
 from core.models.translate import translate_images
+from tests.app.elements import wipe_pictures
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "translate.py")
 
@@ -63,16 +64,18 @@ def test_renders_offline_without_models(tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     assert any("apple2orange is not in the model cache yet" in i.value for i in at.info)
-    assert any(c.value.startswith("0 of 23 zoo models are on this machine") for c in at.caption)
+    assert any("0 of 23 downloadable models are on this machine" in c.value for c in at.caption)
     assert any(b.label == "Download apple2orange" for b in at.button)
     assert at.button(key="translate_run").disabled
-    # a failing download shows the reason and the drop path, and the page keeps working
+    # an offline download says why in plain words, and where the file goes for the administrator
     at.button(key="translate_a_download").click().run()
     assert not at.exception
     drop = tmp_path / "empty" / "models" / "apple2orange.pth"
-    assert any(
-        e.value.startswith("apple2orange: could not download") and str(drop) in e.value for e in at.error
-    )
+    assert [e.value for e in at.error] == [
+        "apple2orange could not be downloaded: this server cannot reach 127.0.0.1 (no internet connection)."
+    ]
+    admin = next(e for e in at.expander if e.label == "For the administrator of this server")
+    assert str(drop) in " ".join(m.value for m in admin.markdown)
     at.radio(key="translate_a_source").set_value("Upload a file").run()
     assert not at.exception
     assert any("No weights file uploaded yet" in i.value for i in at.info)
@@ -105,7 +108,10 @@ def test_translates_upload_with_cached_zoo_model(tmp_path, monkeypatch):
         result.output, translate_images(model, [photo], resolution=64, device="cpu")[0]
     )
     assert any(b.label == "Download all 1 results (zip)" for b in at.get("download_button"))
-    assert len(at.image) >= 1
+    [wipe] = wipe_pictures(at)  # the picture with the handle: the upload and its translation
+    np.testing.assert_array_equal(wipe["before"], photo)
+    np.testing.assert_array_equal(wipe["after"], result.output)
+    assert wipe["after_label"] == "horse2zebra"
     # results survive a rerun, and the side-by-side view works
     at.radio(key="translate_view").set_value("Side by side").run()
     assert not at.exception and "translate_results" in at.session_state
@@ -196,24 +202,3 @@ def test_corrupt_cached_model_is_reported_and_redownloaded(tmp_path, monkeypatch
         assert any(o.startswith("✅ horse2zebra") for o in at.selectbox(key="translate_a_zoo").options)
     finally:
         server.stop()
-
-
-@pytest.mark.parametrize("page", ["translate", "colorize"])
-def test_a_junk_weights_upload_is_one_line_and_the_page_goes_on(tmp_path, monkeypatch, page):
-    """A file whose bytes make the unpickler fail in an unusual way (a bare STOP opcode: IndexError
-    "pop from empty list") is one red line naming the user's file on both generator pages."""
-    monkeypatch.setenv("GANLENS_CACHE", str(tmp_path / "cache"))
-    at = AppTest.from_file(str(Path(PAGE).with_name(f"{page}.py")), default_timeout=60)
-    at.session_state["device"] = "cpu"
-    at.run()
-    at.radio(key=f"{page}_a_source").set_value("Upload a file").run()
-    at.file_uploader(key=f"{page}_a_upload").set_value(
-        [("junk.pth", b"\x80\x02.", "application/octet-stream")]
-    )
-    at.run()
-    assert not at.exception, at.exception
-    assert any(e.value.startswith("junk.pth: not a PyTorch weights file") for e in at.error), [
-        e.value for e in at.error
-    ]
-    assert at.button(key=f"{page}_run").disabled
-    assert at.file_uploader(key=f"{page}_uploads") is not None  # the rest of the page is still there

@@ -169,6 +169,11 @@ def tensor_shape(sd: Mapping[str, torch.Tensor], key: str, ndim: int) -> tuple[i
     return tuple(t.shape)
 
 
+def resnet_block_count(sd: Mapping[str, torch.Tensor]) -> int:
+    """How many residual blocks (``model.<i>.conv_block.*`` keys) ``sd`` holds."""
+    return len({k.split(".")[1] for k in sd if k.startswith("model.") and ".conv_block." in k})
+
+
 def resnet_config_from_state_dict(sd: Mapping[str, torch.Tensor], n_blocks: int) -> dict[str, Any]:
     """The :class:`ResnetGenerator` keyword arguments (besides ``n_blocks``) that load ``sd``
     strictly, read from key names and tensor shapes; ``ValueError`` when ``sd`` is not a ResNet
@@ -192,3 +197,15 @@ def resnet_config_from_state_dict(sd: Mapping[str, torch.Tensor], n_blocks: int)
         "norm": norm,
         "use_dropout": use_dropout,
     }
+
+
+def resnet_any_config_from_state_dict(
+    sd: Mapping[str, torch.Tensor], exclude: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """Like :func:`resnet_config_from_state_dict` with ``n_blocks`` read from ``sd`` too (and
+    returned); ``ValueError`` for a block count in ``exclude`` (those have registry entries of
+    their own, so each file matches exactly one entry)."""
+    n_blocks = resnet_block_count(sd)
+    if n_blocks in exclude:
+        raise ValueError(f"{n_blocks} residual blocks: a registry entry of its own")
+    return {**resnet_config_from_state_dict(sd, n_blocks), "n_blocks": n_blocks}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,17 @@ import torch
 from PIL import Image
 
 from core.gan import runs
-from core.gan.frames import AnimationError, assemble_animation, image_grid, split_animation, write_png
+from core.gan.frames import (
+    AnimationError,
+    GridLayout,
+    assemble_animation,
+    common_grid,
+    crop_grid,
+    grid_columns,
+    image_grid,
+    split_animation,
+    write_png,
+)
 from core.gan.runs import frame_at_or_before, merged_steps, neighbor_step
 
 
@@ -53,6 +64,41 @@ def test_image_grid_layout():
     assert g.shape == (1 + 3 * 5, 1 + 2 * 7, 3) and g.dtype == np.uint8
     assert (g[1 + 5 : 1 + 5 + 4, 1 + 7 : 1 + 7 + 6] == 255).all()  # row 1, col 1
     assert g[1:5, 1:7].max() == 0
+
+
+@pytest.mark.parametrize(("n", "cols", "rows"), [(1, 1, 1), (4, 2, 2), (10, 3, 4), (25, 5, 5), (64, 8, 8)])
+def test_grid_layout_is_the_shape_of_the_frames_written(n, cols, rows):
+    layout = GridLayout(n, 6)
+    assert (layout.cols, layout.rows) == (cols, rows) and grid_columns(n) == cols
+    frame = image_grid(torch.zeros(n, 3, 6, 6), nrow=grid_columns(n))
+    assert frame.shape == (*layout.shape, 3) == (2 + rows * 8, 2 + cols * 8, 3)
+
+
+def test_crop_grid_keeps_the_top_left_samples_and_their_border():
+    values = np.linspace(-1, 1, 64)
+    frame = image_grid(
+        torch.tensor(values, dtype=torch.float32).view(64, 1, 1, 1).expand(64, 3, 4, 4), nrow=8
+    )
+    layout = GridLayout(64, 4)
+    cut = crop_grid(frame, layout, 5)
+    assert cut.shape == (*GridLayout(25, 4).shape, 3) == (32, 32, 3)
+    expected = np.zeros((32, 32), np.uint8)  # black border, sample r * 8 + c in cell (r, c)
+    for r in range(5):
+        for c in range(5):
+            expected[2 + 6 * r : 6 + 6 * r, 2 + 6 * c : 6 + 6 * c] = round((values[r * 8 + c] + 1) * 127.5)
+    assert (cut == expected[..., None]).all()
+    with pytest.raises(ValueError, match="not the 8x8 grid of 4 px samples"):
+        crop_grid(frame[:-1], layout, 5)
+    with pytest.raises(ValueError, match="cannot cut 9x9 whole samples out of a 8x8 grid"):
+        crop_grid(frame, layout, 9)
+
+
+def test_common_grid_is_the_largest_whole_square_all_runs_hold():
+    assert common_grid([GridLayout(25, 32), GridLayout(25, 64)]) is None  # same grid, any size
+    assert common_grid([GridLayout(64, 32)]) is None
+    assert common_grid([GridLayout(64, 32), GridLayout(25, 32)]) == 5
+    assert common_grid([GridLayout(10, 32), GridLayout(64, 32)]) == 3  # 10: 3 per row, 3 whole rows
+    assert common_grid([GridLayout(2, 32), GridLayout(25, 32)]) == 1
 
 
 @pytest.mark.parametrize("suffix", [".gif", ".webp"])
@@ -123,10 +169,22 @@ def test_run_round_trip_and_truncate(tmp_path):
     assert tl.losses.em_estimate == [0.5, None] and tl.losses.has_em
     assert tl.quality.steps == [0, 10] and tl.quality.levels == {32: [10.0, 6.0], 16: [15.0, 10.0]}
     assert tl.at(15) == (1, 10) and tl.frame(2).shape == (20, 28, 3)
-    assert any("progress.gif" in n for n in tl.notes)
+    assert tl.notes == []  # no progress.gif: the viewer needs none, so no note about it
     runs.truncate_after(d, 1)
     tl = runs.load_run(d)
     assert tl.losses.steps == [1] and tl.quality.steps == [0] and tl.steps == [0]
+
+
+def test_timeline_grid_is_the_layout_of_its_frames(tmp_path):
+    from core.gan.demo import DEMO_RUNS
+
+    demo_dir = Path(__file__).resolve().parents[3] / "dashboard" / "demo_runs"
+    for name, config in DEMO_RUNS.items():
+        tl = runs.load_run(demo_dir / name)
+        assert tl.grid == GridLayout(config.grid, config.size)
+        assert tl.frame(0).shape[:2] == tl.grid.shape
+    gif = assemble_animation(_frames(2), tmp_path / "a.gif")
+    assert runs.load_animation(gif).grid is None
 
 
 def test_broken_run_folders_name_missing_files(tmp_path):
@@ -155,3 +213,14 @@ def test_list_runs(tmp_path):
     assert [p.name for p in runs.list_runs(tmp_path)] == ["run"]
     assert runs.list_runs(tmp_path / "missing") == []
     assert json.loads((tmp_path / "run" / "config.json").read_text())["version"] == runs.VERSION
+
+
+def test_extra_loss_terms_round_trip_exactly(tmp_path):
+    # a trainer with more loss terms (CycleGAN) writes them after the four standard columns
+    rows = [(1, 0.5, 2.0, None, 1 / 3, 0.125), (2, 0.25, 1.5, None, 0.1 + 0.2, float("nan"))]
+    runs.append_losses(tmp_path, rows, extra=("cycle_a", "idt_a"))
+    log = runs.read_losses(tmp_path / runs.LOSSES)
+    assert log.steps == [1] and log.non_finite_steps == [2]
+    assert log.extra == {"cycle_a": [1 / 3], "idt_a": [0.125]}
+    with pytest.raises(ValueError, match="needs 5 values"):
+        runs.append_losses(tmp_path, [(3, 0.1, 0.2, None, 0.3)], extra=("cycle_a", "idt_a"))

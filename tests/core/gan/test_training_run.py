@@ -146,6 +146,20 @@ def test_a_failing_run_says_failed_in_its_status(tmp_path, monkeypatch):
     assert status["message"] == "RuntimeError: out of memory on step 3"
 
 
+def test_new_runs_default_to_the_demo_runs_grid():
+    """A run started from the page or the CLI without --grid shows 5 x 5 samples, as the demo runs."""
+    import argparse
+
+    from core.gan.cli import register
+    from core.gan.demo import DEMO_RUNS
+
+    assert TrainConfig().grid == 25
+    assert {c.grid for c in DEMO_RUNS.values()} == {25}
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    assert parser.parse_args(["train-gan", "--out", "x"]).grid == 25
+
+
 def test_bad_settings_are_refused_with_their_names():
     with pytest.raises(ValueError, match="unknown model 'vae'; choose one of dcgan, wgan, wgan-gp"):
         TrainConfig(model="vae")

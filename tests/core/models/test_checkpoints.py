@@ -118,3 +118,42 @@ def test_junk_bytes_are_one_clear_error(data):
     bare STOP opcode, ...), the user gets one CheckpointError naming the file."""
     with pytest.raises(CheckpointError, match=r"^junk\.pth: not a PyTorch weights file"):
         read_checkpoint(data, "junk.pth")
+
+
+def _zip_of(name: str, data: bytes) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"", "the file is empty (0 bytes)"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(64), "it is a PNG image, not model weights"),
+        (
+            b"<!DOCTYPE html><html>Not found</html>",
+            "it is a web page (HTML), not model weights: was a download link saved instead of the file?",
+        ),
+        (_zip_of("notes.txt", b"x"), "it is a zip archive that holds no PyTorch weights"),
+        # a real torch archive cut in half: its central directory is gone
+        (None, "it is damaged or incomplete (cut off while downloading or copying?)"),
+    ],
+)
+def test_an_unreadable_file_is_described_in_plain_words(tmp_path, data, said):
+    if data is None:
+        buf = io.BytesIO()
+        torch.save(ResnetGenerator(ngf=4, n_blocks=6).state_dict(), buf)
+        data = buf.getvalue()[: len(buf.getvalue()) // 2]
+    for source in (data, _write(tmp_path / "m.pth", data)):  # an upload and a file on disk alike
+        with pytest.raises(CheckpointError) as err:
+            read_checkpoint(source, name="m.pth")
+        assert str(err.value) == f"m.pth: not a PyTorch weights file - {said}"
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path

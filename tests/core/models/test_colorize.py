@@ -230,7 +230,7 @@ def test_loading_refuses_incomplete_and_non_colorizer_weights(tmp_path):
     torch.save(ResnetGenerator(ngf=4, n_blocks=6).state_dict(), gan)
     with pytest.raises(
         ValueError,
-        match="horse2zebra.pth: holds a cyclegan_resnet_6blocks image-to-image generator, not a colorizer",
+        match=r"horse2zebra.pth: holds an image-to-image generator \(cyclegan_resnet_6blocks\), not a colorizer",
     ):
         load_colorizer_file(gan)
 

@@ -162,12 +162,17 @@ def test_offline_message_names_url_reason_and_drop_path(tmp_path):
     assert msg.startswith("horse2zebra: could not download " + url)
     assert "refused" in msg.lower()
     assert f"save it as {tmp_path / 'models' / 'horse2zebra.pth'}" in msg
+    assert err.value.unreachable  # no answer at all: what an offline machine sees
     assert not (tmp_path / "models" / "horse2zebra.pth").exists()
+    with pytest.raises(DownloadError) as err:  # a name that cannot be resolved (no DNS offline)
+        ensure_model("horse2zebra", cache_dir=tmp_path, url="http://host.invalid/horse2zebra.pth", timeout=5)
+    assert err.value.unreachable
 
 
 def test_http_errors_and_html_pages(loopback_server, tmp_path):
-    with pytest.raises(DownloadError, match="HTTP 404"):
+    with pytest.raises(DownloadError, match="HTTP 404") as err:
         ensure_model(zoo_spec(loopback_server, "absent", None), cache_dir=tmp_path)
+    assert not err.value.unreachable  # the host answered: not an offline machine
     (loopback_server.root / "page.pth").write_text("<!DOCTYPE html><html>Service unavailable</html>")
     with pytest.raises(DownloadError, match="not a PyTorch weights file.*DOCTYPE"):
         ensure_model(zoo_spec(loopback_server, "page", None), cache_dir=tmp_path)

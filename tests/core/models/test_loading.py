@@ -176,5 +176,7 @@ def test_as_loaded_model_identifies_networks_built_in_code():
     assert loaded.arch == "unet_128" and loaded.metadata == {}
     assert loaded.config == {"input_nc": 1, "output_nc": 3, "ngf": 4, "norm": "batch"}
     assert as_loaded_model(loaded) is loaded
-    with pytest.raises(CheckpointError, match="ResnetGenerator: the weights match none"):
-        as_loaded_model(ResnetGenerator(ngf=4, n_blocks=2))
+    small = as_loaded_model(ResnetGenerator(ngf=4, n_blocks=2))  # any depth: cyclegan_resnet
+    assert small.arch == "cyclegan_resnet" and small.config["n_blocks"] == 2 and small.config["ngf"] == 4
+    with pytest.raises(CheckpointError, match="Sequential: the weights match none"):
+        as_loaded_model(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1)))

@@ -18,7 +18,6 @@ from core.models.outputs import (
     results_zip,
     save_results,
     unique_names,
-    wipe_composite,
 )
 
 
@@ -71,18 +70,6 @@ def test_png_bytes_round_trip_and_gray_expansion():
     )
 
 
-def test_wipe_composite_split_and_divider():
-    a = np.full((3, 10, 3), 10, np.uint8)
-    b = np.full((3, 10, 3), 200, np.uint8)
-    after = wipe_composite(a, b, 0.4)
-    assert (after[:, :4] == 10).all() and (after[:, 4] == 255).all() and (after[:, 5:] == 200).all()
-    plain = wipe_composite(a, b, 0.4, line=False)
-    assert (plain[:, :4] == 10).all() and (plain[:, 4:] == 200).all()
-    np.testing.assert_array_equal(wipe_composite(a, b, 0.0), b)
-    np.testing.assert_array_equal(wipe_composite(a, b, 1.0), a)
-    assert (a == 10).all() and (b == 200).all()  # inputs untouched
-
-
 def test_bad_inputs_raise_value_errors():
     with pytest.raises(ValueError, match="photo: expected an H x W x 3 uint8"):
         check_rgb(np.zeros((4, 4, 3), np.float32), "photo")
@@ -93,11 +80,6 @@ def test_bad_inputs_raise_value_errors():
     assert check_rgb(np.zeros((2, 3), np.uint8), allow_gray=True).shape == (2, 3, 3)
     with pytest.raises(ValueError, match="H x W x 3 uint8"):
         png_bytes(np.zeros((4, 4, 4), np.uint8))
-    a = _image(4, 6)
-    with pytest.raises(ValueError, match="same size"):
-        wipe_composite(a, a[:, :3], 0.5)
-    with pytest.raises(ValueError, match="position"):
-        wipe_composite(a, a, -0.1)
 
 
 def test_resize_rgb_bicubic_and_noop():
@@ -113,4 +95,4 @@ def test_colorize_and_translate_share_the_helpers():
         assert mod.resize_rgb is outputs.resize_rgb
         # no re-exports: callers import the helpers from core.models.outputs
         assert not hasattr(mod, "png_bytes") and not hasattr(mod, "unique_names")
-    assert not hasattr(translate, "wipe_composite") and not hasattr(translate, "result_filename")
+    assert not hasattr(translate, "result_filename")

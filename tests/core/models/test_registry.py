@@ -32,6 +32,14 @@ CONFIGS: dict[str, dict] = {
         "norm": "instance",
         "use_dropout": False,
     },
+    "cyclegan_resnet": {
+        "input_nc": 3,
+        "output_nc": 3,
+        "ngf": 4,
+        "norm": "instance",
+        "use_dropout": False,
+        "n_blocks": 2,
+    },
     "unet_256": {"input_nc": 3, "output_nc": 1, "ngf": 2, "norm": "instance"},
     "unet_128": {"input_nc": 1, "output_nc": 3, "ngf": 2, "norm": "batch"},
     "eccv16": {},
@@ -66,6 +74,7 @@ def test_registry_lists_each_architecture_once_by_family():
     assert architecture_names("translation") == (
         "cyclegan_resnet_9blocks",
         "cyclegan_resnet_6blocks",
+        "cyclegan_resnet",
         "unet_256",
         "unet_128",
     )
@@ -151,3 +160,23 @@ def test_colorize_refuses_network_sizes_off_the_multiple(name):
     m = arch.size_multiple
     with pytest.raises(ValueError, match=f"not supported by {name} \\(use a multiple of {m}"):
         colorize_array(net, rgb, size=2 * m + m // 2)
+
+
+@pytest.mark.parametrize("n_blocks", [0, 1, 3, 9])
+def test_a_resnet_generator_of_any_depth_is_detected_with_its_width_and_depth(n_blocks, tmp_path):
+    """A file saved from ``ResnetGenerator(ngf, n_blocks)`` loads strictly through detection: the
+    official block counts under their own names, any other under ``cyclegan_resnet``."""
+    from core.models.loading import load_model_info
+    from core.models.networks.cyclegan import ResnetGenerator
+
+    torch.manual_seed(n_blocks)
+    net = ResnetGenerator(ngf=6, n_blocks=n_blocks).eval()
+    path = tmp_path / "g.pth"
+    torch.save(net.state_dict(), path)
+    info = load_model_info(path)
+    expected = "cyclegan_resnet_9blocks" if n_blocks == 9 else "cyclegan_resnet"
+    assert info.arch == expected
+    assert info.module.ngf == 6 and info.module.n_blocks == n_blocks
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(info.module(x), net(x))

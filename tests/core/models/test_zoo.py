@@ -34,7 +34,7 @@ def test_all_official_cyclegan_models():
     cyclegan = [s for s in list_models("translation") if not s.name.startswith("pix2pix_")]
     assert {s.name for s in cyclegan} == OFFICIAL_CYCLEGAN
     for s in cyclegan:
-        assert s.url == f"http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{s.name}.pth"
+        assert s.url == f"https://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{s.name}.pth"
         assert s.arch == "cyclegan_resnet_9blocks"
         assert s.sha256 is None  # unknown, documented
         assert s.filename == f"{s.name}.pth"
@@ -51,7 +51,7 @@ def test_pix2pix_models_are_prefixed_unets():
     }
     s = get_spec("pix2pix_sat2map")
     assert (
-        s.url == "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/sat2map.pth"
+        s.url == "https://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/sat2map.pth"
         and s.arch == "unet_256"
     )
 
@@ -96,3 +96,9 @@ def test_base_url_override(monkeypatch):
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", "http://127.0.0.1:9/mirror/")
     assert resolve_url(spec) == "http://127.0.0.1:9/mirror/colorization_release_v2-9b330a0b.pth"
     assert resolve_url(get_spec("horse2zebra"), "http://m") == "http://m/horse2zebra.pth"
+
+
+def test_every_zoo_url_is_https():
+    # the hosts serve HTTPS; a plain-HTTP entry would have to be marked (ModelSpec.secure)
+    assert all(s.secure and s.url.startswith("https://") for s in list_models())
+    assert not ModelSpec("x", "eccv16", "http://h/x.pth", None, "plain").secure

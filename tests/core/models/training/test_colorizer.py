@@ -1,9 +1,12 @@
 """Training the color U-Net on a tiny generated folder: parameters change, the loss falls on a
-fixed batch, checkpoint + sample PNG are written, resume continues exactly; plus the CLI."""
+fixed batch, the run folder (frames, losses, status, checkpoint) and the exported colorizer.pt are
+written and load, resume continues bit-identically; plus the CLI."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,19 +14,20 @@ import pytest
 import torch
 from PIL import Image
 
+from core.gan import runs
 from core.images import open_image_set
 from core.models.colorize import load_colorizer_file
 from core.models.colorize_cli import register
 from core.models.networks.color_unet import ColorUNet
-from core.models.training.colorizer import (
-    center_crop,
-    resize_shorter_side,
-    rgb_batch_to_l_ab,
-    train_colorizer,
-    train_step,
-)
+from core.models.training.colorizer import rgb_batch_to_l_ab, train_colorizer, train_step
+from core.models.training.configs import ColorizerConfig
+from core.models.training.data import center_crop, resize_shorter_side
 
-TINY = dict(size=32, batch_size=4, base_channels=8, depth=2, device="cpu", seed=3)
+TINY = dict(size=32, batch_size=4, base_channels=8, depth=2, seed=3)
+
+
+def _config(folder: Path, **kw) -> ColorizerConfig:
+    return ColorizerConfig(data=str(folder), **(TINY | kw))
 
 
 def _make_folder(root: Path, n: int = 6) -> Path:
@@ -56,27 +60,37 @@ def test_loss_falls_on_a_fixed_batch(folder):
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
 
 
-def test_train_writes_checkpoint_and_samples(folder, tmp_path):
-    out = tmp_path / "ckpt" / "color.pt"
+def test_train_writes_a_run_folder_and_the_colorizer(folder, tmp_path):
+    run_dir = tmp_path / "run"
     seen = []
-    result = train_colorizer(folder, out, epochs=1, progress=lambda s, d, t: seen.append((s, d, t)), **TINY)
-    assert result.step == 2 and result.epoch == 1 and len(result.losses) == 2  # 6 images / batch 4
-    assert result.n_images == 6 and any("broken.png" in s for s in result.skipped)
-    assert ("Training colorizer", 2, 2) in seen
+    result = train_colorizer(
+        _config(folder, steps=2), run_dir, device="cpu", progress=lambda s, d, t: seen.append((s, d, t))
+    )
+    assert result.step == 2 and len(result.losses) == 2 and result.state == "done"  # 6 images / batch 4
+    assert any("broken.png" in s for s in result.skipped)
+    assert ("train", 2, 2) in seen
 
-    ckpt = torch.load(out, map_location="cpu", weights_only=True)
-    assert ckpt["arch"] == "color_unet" and ckpt["config"] == {"base_channels": 8, "depth": 2}
-    assert ckpt["step"] == 2 and ckpt["size"] == 32
-    net = ColorUNet(**ckpt["config"])
-    net.load_state_dict(ckpt["state_dict"], strict=True)
+    ckpt = torch.load(run_dir / runs.CHECKPOINT, map_location="cpu", weights_only=True)
+    assert ckpt["kind"] == "colorizer" and ckpt["step"] == 2
+    exported = torch.load(run_dir / "colorizer.pt", map_location="cpu", weights_only=True)
+    assert result.exported == [run_dir / "colorizer.pt"]
+    assert exported["arch"] == "color_unet" and exported["config"] == {"base_channels": 8, "depth": 2}
+    assert exported["size"] == 32 and exported["step"] == 2
+    net = ColorUNet(**exported["config"])
+    net.load_state_dict(exported["state_dict"], strict=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(TINY["seed"])
-        init = ColorUNet(**ckpt["config"]).state_dict()
-    changed = [k for k in init if not torch.equal(init[k], ckpt["state_dict"][k])]
+        init = ColorUNet(**exported["config"]).state_dict()
+    changed = [k for k in init if not torch.equal(init[k], exported["state_dict"][k])]
     assert len(changed) == len(init)  # every parameter moved
 
-    grid = np.asarray(Image.open(result.samples))
-    assert result.samples == out.with_name("color_samples.png")
+    run = runs.load_run(run_dir)
+    assert run.config["kind"] == "colorizer" and run.config["dataset_images"] == 6
+    assert run.steps == [0, 2] and run.losses.steps == [1, 2]
+    assert run.losses.loss_g == [row[2] for row in result.losses] and run.losses.loss_d == [0.0, 0.0]
+    assert runs.read_status(run_dir)["state"] == "done"
+
+    grid = np.asarray(Image.open(runs.frame_path(run_dir, 2)))
     assert grid.shape == (4 * 32, 3 * 32, 3)
     # rows: gray input | prediction | original centre crop, in the folder's order
     _name, first = next(open_image_set(folder).iter_arrays())
@@ -84,50 +98,67 @@ def test_train_writes_checkpoint_and_samples(folder, tmp_path):
     gray = grid[:32, :32].astype(int)
     assert np.abs(gray[..., 0] - gray[..., 1]).max() <= 1 and gray.std() > 0
 
-    loaded = load_colorizer_file(out)
+    loaded = load_colorizer_file(run_dir / "colorizer.pt")
     assert loaded.arch == "color_unet" and loaded.net_size == 32
 
 
-def test_resume_continues_exactly(folder, tmp_path):
-    straight = train_colorizer(folder, tmp_path / "a.pt", epochs=2, **TINY)
-    part = train_colorizer(folder, tmp_path / "b.pt", epochs=2, max_steps=1, **TINY)
-    assert part.step == 1 and part.epoch == 0
-    ck = torch.load(tmp_path / "b.pt", weights_only=True)
-    assert ck["step"] == 1 and ck["batch_in_epoch"] == 1
-    resumed = train_colorizer(folder, tmp_path / "b.pt", epochs=2, resume=True, **TINY)
+def _rows(run_dir: Path) -> list[list[str]]:
+    with (run_dir / runs.LOSSES).open(newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_resume_continues_bit_identically(folder, tmp_path):
+    cfg = _config(folder, steps=4, snapshot_every=2)
+    straight = train_colorizer(cfg, tmp_path / "a", device="cpu")
+    stop = threading.Event()
+
+    def stop_after_one(stage, done, total):
+        if stage == "train" and done >= 1:
+            stop.set()
+
+    part = train_colorizer(cfg, tmp_path / "b", device="cpu", stop=stop, progress=stop_after_one)
+    assert (part.state, part.step) == ("stopped", 1)
+    resumed = train_colorizer(cfg, tmp_path / "b", device="cpu", resume=True)
     assert resumed.resumed and resumed.start_step == 1 and resumed.step == straight.step == 4
-    np.testing.assert_allclose(part.losses + resumed.losses, straight.losses, rtol=1e-5)
-    a = torch.load(tmp_path / "a.pt", weights_only=True)["state_dict"]
-    b = torch.load(tmp_path / "b.pt", weights_only=True)["state_dict"]
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+    assert part.losses + resumed.losses == straight.losses
+    assert _rows(tmp_path / "a") == _rows(tmp_path / "b")
+    a = torch.load(tmp_path / "a" / "colorizer.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b" / "colorizer.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_errors(tmp_path):
+def test_errors(folder, tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "x.txt").write_text("hi")
-    with pytest.raises(ValueError, match="no"):
-        train_colorizer(tmp_path / "empty", tmp_path / "c.pt", epochs=1, **TINY)
-    bad = tmp_path / "other.pt"
-    torch.save({"arch": "unet_256", "state_dict": {}}, bad)
-    with pytest.raises(ValueError, match="not a GAN Lens color U-Net checkpoint"):
-        train_colorizer(tmp_path, bad, resume=True, epochs=1, **TINY)
+    with pytest.raises(ValueError, match="no images found"):
+        train_colorizer(_config(tmp_path / "empty", steps=1), tmp_path / "r1", device="cpu")
+    with pytest.raises(FileNotFoundError, match="nowhere: no such folder of training images"):
+        train_colorizer(_config(tmp_path / "nowhere", steps=1), tmp_path / "r1", device="cpu")
+    train_colorizer(_config(folder, steps=1), tmp_path / "r2", device="cpu")
+    with pytest.raises(
+        ValueError, match="cannot resume with different settings \\(depth: run has 2, asked 3"
+    ):
+        train_colorizer(_config(folder, steps=2, depth=3), tmp_path / "r2", device="cpu", resume=True)
+    with pytest.raises(ValueError, match="r2 is not empty; choose a new run folder or pass --resume"):
+        train_colorizer(_config(folder, steps=2), tmp_path / "r2", device="cpu")
+    with pytest.raises(ValueError, match="load_size \\(16\\) must be at least size \\(32\\)"):
+        _config(folder, load_size=16)
 
 
 def test_cli_train_and_colorize(folder, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command", required=True))
-    ckpt = tmp_path / "cli.pt"
+    run_dir = tmp_path / "cli-run"
     args = parser.parse_args(
         [
             "train-colorizer",
             str(folder),
             "--out",
-            str(ckpt),
+            str(run_dir),
             "--size",
             "32",
-            "--epochs",
-            "1",
+            "--steps",
+            "2",
             "--batch-size",
             "4",
             "--base-channels",
@@ -136,10 +167,13 @@ def test_cli_train_and_colorize(folder, tmp_path, capsys):
             "2",
             "--device",
             "cpu",
+            "--quiet",
         ]
     )
     assert args.func(args) == 0
-    assert ckpt.exists() and ckpt.with_name("cli_samples.png").exists()
+    assert "colorizer: " in capsys.readouterr().out
+    ckpt = run_dir / "colorizer.pt"
+    assert ckpt.exists() and runs.list_frames(run_dir)
     out_dir = tmp_path / "out"
     img = next(folder.rglob("img0.png"))
     args = parser.parse_args(
@@ -158,7 +192,7 @@ def test_cli_train_and_colorize(folder, tmp_path, capsys):
     )
     assert args.func(args) == 0
     files = sorted(p.name for p in out_dir.iterdir())
-    assert files == ["img0_cli-2.png", "img0_cli.png"]
-    result = np.asarray(Image.open(out_dir / "img0_cli.png"))
+    assert files == ["img0_colorizer-2.png", "img0_colorizer.png"]
+    result = np.asarray(Image.open(out_dir / "img0_colorizer.png"))
     assert result.shape == np.asarray(Image.open(img)).shape
     assert "PSNR" in capsys.readouterr().out

@@ -1,0 +1,87 @@
+"""Command-line subcommand ``train-cyclegan`` (registered by ``core/cli.py``):
+
+``python -m core train-cyclegan --a FOLDER_A --b FOLDER_B --size N --steps N --out RUN_DIR
+[--resume] [--ngf N] [--ndf N] [--n-blocks N] [--batch-size N] [--seed N] [--device auto]
+[--snapshot-every N]`` trains a CycleGAN (:mod:`core.models.training.cyclegan`) into a run folder
+the Training lab can follow and exports ``latest_net_G_A.pth`` / ``latest_net_G_B.pth`` for the
+Translate page. A domain may also be ``samples:shapes`` / ``samples:squares`` (built-in sets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.runtime.cli_types import MAX_IMAGE_SIDE, batch_size, int_in_range, positive_int
+from core.runtime.progress import TqdmProgress
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train-cyclegan`` to ``subparsers``."""
+    p = subparsers.add_parser(
+        "train-cyclegan",
+        help="train a CycleGAN (two ResNet generators, two PatchGANs) between two image folders",
+        description="CycleGAN as Zhu et al. 2017 and the official code define it (LSGAN, cycle "
+        "lambda 10, identity 0.5 lambda, image pool 50, Adam 2e-4 / 0.5, linear decay over the "
+        "second half), into a run folder; exports latest_net_G_A.pth and latest_net_G_B.pth.",
+    )
+    p.add_argument("--a", required=True, help="domain A: a folder of images (or samples:shapes)")
+    p.add_argument("--b", required=True, help="domain B: a folder of images (or samples:squares)")
+    p.add_argument(
+        "--size",
+        type=int_in_range(32, MAX_IMAGE_SIDE),
+        default=256,
+        help="crop size in px, a multiple of 4 (default 256; images are resized to size x 286/256 first)",
+    )
+    p.add_argument("--steps", type=positive_int, default=1000, help="total steps (also when resuming)")
+    p.add_argument("--out", type=Path, required=True, help="run folder to create (or resume)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoint.pt")
+    p.add_argument("--ngf", type=positive_int, default=64, help="generator width (official 64)")
+    p.add_argument("--ndf", type=positive_int, default=64, help="discriminator width (official 64)")
+    p.add_argument("--n-blocks", type=int_in_range(0, 64), default=9, help="residual blocks (official 9)")
+    p.add_argument("--batch-size", type=batch_size, default=1, help="images per domain per step (official 1)")
+    p.add_argument("--seed", type=int, default=0, help="fixes weights, crops and the image pools")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument(
+        "--snapshot-every", type=positive_int, default=100, help="frame + checkpoint every K steps"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from core.models.training.configs import CycleGANConfig
+    from core.models.training.cyclegan import train_cyclegan
+    from core.models.training.data import is_sample_domain
+
+    def domain(text: str) -> str:
+        return text if is_sample_domain(text) else str(Path(text).expanduser().resolve())
+
+    config = CycleGANConfig(
+        a=domain(args.a),
+        b=domain(args.b),
+        size=args.size,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        ngf=args.ngf,
+        ndf=args.ndf,
+        n_blocks=args.n_blocks,
+        seed=args.seed,
+        snapshot_every=args.snapshot_every,
+    )
+    progress = TqdmProgress(disable=args.quiet)
+    try:
+        result = train_cyclegan(config, args.out, device=args.device, resume=args.resume, progress=progress)
+    finally:
+        progress.close()
+    for s in result.skipped:
+        print(f"skipped {s}", file=sys.stderr)
+    rate = f", {result.seconds_per_step:.3g} s/step" if result.seconds_per_step else ""
+    print(
+        f"{result.state}: {result.run_dir} at step {result.step} "
+        f"({result.step - result.start_step} steps in {result.seconds:.1f} s{rate})"
+    )
+    for path in result.exported:
+        print(f"generator: {path}")
+    return 0

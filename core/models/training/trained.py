@@ -1,0 +1,65 @@
+"""Models trained on this server: the exported model files of the colorizer and CycleGAN runs in a
+runs folder (their ``config.json`` names them under ``"exports"``, :mod:`core.models.training.run_loop`),
+so that the generator pages can offer what a user trained there next to the zoo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.gan import runs
+from core.models.registry import Family
+
+#: The family of the models each kind of run exports.
+KIND_FAMILY: dict[str, Family] = {"colorizer": "colorization", "cyclegan": "translation"}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """One exported model file of a run. ``name``: the run's name, with the export's label when a
+    run exports several (a CycleGAN's two directions); ``resolution``: the image size it was
+    trained at; ``state``: the run's state (``running``, ``done``, ``stopped``, ...)."""
+
+    name: str
+    path: Path
+    run_dir: Path
+    family: Family
+    resolution: int | None
+    state: str | None
+
+
+def trained_models(runs_dir: str | os.PathLike, family: Family) -> list[TrainedModel]:
+    """The exported model files of ``family`` in the runs of ``runs_dir`` that exist on disk, by
+    run name (runs whose config cannot be read are left out: the Training lab reports them)."""
+    found: list[TrainedModel] = []
+    for run_dir in runs.list_runs(runs_dir):
+        try:
+            config = json.loads((run_dir / runs.CONFIG).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(config, dict) or KIND_FAMILY.get(str(config.get("kind"))) != family:
+            continue
+        exports = config.get("exports")
+        if not isinstance(exports, dict):
+            continue
+        size = config.get("size")
+        status = runs.read_status(run_dir)
+        for label, file in exports.items():
+            path = run_dir / str(file)
+            if Path(str(file)).name != str(file) or not path.is_file():
+                continue  # only files of the run folder itself
+            name = run_dir.name if len(exports) == 1 else f"{run_dir.name} {label}"
+            found.append(
+                TrainedModel(
+                    name,
+                    path,
+                    run_dir,
+                    family,
+                    int(size) if isinstance(size, int) else None,
+                    runs.run_state(status),
+                )
+            )
+    return found

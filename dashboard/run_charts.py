@@ -1,0 +1,123 @@
+"""Plotly figures of the training lab's runs: loss curves and the SWD quality curve against the
+training step (presentation only; the numbers come from ``core.gan.runs``).
+
+Losses of different models live on different scales (DCGAN's cross-entropies are around 1, a
+WGAN critic's values around 0.01), so each run gets its own row and y axis, over one shared step
+axis; a run's further named loss terms (``LossLog.extra``, e.g. a CycleGAN's cycle and identity
+losses) get a row of their own under it. Every row has its own legend, to the right of the row,
+so no legend can cover an axis title or another row. Each row's y range is set to its own data
+(with a margin), so no curve is drawn flat by another's scale. Both figures share their margins
+and their step range (every step of the runs shown), so their step axes line up on the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.gan.runs import Timeline
+
+RUN_COLORS = {"A": "#1f77b4", "B": "#d62728"}
+DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
+ROW_HEIGHT_PX = 210
+#: Left and right margins shared by both figures, so their step axes line up on the page.
+MARGIN = dict(l=60, r=200, t=40, b=50)
+LEGEND_X = 1.02
+
+
+def _range(values: Sequence[float], pad: float = 0.06) -> list[float]:
+    lo, hi = min(values), max(values)
+    span = hi - lo or abs(hi) or 1.0
+    return [lo - pad * span, hi + pad * span]
+
+
+def _step_range(panels: Mapping[str, Timeline]) -> list[int]:
+    """First and last step of anything the runs show (frames, losses, quality points)."""
+    steps = [s for tl in panels.values() for s in (tl.steps[:1] + tl.steps[-1:])]
+    for tl in panels.values():
+        for log in (tl.losses, tl.quality):
+            if log is not None and log.steps:
+                steps += [log.steps[0], log.steps[-1]]
+    return [min(steps, default=0), max(steps, default=1)]
+
+
+def _loss_rows(panels: Mapping[str, Timeline]) -> list[tuple[str, str, list[tuple[str, list]]]]:
+    """``(label, legend title, [(curve name, values), ...])`` per row (see the module docstring)."""
+    rows = []
+    for label, tl in panels.items():
+        log = tl.losses
+        if log is None or not log.steps:
+            continue
+        curves = [("loss D", log.loss_d), ("loss G", log.loss_g)]
+        if log.has_em:
+            curves.append(("EM estimate", log.em_estimate))
+        model = tl.config.get("model")
+        rows.append((label, f"{label} · {tl.name}" + (f" ({model})" if model else ""), curves))
+        extra = [(name, values) for name, values in log.extra.items() if any(v is not None for v in values)]
+        if extra:
+            rows.append((label, f"{label} · {tl.name}: further terms", extra))
+    return rows
+
+
+def run_loss_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
+    """Loss curves of runs A/B, one row (own y axis, own legend) per run and per run's further
+    terms, over a shared step axis with a dashed line at ``step``."""
+    rows = _loss_rows(panels)
+    n = max(len(rows), 1)
+    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.12 / n)
+    for r, (label, title, curves) in enumerate(rows, start=1):
+        legend = "legend" if r == 1 else f"legend{r}"
+        steps = panels[label].losses.steps
+        for (name, values), dash in zip(curves, DASHES, strict=False):
+            fig.add_scatter(
+                x=steps,
+                y=values,
+                name=f"{label}: {name}",
+                mode="lines",
+                line=dict(color=RUN_COLORS[label], width=1.5 if dash == "solid" else 1.2, dash=dash),
+                legend=legend,
+                row=r,
+                col=1,
+            )
+        shown = [v for _, values in curves for v in values if v is not None]
+        fig.update_yaxes(title_text="loss", range=_range(shown), row=r, col=1)
+        fig.add_vline(x=step, line_color="gray", line_dash="dash", row=r, col=1)
+        top = fig.get_subplot(r, 1).yaxis.domain[1]
+        fig.update_layout({legend: dict(title_text=title, x=LEGEND_X, xanchor="left", y=top, yanchor="top")})
+    fig.update_xaxes(range=_step_range(panels))
+    fig.update_xaxes(title_text="step", row=n, col=1)
+    fig.update_layout(
+        title=dict(text="Losses (each run on its own axis)", x=0, xanchor="left"),
+        height=MARGIN["t"] + MARGIN["b"] + ROW_HEIGHT_PX * n,
+        margin=MARGIN,
+    )
+    return fig
+
+
+def run_quality_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
+    """SWD quality curves of runs A/B (one scale: SWD x 1e3 against the training images) with a
+    dashed line at ``step``; the legend to the right of the plot."""
+    fig = go.Figure()
+    for label, tl in panels.items():
+        if tl.quality is None or not tl.quality.steps:
+            continue
+        fig.add_scatter(
+            x=tl.quality.steps,
+            y=tl.quality.swd_avg,
+            name=f"{label}: {tl.name}",
+            mode="lines+markers",
+            line=dict(color=RUN_COLORS[label]),
+            cliponaxis=False,  # markers at the first and last step are drawn whole
+        )
+    fig.add_vline(x=step, line_color="gray", line_dash="dash")
+    fig.update_layout(
+        title=dict(text="Quality: SWD of samples vs training images (lower is closer)", x=0, xanchor="left"),
+        xaxis=dict(title_text="step", range=_step_range(panels)),
+        yaxis_title="SWD avg × 1e3",
+        height=MARGIN["t"] + MARGIN["b"] + 260,
+        margin=MARGIN,
+        legend=dict(x=LEGEND_X, xanchor="left", y=1, yanchor="top"),
+    )
+    return fig
