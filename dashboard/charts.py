@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-
 #: How the chart explains SWD's unit, in every hover.
 SWD_UNIT = "SWD values are multiplied by 1000 for readability (as in the Progressive GAN paper)"
 

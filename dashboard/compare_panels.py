@@ -30,8 +30,8 @@ from core.metrics.compare import (
 from core.metrics.estimate import (
     Estimate,
     Speeds,
+    about,
     estimate_compare,
-    format_seconds,
     measure_feature_maths_speed,
     measure_feature_speed,
     measure_swd_speed,
@@ -154,7 +154,7 @@ def show_estimate(est: Estimate) -> None:
     """The estimate before Run: the total, what it is based on, each step, and suggestions."""
     total = est.seconds
     head = (
-        f"**Estimated time on this machine ({est.device}): {format_seconds(total)}**"
+        f"**Estimated time on this machine ({est.device}): {about(total)}**"
         if total is not None
         else ("**No time estimate** (a step could not be measured)")
     )
@@ -166,9 +166,7 @@ def show_estimate(est: Estimate) -> None:
     with st.expander("Time per step"):
         for s in est.stages:
             secs = (
-                "not measured"
-                if s.seconds is None
-                else ("no work" if s.seconds == 0 else format_seconds(s.seconds))
+                "not measured" if s.seconds is None else ("no work" if s.seconds == 0 else about(s.seconds))
             )
             st.write(f"{s.stage}: {secs} ({s.basis})")
     for tip in est.advice:

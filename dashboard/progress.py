@@ -47,7 +47,7 @@ def show_job_progress(job, label: str, estimate=None) -> None:
     time. With an ``estimate`` (:class:`core.metrics.estimate.Estimate` under the same stage
     names) every planned stage is listed from the start, each with the time it has left, and the
     caption says how long the whole job has left (:func:`core.metrics.estimate.time_left`)."""
-    from core.metrics.estimate import format_seconds, time_left
+    from core.metrics.estimate import about, time_left
 
     stages = job.stages()
     if estimate is None:
@@ -59,18 +59,16 @@ def show_job_progress(job, label: str, estimate=None) -> None:
             st.progress(sp.fraction or 0.0, text=text)
         return
     left = time_left(estimate, stages)
-    total = f"; {format_seconds(left.seconds)} left (estimate)" if left.seconds is not None else ""
+    total = f"; {about(left.seconds)} left (estimate)" if left.seconds is not None else ""
     st.caption(f"{label} {job.elapsed:.0f} s so far{total}")
     for stage, secs in left.per_stage.items():
         sp = stages.get(stage)
         if sp is None:
-            status = "waiting" + (f" ({format_seconds(secs)})" if secs else "")
+            status = "waiting" + (f" ({about(secs)})" if secs else "")
         elif secs == 0.0 and sp.total and sp.done >= sp.total:
             status = f"done in {sp.elapsed:.1f} s"
         else:
-            status = f"{round(100 * (sp.fraction or 0.0))} %" + (
-                f", {format_seconds(secs)} left" if secs else ""
-            )
+            status = f"{round(100 * (sp.fraction or 0.0))} %" + (f", {about(secs)} left" if secs else "")
         st.progress((sp.fraction or 0.0) if sp else 0.0, text=f"{stage}: {status}")
     if left.slower:
         st.caption("Taking longer than estimated: " + ", ".join(left.slower) + " (the machine may be busy).")

@@ -18,7 +18,7 @@ import streamlit as st
 
 from core.gan import runs
 from core.gan.jobs import TrainingJob
-from core.runtime.eta import PaceLog
+from core.runtime.eta import PaceLog, duration
 from dashboard import session
 from dashboard.resources import training_jobs
 
@@ -64,15 +64,6 @@ def new_run_dir(runs_dir: Path, name: str) -> Path:
     while run_dir.exists():
         run_dir, i = base.with_name(f"{base.name}-{i}"), i + 1
     return run_dir
-
-
-def duration(seconds: float) -> str:
-    """``"42 s"``, ``"7 min"`` or ``"1.5 h"``."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def time_left_text(job: TrainingJob) -> str:

@@ -41,6 +41,7 @@ from core.metrics.compare import (
     CompareSettings,
     features_stage,
 )
+from core.runtime.eta import PaceLog, duration
 from core.runtime.jobs import StageProgress
 
 #: Features that would take longer than this on a CPU get a suggestion (fewer images, KID).
@@ -100,7 +101,7 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class TimeLeft:
+class StagesLeft:
     """Seconds left in all (None: unknown), per stage, and the stages running past their estimate."""
 
     seconds: float | None
@@ -108,16 +109,12 @@ class TimeLeft:
     slower: tuple[str, ...] = ()
 
 
-def format_seconds(seconds: float) -> str:
-    """``"about 40 s"``, ``"about 3 min"``, ``"about 1 h 5 min"``: an estimate, rounded."""
+def about(seconds: float) -> str:
+    """An estimate for people: ``"a few seconds"``, else ``"about 40 s"`` (to 5 s below 90 s),
+    ``"about 3 min"``, ``"about 1.5 h"`` (:func:`core.runtime.eta.duration`)."""
     if seconds < 10:
         return "a few seconds"
-    if seconds < 90:
-        return f"about {int(round(seconds / 5.0)) * 5} s"
-    minutes = int(round(seconds / 60.0))
-    if minutes < 60:
-        return f"about {minutes} min"
-    return f"about {minutes // 60} h {minutes % 60} min"
+    return f"about {duration(round(seconds / 5.0) * 5 if seconds < 90 else seconds)}"
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -323,10 +320,10 @@ def _advice(
     )
     text = (
         f"On this CPU the network features take about {per_image:.2f} s per image, so {metric} at "
-        f"N = {plan.n} needs {format_seconds(sum(secs))} for them alone."
+        f"N = {plan.n} needs {about(sum(secs))} for them alone."
     )
     if quick < plan.n:
-        text += f" For a quicker look try N = {quick} ({format_seconds(quick * per_image * len(secs))})"
+        text += f" For a quicker look try N = {quick} ({about(quick * per_image * len(secs))})"
         text += (
             ", with KID, which stays fair at small N (FID reads high below 2048 images)."
             if "fid" in settings.metrics
@@ -338,10 +335,11 @@ def _advice(
 
 def time_left(
     estimate: Estimate | None, stages: Mapping[str, StageProgress], now: float | None = None
-) -> TimeLeft:
-    """Seconds left of a running comparison: a stage under way (at least 5 % done, for 2 s) from
-    its own rate so far; one started but without a usable fraction (FID's single step) from its
-    estimate minus the time it has run; one not started from its estimate; one done is 0."""
+) -> StagesLeft:
+    """Seconds left of a running comparison: a stage under way (at least 5 % done, for 2 s) at
+    its own pace since it started (:class:`core.runtime.eta.PaceLog`), less the time since its
+    latest report; one started but without a usable fraction (FID's single step) from its estimate
+    minus the time it has run; one not started from its estimate; one done is 0."""
     now = time.time() if now is None else now
     names = [s.stage for s in estimate.stages] if estimate else []
     names += [name for name in stages if name not in names]
@@ -359,7 +357,11 @@ def time_left(
         running = max(now - sp.started, 0.0)
         frac = sp.fraction
         if frac is not None and frac >= 0.05 and running >= 2.0:
-            per[name] = running * (1.0 - frac) / frac
+            pace = PaceLog(keep=2)
+            pace.add(sp.started, 0)
+            pace.add(sp.updated, sp.done)
+            left = pace.time_left(sp.total)  # type: ignore[arg-type]
+            per[name] = max(left.seconds - (now - sp.updated), 0.0) if left else est
         elif est is not None:
             per[name] = max(est - running, 0.0)
             if running > est:
@@ -368,4 +370,4 @@ def time_left(
             per[name] = None
     values = list(per.values())
     total = None if any(v is None for v in values) else float(sum(values))  # type: ignore[arg-type]
-    return TimeLeft(total, per, tuple(slower))
+    return StagesLeft(total, per, tuple(slower))

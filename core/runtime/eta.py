@@ -5,6 +5,7 @@ Progress callback recorded them (:class:`core.runtime.jobs.StageProgress` ``upda
 ``done``); :meth:`PaceLog.time_left` divides the time between the oldest and newest kept report by
 the steps between them and multiplies by the steps still to do. Only the last ``keep`` reports
 count, so a change of pace (another job starting, a slower phase) shows within a few reports.
+:func:`duration` writes a number of seconds for people.
 """
 
 from __future__ import annotations
@@ -45,3 +46,12 @@ class PaceLog:
         (t0, s0), (t1, s1) = self.reports[0], self.reports[-1]
         per_step = (t1 - t0) / (s1 - s0)
         return TimeLeft(max(total - s1, 0) * per_step, s1 - s0, per_step)
+
+
+def duration(seconds: float) -> str:
+    """``"42 s"``, ``"7 min"`` or ``"1.5 h"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

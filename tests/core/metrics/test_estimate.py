@@ -24,8 +24,8 @@ from core.metrics.estimate import (
     Estimate,
     Speeds,
     StageEstimate,
+    about,
     estimate_compare,
-    format_seconds,
     measure_feature_maths_speed,
     measure_feature_speed,
     measure_swd_speed,
@@ -149,11 +149,12 @@ def test_time_left_follows_the_running_stages():
     now = 1000.0
     stages = {
         "one": StageProgress(4, 4, now - 30, now - 20),  # done
-        "two": StageProgress(25, 100, now - 10, now - 1),  # a quarter in 10 s: 30 s more
+        # 25 steps in the 9 s to its latest report, 1 s ago: 75 more take 27 s, 26 s from now
+        "two": StageProgress(25, 100, now - 10, now - 1),
     }
     left = time_left(est, stages, now)
-    assert left.per_stage == {"one": 0.0, "two": pytest.approx(30.0), "three": 5.0}
-    assert left.seconds == pytest.approx(35.0)
+    assert left.per_stage == {"one": 0.0, "two": pytest.approx(26.0), "three": 5.0}
+    assert left.seconds == pytest.approx(31.0)
     # a single-step stage (no fraction yet) counts down its estimate, and says when it runs over
     single = time_left(est, {"three": StageProgress(0, 1, now - 2, now - 2)}, now)
     assert single.per_stage["three"] == pytest.approx(3.0) and single.slower == ()
@@ -163,11 +164,12 @@ def test_time_left_follows_the_running_stages():
     assert unknown.seconds is None
 
 
-def test_format_seconds():
-    assert format_seconds(3) == "a few seconds"
-    assert format_seconds(42) == "about 40 s"
-    assert format_seconds(200) == "about 3 min"
-    assert format_seconds(3900) == "about 1 h 5 min"
+def test_about():
+    assert about(3) == "a few seconds"
+    assert about(42) == "about 40 s"
+    assert about(61) == "about 60 s"
+    assert about(200) == "about 3 min"
+    assert about(5400) == "about 1.5 h"
 
 
 def test_speeds_from_a_finished_comparison(tmp_path, fake_extractor):
