@@ -60,6 +60,7 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
         f"Source of {label}",
         SOURCES,
         key=f"{key}_kind",
+        persist_state="session",
         help="Where the images come from. Built-in samples work offline with no data.",
     )
     if kind == "Built-in sample":
@@ -69,6 +70,7 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
             names,
             index=names.index(default_sample),
             key=f"{key}_sample",
+            persist_state="session",
             format_func=lambda n: SAMPLE_SETS[n].label,
             help="Procedurally generated sets; pairs differ in known ways (see the captions).",
         )
@@ -80,6 +82,7 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
             256,
             step=16,
             key=f"{key}_sample_n",
+            persist_state="session",
             help="How many 64x64 images the sample set has.",
         )
         return _remember(
@@ -112,6 +115,7 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
         path = server_path_input(
             f"{label}: folder, zip or .npy path on the server",
             key=f"{key}_path",
+            persist_state="session",
             help="For big sets that should not travel through the browser.",
         )
         if not path.strip():

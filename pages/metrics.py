@@ -59,6 +59,7 @@ with c1:
         default=["swd"],
         format_func=str.upper,
         key="metrics_choice",
+        persist_state="session",
         help="SWD compares small patches at several levels of detail (fast, no network). FID and KID "
         "compare what an image-recognition network sees in the images; KID is the fair one for small sets.",
     )
@@ -70,6 +71,7 @@ with c2:
         value=256,
         step=64,
         key="metrics_n",
+        persist_state="session",
         help="The same N is used for both sets; results at different N are not comparable.",
     )
     seed = st.number_input(
@@ -78,6 +80,7 @@ with c2:
         2**31 - 1,
         0,
         key="metrics_seed",
+        persist_state="session",
         help="Fixes the random choices (which images, patches and subsets), so a run can be repeated exactly.",
     )
 with c3:
@@ -85,11 +88,13 @@ with c3:
         "SWD resolution",
         ["auto", 16, 32, 64, 128, 256, 512],
         key="metrics_swd_size",
+        persist_state="session",
         help="Images are resized to this square size for SWD; 'auto' uses set A's most common size.",
     )
     noise_floor = st.checkbox(
         "Show the noise floor",
         key="metrics_floor",
+        persist_state="session",
         help="Also compare two random halves of set A: how big a difference chance alone makes. "
         "Differences below it are noise. Needed for a verdict on SWD.",
     )
@@ -98,6 +103,7 @@ with c4:
         "FID resize",
         list(FID_MODES),
         key="metrics_fid_mode",
+        persist_state="session",
         format_func=FID_MODES.get,
         help="How images are scaled to the size the network needs (299 px). 'Standard' gives numbers "
         "comparable with papers; 'Clean' avoids the old method's jagged edges. Compare FIDs only when "
@@ -112,6 +118,7 @@ with st.expander("More settings (KID)"):
         1000,
         100,
         key="metrics_kid_subsets",
+        persist_state="session",
         help="KID is averaged over this many random subsets; their spread says how sure the value is.",
     )
     kid_subset_size = k2.number_input(
@@ -120,6 +127,7 @@ with st.expander("More settings (KID)"):
         100_000,
         1000,
         key="metrics_kid_subset_size",
+        persist_state="session",
         help="Images per KID subset (1000 as in torch-fidelity). When it is N or more, every subset is the "
         "whole set and KID's spread cannot be estimated; choose less than N to get one.",
     )

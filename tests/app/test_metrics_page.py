@@ -513,3 +513,24 @@ def test_shuffled_upload_order_gives_identical_numbers():
     assert len(history) == 3
     values = history.filter(like="px").to_numpy()  # every SWD and noise-floor level
     assert values.shape[1] == 4 and (values == values[0]).all()
+
+
+def test_compare_settings_survive_a_page_switch(monkeypatch, tmp_path):
+    monkeypatch.setenv("GANLENS_CACHE", str(tmp_path / "cache"))
+    root = Path(PAGE).parents[1]
+    at = AppTest.from_file(str(root / "dashboard" / "app.py"), default_timeout=120).run()
+    at.switch_page(PAGE).run()
+    at.selectbox(key="metrics_B_sample").set_value("squares")
+    at.multiselect(key="metrics_choice").set_value(["swd", "kid"])
+    at.number_input(key="metrics_n").set_value(128)
+    at.number_input(key="metrics_seed").set_value(7)
+    at.checkbox(key="metrics_floor").check().run()
+    assert not at.exception, at.exception
+    keys = ["metrics_B_sample", "metrics_choice", "metrics_n", "metrics_seed", "metrics_floor"]
+    before = {k: at.get_by_key(k).value for k in keys}
+    assert before["metrics_n"] == 128 and before["metrics_B_sample"] == "squares"
+    at.switch_page(str(root / "pages" / "home.py")).run()
+    assert not any(getattr(n, "key", None) in keys for n in at.main)  # the page's widgets are gone
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert {k: at.get_by_key(k).value for k in keys} == before
