@@ -49,7 +49,7 @@ demo-runs: $(STAMP)
 	$(VENV)/bin/ganlens make-demo-runs --out dashboard/demo_runs
 
 # The shipped demo translator (discs <-> squares) and demo colorizer, retrained on the CPU (about
-# 10-15 minutes on 2 cores); rewrites core/models/demo/weights/*.pth and manifest.json.
+# 8 minutes on 2 shared cores); rewrites core/models/demo/weights/*.pth and manifest.json.
 demo-models: $(STAMP)
 	$(VENV)/bin/ganlens make-demo-models --out core/models/demo/weights
 

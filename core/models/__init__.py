@@ -17,7 +17,9 @@ The pipeline, in the order a newcomer meets it:
    colorization pipeline with hints), with the CIE Lab maths in :mod:`~core.models.lab`.
 5. **Outputs** - :mod:`~core.models.outputs`: PNG/zip export, safe file names.
 
-Training the color U-Net is :mod:`core.models.training`; the command-line subcommands are
-:mod:`~core.models.cli` (``translate``, ``models``) and :mod:`~core.models.colorize_cli`
-(``colorize``, ``train-colorizer``). Image batches come in through :mod:`core.images.batches`.
+Training (CycleGAN, the color U-Net) is :mod:`core.models.training`; the shipped demo models and
+their builder are :mod:`core.models.demo`; the command-line subcommands are
+:mod:`~core.models.cli` (``translate``, ``models``), :mod:`~core.models.colorize_cli`
+(``colorize``, ``train-colorizer``), :mod:`~core.models.training.cli` (``train-cyclegan``) and
+:mod:`~core.models.demo.cli` (``make-demo-models``). Image batches come in through :mod:`core.images.batches`.
 """

@@ -33,8 +33,7 @@ from core.models.training.data import (
     random_crop_flip,
     split_held_out,
 )
-from core.models.training.run_loop import RunResult, open_run, run_training
-from core.runtime.atomic import atomic_path
+from core.models.training.run_loop import RunResult, open_run, run_training, save_weights
 from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
@@ -161,10 +160,7 @@ class ColorizerTrainer:
         }
 
     def export(self, run_dir: Path) -> list[Path]:
-        path = Path(run_dir) / EXPORT
-        with atomic_path(path) as tmp:
-            torch.save(self.exported(), tmp)
-        return [path]
+        return [save_weights(self.exported(), Path(run_dir) / EXPORT)]
 
     def state_dict(self) -> dict:
         return {

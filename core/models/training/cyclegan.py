@@ -21,6 +21,7 @@ from torch import nn
 
 from core.gan import runs
 from core.gan.frames import image_grid
+from core.images import WalkLimits
 from core.models.networks.cyclegan import ResnetGenerator
 from core.models.networks.init import init_normal
 from core.models.networks.patchgan import NLayerDiscriminator
@@ -34,7 +35,7 @@ from core.models.training.data import (
     to_signed,
 )
 from core.models.training.image_pool import ImagePool
-from core.models.training.run_loop import RunResult, open_run, run_training
+from core.models.training.run_loop import RunResult, open_run, run_training, save_weights
 from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
@@ -218,15 +219,13 @@ class CycleGANTrainer:
 
     def export(self, run_dir: Path) -> list[Path]:
         """Write both generators as plain official-layout state dicts (CPU tensors)."""
-        from core.runtime.atomic import atomic_path
-
-        paths = []
-        for attr, name in EXPORTS.items():
-            path = Path(run_dir) / name
-            with atomic_path(path) as tmp:
-                torch.save({k: v.detach().cpu() for k, v in getattr(self, attr).state_dict().items()}, tmp)
-            paths.append(path)
-        return paths
+        return [
+            save_weights(
+                {k: v.detach().cpu() for k, v in getattr(self, attr).state_dict().items()},
+                Path(run_dir) / name,
+            )
+            for attr, name in EXPORTS.items()
+        ]
 
     def state_dict(self) -> dict:
         return {
@@ -258,12 +257,14 @@ class CycleGANTrainer:
 
 
 def load_domains(
-    config: CycleGANConfig, progress: Progress = null_progress
+    config: CycleGANConfig, progress: Progress = null_progress, walk: WalkLimits | None = None
 ) -> tuple[ImageDomain, ImageDomain]:
-    """Domains A and B of ``config`` at its ``load_size``."""
+    """Domains A and B of ``config`` at its ``load_size`` (``walk``: folder-walk limits for a
+    browser user, :data:`core.images.BROWSER_WALK`); pass them to :func:`train_cyclegan` as
+    ``domains`` (or to a job as an input) to load them before training starts."""
     size = int(config.load_size)  # type: ignore[arg-type]
-    a = load_image_domain(config.a, size, progress=progress, stage="Loading domain A")
-    b = load_image_domain(config.b, size, progress=progress, stage="Loading domain B")
+    a = load_image_domain(config.a, size, progress=progress, stage="Loading domain A", walk=walk)
+    b = load_image_domain(config.b, size, progress=progress, stage="Loading domain B", walk=walk)
     return a, b
 
 

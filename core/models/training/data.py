@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.images import open_image_set
+from core.images import WalkLimits, open_image_set
 from core.images.samples import SAMPLE_SETS, make_sample_set
 from core.runtime.progress import Progress, null_progress
 
@@ -81,10 +81,16 @@ def is_sample_domain(source: str | Path) -> bool:
 
 
 def load_image_domain(
-    source: str | Path, load_size: int, *, progress: Progress = null_progress, stage: str = "Loading images"
+    source: str | Path,
+    load_size: int,
+    *,
+    progress: Progress = null_progress,
+    stage: str = "Loading images",
+    walk: WalkLimits | None = None,
 ) -> ImageDomain:
     """The images of ``source`` (a folder, zip or array file, or ``samples:<name>``) with their
-    shorter side resized to ``load_size``; ``ValueError`` naming the source when none is usable."""
+    shorter side resized to ``load_size``; ``ValueError`` naming the source when none is usable.
+    ``walk`` bounds a folder walk done for a browser user (:data:`core.images.BROWSER_WALK`)."""
     text = str(source)
     if is_sample_domain(text):
         name = text[len(SAMPLES_PREFIX) :]
@@ -99,7 +105,7 @@ def load_image_domain(
     path = Path(text).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such folder of training images")
-    image_set = open_image_set(path)
+    image_set = open_image_set(path, walk=walk)
     images: list[np.ndarray] = []
     total = len(image_set)
     progress(stage, 0, total)

@@ -25,6 +25,7 @@ exception writes state ``failed`` with its message and propagates.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -34,10 +35,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import torch
 
 from core.gan import runs
 from core.gan.frames import assemble_animation, write_png
 from core.gan.train import load_checkpoint, save_checkpoint
+from core.runtime.atomic import atomic_path
 from core.runtime.progress import Progress, null_progress
 
 #: Most seconds between two status.json heartbeats while training.
@@ -117,6 +120,16 @@ class StepRate:
         if rate is None or self.last is None:
             return ""
         return f"{rate:.3g} s/step, about {max(0, total - self.last[0]) * rate:.0f} s left"
+
+
+def save_weights(obj: dict, path: Path) -> Path:
+    """``torch.save`` ``obj`` to ``path`` atomically, byte for byte the same for the same tensors
+    (saved through a buffer: a file's archive would be named after the temporary file)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return Path(path)
 
 
 def open_run(
