@@ -25,3 +25,9 @@ def wipe_pictures(at) -> list[dict]:
             data[side] = np.asarray(Image.open(io.BytesIO(base64.b64decode(payload))))
         shown.append(data)
     return shown
+
+
+def pick_zoo(at, key: str, name: str) -> None:
+    """Choose the zoo model ``name`` in the model picker ``key`` (e.g. ``"translate_a"``) and rerun."""
+    box = at.selectbox(key=f"{key}_zoo")
+    box.select(next(option for option in box.options if f" {name} — " in option)).run()

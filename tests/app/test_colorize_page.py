@@ -18,7 +18,7 @@ from core.models.colorize import colorize_images, load_colorizer_file
 from core.models.training.colorizer import train_colorizer
 from core.models.training.configs import ColorizerConfig
 from core.models.zoo import CATALOG
-from tests.app.elements import wipe_pictures
+from tests.app.elements import pick_zoo, wipe_pictures
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "colorize.py")
 
@@ -56,11 +56,6 @@ def _app(cache: Path, monkeypatch) -> AppTest:
     return at
 
 
-def _pick_zoo(at: AppTest, key: str, name: str) -> None:
-    box = at.selectbox(key=f"{key}_zoo")
-    box.select(next(option for option in box.options if f" {name} — " in option)).run()
-
-
 def _result_captions(at) -> list[str]:
     """Captions of the result pictures (the example row's thumbnails come before them)."""
     examples = {name for name, _ in example_images("photos")}
@@ -71,11 +66,12 @@ def test_renders_offline_without_models(tmp_path, monkeypatch):
     at = _app(tmp_path / "cache", monkeypatch)
     at.run()
     assert not at.exception
+    pick_zoo(at, "colorize_a", "eccv16")  # (the shipped demo is preselected: tests/app/test_first_launch.py)
     assert any("eccv16 is not in the model cache yet" in i.value for i in at.info)
     assert any(b.label == "Download eccv16" for b in at.button)
     run = at.button(key="colorize_run")
     assert run.disabled  # no model, no image: nothing to run, nothing crashes
-    _pick_zoo(at, "colorize_a", "siggraph17")
+    pick_zoo(at, "colorize_a", "siggraph17")
     assert not at.exception
     assert any("siggraph17 is not in the model cache yet" in i.value for i in at.info)
     at.radio(key="colorize_a_source").set_value("A file on this machine").run()
@@ -172,6 +168,7 @@ def test_download_failure_offline_is_an_error_not_a_crash(tmp_path, monkeypatch)
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
     at = _app(tmp_path / "cache", monkeypatch)
     at.run()
+    pick_zoo(at, "colorize_a", "eccv16")
     at.button(key="colorize_a_download").click().run()
     assert not at.exception
     # plain words a non-programmer can act on: what failed, why, and what to do (with the URL)
@@ -208,7 +205,7 @@ def test_siggraph17_from_cache_with_hints(tmp_path, monkeypatch):
     photo = _photo(32, 40)
     at = _app(cache, monkeypatch)
     at.run()
-    _pick_zoo(at, "colorize_a", "siggraph17")
+    pick_zoo(at, "colorize_a", "siggraph17")
     assert any(c.value == "`siggraph17.pth`: siggraph17" for c in at.caption)
     at.file_uploader(key="colorize_uploads").set_value(("photo.png", _png(photo), "image/png"))
     at.number_input(key="colorize_net_size").set_value(64)  # the released weights use 256; 64 is faster

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core.models.loading import load_model
 from core.models.networks.cyclegan import ResnetGenerator
 from core.models.translate import translate_images
-from tests.app.elements import wipe_pictures
+from tests.app.elements import pick_zoo, wipe_pictures
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "translate.py")
 
@@ -63,6 +63,7 @@ def test_renders_offline_without_models(tmp_path, monkeypatch):
     at = _app(tmp_path / "empty", monkeypatch)
     at.run()
     assert not at.exception
+    pick_zoo(at, "translate_a", "apple2orange")  # (the shipped demo is preselected: test_first_launch.py)
     assert any("apple2orange is not in the model cache yet" in i.value for i in at.info)
     assert any("0 of 23 downloadable models are on this machine" in c.value for c in at.caption)
     assert any(b.label == "Download apple2orange" for b in at.button)
@@ -86,7 +87,7 @@ def test_translates_upload_with_cached_zoo_model(tmp_path, monkeypatch):
     at = _app(cache, monkeypatch)
     at.run()
     assert not at.exception
-    assert at.selectbox(key="translate_a_zoo").value.name == "horse2zebra"  # the cached one is preselected
+    pick_zoo(at, "translate_a", "horse2zebra")
     photo = _photo()
     at.file_uploader(key="translate_uploads").set_value(
         [
@@ -122,6 +123,7 @@ def test_compare_two_models_and_bad_uploaded_weights(tmp_path, monkeypatch):
     cache = _cache_with(tmp_path, "horse2zebra", "zebra2horse")
     at = _app(cache, monkeypatch)
     at.run()
+    pick_zoo(at, "translate_a", "horse2zebra")
     at.file_uploader(key="translate_uploads").set_value([("p.png", _png(_photo(20, 28)), "image/png")])
     at.slider(key="translate_resolution").set_value(64)
     at.toggle(key="translate_compare").set_value(True).run()

@@ -1,0 +1,77 @@
+"""First launch on a machine without internet, empty cache: on Translate and on Colorize a new
+user gets a result in three clicks (an example picture, the run button, nothing else) from the
+model that ships with GAN Lens, with no download; the result equals what the shipped file gives
+through the engine, and the page says what the model was trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from core.images.examples import example_images
+from core.models.colorize import colorize_images, load_colorizer_file
+from core.models.loading import load_model
+from core.models.translate import translate_images
+from core.models.zoo import demo_models
+from tests.app.elements import wipe_pictures
+
+PAGES = Path(__file__).resolve().parents[2] / "pages"
+
+
+@pytest.fixture(autouse=True)
+def _offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLENS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANLENS_MODEL_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.chdir(tmp_path)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _first_visit(page: str) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=120)
+    at.run()  # the browser's own choice of device is "auto": left as a new user finds it
+    assert not at.exception, at.exception
+    return at
+
+
+def test_translate_gives_a_result_in_two_clicks_from_the_shipped_model(tmp_path):
+    at = _first_visit("translate")
+    [demo] = [s for s in demo_models("translation") if s.name == "demo_discs2squares"]
+    assert at.selectbox(key="translate_a_zoo").value == demo  # preselected, ready
+    notes = " ".join(c.value for c in at.caption)
+    assert "Demo model shipped with GAN Lens" in notes and "procedural discs and squares" in notes
+    assert at.slider(key="translate_resolution").value == 64  # its training size
+    name, disc = example_images("discs")[0]
+    at.button(key=f"translate_example_{name}").click().run()  # click 1
+    at.button(key="translate_run").click().run()  # click 2
+    assert not at.exception, at.exception
+    [result] = at.session_state["translate_results"]["A"]
+    model, _ = load_model(demo.bundled)
+    expected = translate_images(model, [disc], resolution=64)[0]
+    np.testing.assert_array_equal(result.output, expected)
+    [wipe] = wipe_pictures(at)
+    np.testing.assert_array_equal(wipe["after"], expected)
+    assert not list((tmp_path / "cache").rglob("*.pth"))  # nothing was downloaded or copied
+
+
+def test_colorize_gives_a_scored_result_in_two_clicks_from_the_shipped_model(tmp_path):
+    at = _first_visit("colorize")
+    [demo] = demo_models("colorization")
+    assert at.selectbox(key="colorize_a_zoo").value == demo
+    notes = " ".join(c.value for c in at.caption)
+    assert "Demo model shipped with GAN Lens" in notes and "china.jpg and flower.jpg" in notes
+    name, photo = example_images("photos")[1]
+    at.button(key=f"colorize_example_{name}").click().run()  # click 1 (also: gray first)
+    at.button(key="colorize_run").click().run()  # click 2
+    assert not at.exception, at.exception
+    [result] = next(iter(at.session_state["colorize_results"].values()))
+    [expected] = colorize_images(load_colorizer_file(demo.bundled), [(name, photo)], gray_first=True)
+    np.testing.assert_array_equal(result.output_rgb, expected.output_rgb)
+    assert {m.label for m in at.metric} == {"PSNR", "SSIM"}
+    assert not list((tmp_path / "cache").rglob("*.pth"))
