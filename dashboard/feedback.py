@@ -9,3 +9,14 @@ def show_error(exc: BaseException, what: str = "") -> None:
     """Show a user error as a red box without stopping the rest of the page."""
     prefix = f"{what}: " if what else ""
     st.error(f"{prefix}{exc}")
+
+
+def not_ready_reason(models_ready: bool, has_images: bool, verb: str) -> str | None:
+    """Why a generator page's run button is disabled, in words that say what to do (``None``: it
+    is not)."""
+    missing = []
+    if not models_ready:
+        missing.append("a usable model above (the demo models work offline)")
+    if not has_images:
+        missing.append("at least one picture (upload one or click an example)")
+    return f"To {verb}, choose " + " and ".join(missing) + "." if missing else None

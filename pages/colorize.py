@@ -23,7 +23,7 @@ from core.models.colorize import (
     result_filename,
     results_zip,
 )
-from dashboard.feedback import show_error
+from dashboard.feedback import not_ready_reason, show_error
 from dashboard.image_input import image_inputs
 from dashboard.model_input import models_on_this_machine, pick_model, pick_models
 from dashboard.progress import StreamlitProgress
@@ -223,13 +223,14 @@ if any(m.uses_hints for _, m in models):
     with st.expander("Colour hints (SIGGRAPH17)", expanded=False):
         hint_target, hints = hint_editor([n for n, _ in images])
 
-ready = models_ready and bool(images)
+blocked = not_ready_reason(models_ready, bool(images), "colorize")
+ready = blocked is None
 if st.button(
     "Colorize",
     type="primary",
     disabled=not ready,
     key="colorize_run",
-    help="Colorize all images with the chosen model(s).",
+    help=blocked or "Colorize all images with the chosen model(s).",
 ):
     runs: dict[str, list[ColorizeResult]] = {}
     progress = StreamlitProgress(st.container())
@@ -250,6 +251,9 @@ if st.button(
             show_error(exc, f"{name} failed")
     if runs:
         st.session_state[RESULTS_KEY] = runs
+
+if blocked:
+    st.caption(blocked)
 
 stored = st.session_state.get(RESULTS_KEY)
 if stored:

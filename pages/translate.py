@@ -21,7 +21,7 @@ from core.models.translate import (
     translate_named,
 )
 from core.runtime.device import resolve_device
-from dashboard.feedback import show_error
+from dashboard.feedback import not_ready_reason, show_error
 from dashboard.image_input import image_inputs
 from dashboard.model_input import models_on_this_machine, native_resolution, pick_model, pick_models
 from dashboard.progress import StreamlitProgress
@@ -143,15 +143,18 @@ bn_label = c2.radio(
 )
 bn_stats = "image" if bn_label.startswith("Per image") else "running"
 
-ready = models_ready and bool(images)
+blocked = not_ready_reason(models_ready, bool(images), "translate")
+ready = blocked is None
 if st.button(
     "Translate",
     type="primary",
     key="translate_run",
     disabled=not ready,
-    help="Run the chosen model(s) on all the images.",
+    help=blocked or "Run the chosen model(s) on all the images.",
 ):
     run(models, images, resolution, bn_stats)
+if blocked:
+    st.caption(blocked)
 
 stored = st.session_state.get(RESULTS_KEY)
 if stored:

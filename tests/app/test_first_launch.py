@@ -47,6 +47,10 @@ def test_translate_gives_a_result_in_two_clicks_from_the_shipped_model(tmp_path)
     notes = " ".join(c.value for c in at.caption)
     assert "Demo model shipped with GAN Lens" in notes and "procedural discs and squares" in notes
     assert at.slider(key="translate_resolution").value == 64  # its training size
+    # the run button says why it waits
+    assert at.button(key="translate_run").disabled
+    why = "To translate, choose at least one picture (upload one or click an example)."
+    assert any(c.value == why for c in at.caption)
     name, disc = example_images("discs")[0]
     at.button(key=f"translate_example_{name}").click().run()  # click 1
     at.button(key="translate_run").click().run()  # click 2
@@ -66,6 +70,8 @@ def test_colorize_gives_a_scored_result_in_two_clicks_from_the_shipped_model(tmp
     assert at.selectbox(key="colorize_a_zoo").value == demo
     notes = " ".join(c.value for c in at.caption)
     assert "Demo model shipped with GAN Lens" in notes and "china.jpg and flower.jpg" in notes
+    why = "To colorize, choose at least one picture (upload one or click an example)."
+    assert at.button(key="colorize_run").disabled and any(c.value == why for c in at.caption)
     name, photo = example_images("photos")[1]
     at.button(key=f"colorize_example_{name}").click().run()  # click 1 (also: gray first)
     at.button(key="colorize_run").click().run()  # click 2
