@@ -32,6 +32,7 @@ _CSS = """
 .wipe .tag { position: absolute; top: 6px; padding: 2px 7px; border-radius: 4px; font: 12px/1.5 sans-serif;
   background: rgba(0,0,0,.55); color: #fff; pointer-events: none; }
 .wipe .tag.left { left: 6px; } .wipe .tag.right { right: 6px; }
+.wipe-holder { width: 100%; }
 .caption { font: 13px/1.6 sans-serif; color: var(--st-text-color, #555); opacity: .75; margin-top: 4px; }
 """
 
@@ -46,6 +47,7 @@ export default function (component) {
 
   const wipe = document.createElement('div');
   wipe.className = 'wipe';
+  wipe.style.maxWidth = data.width + 'px';
   wipe.setAttribute('data-testid', 'wipe');
   const before = document.createElement('img');
   before.className = 'before'; before.src = data.before; before.alt = data.before_label;
@@ -104,6 +106,9 @@ export default function (component) {
 }
 """
 
+#: Small pictures (a 64 px demo result) are enlarged up to this width, never beyond 8x.
+DISPLAY_MIN_PX = 512
+
 _wipe = st.components.v2.component("ganlens.wipe", css=_CSS, js=_JS)
 
 
@@ -125,6 +130,7 @@ def wipe_view(
     divider: ``before`` left of it, ``after`` right of it, starting at ``position`` (0..1)."""
     if before.shape != after.shape:
         raise ValueError(f"the wipe needs two pictures of one size, got {before.shape} and {after.shape}")
+    w = before.shape[1]
     _wipe(
         key=key,
         data={
@@ -134,5 +140,7 @@ def wipe_view(
             "after_label": after_label,
             "caption": caption,
             "position": float(position),
+            # shown at most at its own width (up to 1024 px), small pictures enlarged to 512 px at most
+            "width": max(min(w, 1024), min(DISPLAY_MIN_PX, 8 * w)),
         },
     )

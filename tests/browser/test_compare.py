@@ -1,5 +1,5 @@
-"""Browser test of the Compare page in Debian's chromium (Playwright), started as in
-``test_smoke.py`` (its ``app_url`` fixture: the console script from another folder): the time
+"""Browser test of the Compare page in Debian's chromium (Playwright), started by the
+``app_url`` fixture (tests/browser/conftest.py: the console script from another folder): the time
 estimate before the run, the verdict in plain words after it, the result greyed and labelled out
 of date once set B changes, and no "Deploy" button (the project's config hides Streamlit's
 developer chrome from end users)."""
@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 
-from tests.browser.test_smoke import CHROMIUM, CHROMIUM_ARGS, app_url  # noqa: F401 (app_url: fixture)
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 
 
-def test_verdict_stale_label_and_no_deploy_button(app_url, tmp_path):  # noqa: F811
+def test_verdict_stale_label_and_no_deploy_button(app_url, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:

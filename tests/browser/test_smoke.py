@@ -9,44 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _require_browser() -> None:
-    if CHROMIUM is None:
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail("REQUIRE_BROWSER=1 but Debian's chromium is not installed (apt-get install chromium)")
-        pytest.skip(
-            "chromium not installed (apt-get install chromium); set REQUIRE_BROWSER=1 to fail instead"
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 
 
 def _make_folder(path: Path, seed: int, blur: bool) -> Path:
@@ -60,40 +28,6 @@ def _make_folder(path: Path, seed: int, blur: bool) -> Path:
             img = gaussian_filter(img, sigma=(1.5, 1.5, 0))
         Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path / f"img_{i:02d}.png")
     return path
-
-
-@pytest.fixture()
-def app_url(tmp_path):
-    _require_browser()
-    port = _free_port()
-    env = dict(os.environ, GANLENS_CACHE=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
-    # started as a user starts it (the console script), from another folder than the checkout
-    launcher = Path(sys.executable).with_name("ganlens-app")
-    with open(tmp_path / "streamlit.log", "w") as log:
-        proc = subprocess.Popen(
-            [str(launcher), f"--server.port={port}", "--server.address=127.0.0.1"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
-                        break
-                except OSError:
-                    time.sleep(0.5)
-            else:
-                pytest.fail("the app did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:])
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _choose(page, label: str, option: str) -> None:

@@ -1,13 +1,12 @@
 """Browser check of the training lab at 1440 x 900 (issue 13), in Debian's chromium via Playwright:
 both frames and the step slider are in view without scrolling, no legend of the curves overlaps
 an axis title, a title or another legend, and a setting and the slider's step survive a visit to
-another page through the sidebar. The app is started as in :mod:`tests.browser.test_smoke`."""
+another page through the sidebar. The app is started by the ``app_url`` fixture (tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
-from tests.browser import test_smoke as smoke
+from tests.browser import chromium
 
-app_url = smoke.app_url  # the same running app fixture
 VIEWPORT = {"width": 1440, "height": 900}
 
 
@@ -24,7 +23,7 @@ def test_training_lab_reads_cleanly_at_1440_by_900(app_url, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=smoke.CHROMIUM, args=smoke.CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=chromium.CHROMIUM, args=chromium.CHROMIUM_ARGS)
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(f"{app_url}/training", wait_until="domcontentloaded")
         expect(page.get_by_text("A · dcgan-digits · step 0 of 800")).to_be_visible(timeout=60_000)
