@@ -120,7 +120,8 @@ def _start(page_key: str, config, name: str, **inputs) -> None:
 def _where() -> None:
     st.caption(
         f"Runs are written to this server's runs folder ({OPERATOR_RUNS_DIR}), where other users of this "
-        "server can see them; the pictures you upload are used for training and not stored."
+        "server can see them, including their sample grids, which show a few of the training pictures. "
+        "Uploaded pictures are not stored otherwise."
     )
 
 
