@@ -12,7 +12,8 @@ exported model files):
 * ``losses.csv`` - ``step, loss_d, loss_g, em_estimate`` and the trainer's further named terms;
 * ``status.json`` - the heartbeat (:func:`core.gan.runs.write_status`): at every snapshot and at
   least every :data:`HEARTBEAT_S` seconds, its message holding the measured seconds per step
-  and the estimated time left (:class:`StepRate`: measured, the first step left out);
+  and the estimated time left (:class:`core.runtime.eta.PaceLog` over the latest steps, fed from
+  the end of the first step on, so its warm-up does not count);
 * ``progress.gif`` - the frames as an animation, at the end;
 * ``checkpoint.pt`` - everything needed to resume (written with the losses at every snapshot and
   at the end; rows and frames after it are dropped when resuming, as the GAN lab does);
@@ -41,6 +42,7 @@ from core.gan import runs
 from core.gan.frames import assemble_animation, write_png
 from core.gan.train import load_checkpoint, save_checkpoint
 from core.runtime.atomic import atomic_path
+from core.runtime.eta import PaceLog, duration
 from core.runtime.progress import Progress, null_progress
 
 #: Most seconds between two status.json heartbeats while training.
@@ -77,8 +79,8 @@ class StepTrainer(Protocol):
 @dataclass
 class RunResult:
     """What one call of a trainer did: final state (``done`` / ``stopped``), the steps it started
-    and ended at, wall time, measured seconds per step, this call's loss rows, the exported model
-    files and the training files that were skipped (``"name: reason"``)."""
+    and ended at, wall time, seconds per step (measured over its last steps), this call's loss
+    rows, the exported model files and the training files that were skipped (``"name: reason"``)."""
 
     run_dir: Path
     state: str
@@ -93,33 +95,6 @@ class RunResult:
     @property
     def resumed(self) -> bool:
         return self.start_step > 0
-
-
-@dataclass
-class StepRate:
-    """Seconds per step measured from the end of the first recorded step (which pays for
-    warm-up: allocation, kernel selection) to the latest one, and the time left at that pace."""
-
-    first: tuple[int, float] | None = None
-    last: tuple[int, float] | None = None
-
-    def record(self, step: int, now: float | None = None) -> None:
-        point = (int(step), time.perf_counter() if now is None else float(now))
-        self.first = self.first or point
-        self.last = point
-
-    @property
-    def seconds_per_step(self) -> float | None:
-        if self.first is None or self.last is None or self.last[0] <= self.first[0]:
-            return None
-        return (self.last[1] - self.first[1]) / (self.last[0] - self.first[0])
-
-    def summary(self, total: int) -> str:
-        """``"0.21 s/step, about 240 s left"`` (empty until two steps are recorded)."""
-        rate = self.seconds_per_step
-        if rate is None or self.last is None:
-            return ""
-        return f"{rate:.3g} s/step, about {max(0, total - self.last[0]) * rate:.0f} s left"
 
 
 def save_weights(obj: dict, path: Path) -> Path:
@@ -166,6 +141,14 @@ def open_run(
     return None
 
 
+def _pace_text(pace: PaceLog, total: int) -> str:
+    """``"; 0.21 s/step, about 4 min left"`` (empty until the pace is known)."""
+    left = pace.time_left(total)
+    if left is None:
+        return ""
+    return f"; {left.seconds_per_step:.3g} s/step, about {duration(left.seconds)} left"
+
+
 def run_training(
     trainer: StepTrainer,
     run_dir: Path,
@@ -183,7 +166,7 @@ def run_training(
     run_dir = Path(run_dir)
     t0 = time.perf_counter()
     result = RunResult(run_dir, "done", trainer.step, trainer.step, skipped=list(skipped))
-    timer = StepRate()
+    pace = PaceLog()
     pending: list[tuple] = []
     last_status = time.monotonic()
 
@@ -217,8 +200,8 @@ def run_training(
             row = (trainer.step + 1, *trainer.train_step())
             pending.append(row)
             result.losses.append(row)
-            timer.record(trainer.step)
-            live = f"step {trainer.step}/{steps}; {timer.summary(steps)}".rstrip("; ")
+            pace.add(time.perf_counter(), trainer.step)
+            live = f"step {trainer.step}/{steps}" + _pace_text(pace, steps)
             if trainer.step % snapshot_every == 0 or trainer.step == steps:
                 write_png(trainer.frame(), runs.frame_path(run_dir, trainer.step))
                 if trainer.step < steps:  # the last step is flushed once, below
@@ -228,7 +211,8 @@ def run_training(
             progress(STAGE, trainer.step, steps)
         result.state, result.step = state, trainer.step
         result.seconds = time.perf_counter() - t0
-        result.seconds_per_step = timer.seconds_per_step
+        left = pace.time_left(steps)
+        result.seconds_per_step = left.seconds_per_step if left is not None else None
         rate = f" ({result.seconds_per_step:.3g} s/step)" if result.seconds_per_step else ""
         flush(state, f"{trainer.step - result.start_step} steps in {result.seconds:.1f} s{rate}")
         frames = [p for _, p in runs.list_frames(run_dir)]

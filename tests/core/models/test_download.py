@@ -228,7 +228,10 @@ def test_cli_models_download_and_list(loopback_server, tmp_path, monkeypatch, ca
     assert (tmp_path / "models" / "zebra2horse.pth").read_bytes() == data
     assert cli_main(["models", "list", "--family", "translation", "--cache-dir", str(tmp_path)]) == 0
     lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
-    assert len(lines) == 18 + 5 and "cached" in lines["zebra2horse"] and "cached" not in lines["horse2zebra"]
+    assert (
+        len(lines) == 18 + 5 + 2 and "cached" in lines["zebra2horse"] and "cached" not in lines["horse2zebra"]
+    )
+    assert "shipped with GAN Lens" in lines["demo_discs2squares"]  # the shipped demos follow the zoo
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", _free_port_url("").rstrip("/"))
     assert cli_main(["models", "download", "horse2zebra", "--cache-dir", str(tmp_path), "--quiet"]) == 2
     assert "could not download" in capsys.readouterr().err

@@ -1,5 +1,5 @@
 """The trainers' shared pieces: image domains (folders with skipped files, built-in sets, clear
-errors), held-out sample inputs, crops, and the run loop's measured pace."""
+errors), held-out sample inputs and crops."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from PIL import Image
 
 from core.images.samples import make_sample_set
 from core.models.training.data import load_image_domain, random_crop_flip, split_held_out, to_signed
-from core.models.training.run_loop import StepRate
 
 
 def test_a_folder_domain_is_resized_and_lists_what_it_skipped(tmp_path):
@@ -51,13 +50,3 @@ def test_a_random_crop_is_a_window_of_the_image_flipped_or_not():
         seen_flip.add(flipped and not plain)
     assert seen_flip == {True, False}
     assert to_signed(np.full((1, 2, 2, 3), 255, np.uint8)).eq(1).all()
-
-
-def test_the_pace_leaves_out_the_first_step():
-    rate = StepRate()
-    assert rate.seconds_per_step is None and rate.summary(10) == ""
-    rate.record(1, now=100.0)  # the first step, with its warm-up
-    rate.record(2, now=100.5)
-    rate.record(4, now=101.5)
-    assert rate.seconds_per_step == pytest.approx(0.5)
-    assert rate.summary(10) == "0.5 s/step, about 3 s left"
