@@ -50,7 +50,8 @@ def _loss_rows(panels: Mapping[str, Timeline]) -> list[tuple[str, str, list[tupl
         log = tl.losses
         if log is None or not log.steps:
             continue
-        curves = [("loss D", log.loss_d), ("loss G", log.loss_g)]
+        curves = [("loss D", log.loss_d)] if any(v is not None for v in log.loss_d) else []
+        curves.append(("loss G", log.loss_g))
         if log.has_em:
             curves.append(("EM estimate", log.em_estimate))
         model = tl.config.get("model")

@@ -6,7 +6,8 @@ A run directory holds::
     noise.pt             {"fixed_noise": grid x nz tensor}: the latent batch every frame shows
     frames/step_000000.png ...   image grid of G(fixed_noise) every ``snapshot_every`` steps
     progress.gif         the frames as a looping animation (frame i = i-th snapshot)
-    losses.csv           step, loss_d, loss_g, em_estimate (critic's Earth-Mover estimate
+    losses.csv           step, loss_d (empty when the trainer has no discriminator, e.g. the
+                         colorizer), loss_g, em_estimate (critic's Earth-Mover estimate
                          E[D(real)] - E[D(fake)] for WGAN/WGAN-GP; empty for DCGAN), then
                          any further named loss terms of a trainer (e.g. CycleGAN's
                          cycle_a, idt_a, ...), read into ``LossLog.extra``
@@ -241,7 +242,7 @@ def truncate_after(run_dir: Path, step: int) -> None:
 @dataclass
 class LossLog:
     steps: list[int] = field(default_factory=list)
-    loss_d: list[float] = field(default_factory=list)
+    loss_d: list[float | None] = field(default_factory=list)  # None: the trainer has no critic
     loss_g: list[float] = field(default_factory=list)
     em_estimate: list[float | None] = field(default_factory=list)
     #: Further named loss terms (columns after the first four), aligned with ``steps``.
@@ -286,7 +287,7 @@ def read_losses(path: Path) -> LossLog:
     log.extra = {name: [] for name in names}
     for i, row in enumerate(reader, start=2):
         try:
-            step, ld, lg = int(row["step"]), float(row["loss_d"]), float(row["loss_g"])
+            step, ld, lg = int(row["step"]), _float_or_none(row["loss_d"] or ""), float(row["loss_g"])
             em = _float_or_none(row.get("em_estimate") or "")
             more = [_float_or_none(row.get(name) or "") for name in names]
         except (TypeError, ValueError) as exc:

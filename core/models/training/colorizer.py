@@ -45,7 +45,7 @@ EXPORT = "colorizer.pt"
 RESUME_KEYS = tuple(k for k in ColorizerConfig(data="-").to_dict() if k not in ("steps", "snapshot_every"))
 LOSS_NOTES = {
     "loss_g": "L1 of the predicted ab to the true ab, both / 110",
-    "loss_d": "no discriminator: always 0",
+    "loss_d": "no discriminator: left empty",
 }
 
 
@@ -137,11 +137,11 @@ class ColorizerTrainer:
         return self._epoch[1][index]
 
     def train_step(self) -> tuple[float | None, ...]:
-        """One step; returns ``(loss_d = 0, loss_g = L1, None)``."""
+        """One step; returns ``(loss_d: none, no discriminator, loss_g = L1, None)``."""
         l_channel, ab = rgb_batch_to_l_ab(self.batch(self.step))
         loss = train_step(self.model, self.optimizer, l_channel.to(self.device), ab.to(self.device))
         self.step += 1
-        return (0.0, loss, None)
+        return (None, loss, None)
 
     def frame(self) -> np.ndarray:
         return sample_grid(self.model, self.samples, self.device)
