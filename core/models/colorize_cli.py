@@ -85,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from core.models.training.cli import run_and_report
     from core.models.training.colorizer import train_colorizer
     from core.models.training.configs import ColorizerConfig
     from core.models.training.data import is_sample_domain
@@ -102,21 +103,14 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         snapshot_every=args.snapshot_every,
     )
-    bar = TqdmProgress(disable=args.quiet)
-    try:
-        result = train_colorizer(config, args.out, device=args.device, resume=args.resume, progress=bar)
-    finally:
-        bar.close()
-    for s in result.skipped:
-        print(f"skipped {s}", file=sys.stderr)
-    last = f", last loss {result.losses[-1][2]:.4f}" if result.losses else ""
-    print(
-        f"{result.state}: {result.run_dir} at step {result.step} "
-        f"({result.step - result.start_step} steps in {result.seconds:.1f} s{last})"
+    return run_and_report(
+        lambda progress: train_colorizer(
+            config, args.out, device=args.device, resume=args.resume, progress=progress
+        ),
+        quiet=args.quiet,
+        export_label="colorizer",
+        last_loss=True,
     )
-    for path in result.exported:
-        print(f"colorizer: {path}")
-    return 0
 
 
 def _colorize(args: argparse.Namespace) -> int:

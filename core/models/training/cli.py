@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.runtime.cli_types import MAX_IMAGE_SIDE, batch_size, int_in_range, positive_int
-from core.runtime.progress import TqdmProgress
+from core.runtime.progress import Progress, TqdmProgress
+
+if TYPE_CHECKING:
+    from core.models.training.run_loop import RunResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,18 +75,34 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         snapshot_every=args.snapshot_every,
     )
-    progress = TqdmProgress(disable=args.quiet)
+    return run_and_report(
+        lambda progress: train_cyclegan(
+            config, args.out, device=args.device, resume=args.resume, progress=progress
+        ),
+        quiet=args.quiet,
+        export_label="generator",
+    )
+
+
+def run_and_report(
+    train: Callable[[Progress], RunResult], *, quiet: bool, export_label: str, last_loss: bool = False
+) -> int:
+    """Run ``train`` with a tqdm bar and print what the run did: skipped files, its state, steps,
+    time and pace (and its last generator loss with ``last_loss``), and its exported model files
+    (``export_label: path``); exit status 0."""
+    progress = TqdmProgress(disable=quiet)
     try:
-        result = train_cyclegan(config, args.out, device=args.device, resume=args.resume, progress=progress)
+        result = train(progress)
     finally:
         progress.close()
     for s in result.skipped:
         print(f"skipped {s}", file=sys.stderr)
     rate = f", {result.seconds_per_step:.3g} s/step" if result.seconds_per_step else ""
+    last = f", last loss {result.losses[-1][2]:.4f}" if result.losses and last_loss else ""
     print(
         f"{result.state}: {result.run_dir} at step {result.step} "
-        f"({result.step - result.start_step} steps in {result.seconds:.1f} s{rate})"
+        f"({result.step - result.start_step} steps in {result.seconds:.1f} s{rate}{last})"
     )
     for path in result.exported:
-        print(f"generator: {path}")
+        print(f"{export_label}: {path}")
     return 0
