@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PAGES_DIR = ROOT / "pages"
 
-st.set_page_config(page_title="GAN Lens", page_icon=":material/center_focus_weak:", layout="wide")
+# the tab icon is a file of the package: a Material icon name would be fetched from Google's font
+# servers, which an offline machine cannot reach
+st.set_page_config(page_title="GAN Lens", page_icon=str(Path(__file__).with_name("icon.png")), layout="wide")
 
 
 def _page(filename: str, title: str, icon: str, default: bool = False) -> st.Page:

@@ -103,9 +103,12 @@ def example_row(
     examples = _examples(kinds)
     state_key = f"{key}_examples"
     chosen = st.session_state.get(state_key, [])
-    st.caption(f"…or click an example picture to have it {verb}:")
-    for col, (name, _arr, thumb) in zip(st.columns(len(examples)), examples, strict=True):
-        col.image(thumb, caption=name, width="stretch")
+    st.caption(
+        f"…or use example pictures that ship with GAN Lens (choose, then press the button below to have them {verb}):"
+    )
+    # at least 8 columns: two examples are two small thumbnails, not two halves of the page
+    for col, (name, _arr, thumb) in zip(st.columns(max(len(examples), 8)), examples, strict=False):
+        col.image(thumb, caption=name, width="content")
         col.button(
             "✓ Chosen" if name in chosen else "Use",
             key=f"{key}_example_{name}",

@@ -57,9 +57,9 @@ _log = logging.getLogger(__name__)
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
 def _load_server_file(
-    family: str, path: str, mtime_ns: int, arch: str | None, device: str, _load: Loader
+    family: str, path: str, mtime_ns: int, arch: str | None, device: str, label: str, _load: Loader
 ) -> Any:
-    return _load(Path(path), Path(path).name, arch, device)
+    return _load(Path(path), label, arch, device)
 
 
 def _failed(exc: BaseException, what: str, name: str) -> None:
@@ -68,9 +68,15 @@ def _failed(exc: BaseException, what: str, name: str) -> None:
     show_error(exc, "" if str(exc).startswith(name) else f"{what} {name}")
 
 
-def _load_file(family: Family, path: Path, arch: str | None, load: Loader) -> Any | None:
+def _load_file(
+    family: Family, path: Path, arch: str | None, load: Loader, label: str | None = None
+) -> Any | None:
+    """A weights file on the server, loaded once for all sessions; ``label``: the name to show for
+    it (default: its file name)."""
     try:
-        return _load_server_file(family, str(path), path.stat().st_mtime_ns, arch, device_choice(), load)
+        return _load_server_file(
+            family, str(path), path.stat().st_mtime_ns, arch, device_choice(), label or path.name, load
+        )
     except LOAD_ERRORS as exc:
         _failed(exc, "Could not use", path.name)
         return None
@@ -90,7 +96,7 @@ def _load_upload(key: str, upload, arch: str | None, load: Loader) -> Any | None
     except LOAD_ERRORS as exc:
         _failed(exc, "Could not use", upload.name)
         return None
-    st.session_state[slot] = (ident, loaded)
+    st.session_state[slot] = (ident, loaded, upload.name)
     return loaded
 
 
@@ -101,6 +107,7 @@ def _arch_choice(key: str, family: Family, choose_arch: bool) -> str | None:
         "Architecture",
         [AUTO, *architecture_names(family)],
         key=f"{key}_arch",
+        persist_state="session",
         help="Leave on auto-detect unless you know the generator type of your file.",
     )
     return None if choice == AUTO else choice
@@ -190,6 +197,7 @@ def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
         specs,
         index=default,
         key=f"{key}_zoo",
+        persist_state="session",
         format_func=lambda s: (
             f"{_zoo_icon(states[s.name])} {s.name} — {s.description}"
             + ("" if s.secure else " (plain HTTP: its host has no HTTPS)")
@@ -244,14 +252,26 @@ def _zoo(key: str, family: Family, load: Loader) -> tuple[str, Any] | None:
 def _upload(
     key: str, family: Family, load: Loader, choose_arch: bool, help_text: str
 ) -> tuple[str, Any] | None:
+    slot = f"_{key}_uploaded_model"
     upload = st.file_uploader(
         "Weights file (.pth, .pt)",
         type=WEIGHT_TYPES,
         key=f"{key}_upload",
+        # removing the file (or uploading another) drops the kept model; visiting another page,
+        # which empties the uploader without a change event, keeps it
+        on_change=st.session_state.pop,
+        args=(slot, None),
         help=f"{help_text} Loaded as weights only and kept for this session only.",
     )
     arch = _arch_choice(key, family, choose_arch)
     if upload is None:
+        kept = st.session_state.get(slot)
+        if kept is not None:
+            name, loaded = kept[2], kept[1]
+            st.caption(
+                f"{name}: {loaded.arch} (uploaded earlier in this session; remove it by uploading another)"
+            )
+            return Path(name).stem, loaded
         st.info("No weights file uploaded yet.")
         return None
     loaded = _load_upload(key, upload, arch, load)
@@ -267,6 +287,7 @@ def _server_path(
     typed = server_path_input(
         "Weights file path",
         key=f"{key}_path",
+        persist_state="session",
         help="Full path of a .pth/.pt file on the machine running GAN Lens.",
     )
     found = (
@@ -280,6 +301,7 @@ def _server_path(
             "…or one trained on this machine",
             ["(none)", *(p.name for p in found)],
             key=f"{key}_found",
+            persist_state="session",
             help=f"Models saved under {local_dir}.",
         )
     arch = _arch_choice(key, family, choose_arch)
@@ -315,12 +337,13 @@ def _trained(key: str, family: Family, load: Loader, runs_dir: Path) -> tuple[st
         "Trained model",
         models,
         key=f"{key}_trained",
+        persist_state="session",
         format_func=lambda m: m.name + (f" (still training: {m.state})" if m.state == "running" else ""),
         help=f"Models exported by the runs in the runs folder ({runs_dir}); a run still training "
         "offers its latest weights.",
     )
     st.session_state[f"_{key}_resolution"] = model.resolution
-    loaded = _load_file(family, model.path, None, load)
+    loaded = _load_file(family, model.path, None, load, label=f"{model.name}.pt")
     if loaded is None:
         return None
     size = f", trained at {model.resolution} px" if model.resolution else ""
@@ -350,6 +373,7 @@ def pick_model(
         SOURCES if runs_dir is not None else SOURCES[:3],
         horizontal=True,
         key=f"{key}_source",
+        persist_state="session",
         help="A pretrained or shipped demo model, an uploaded weights file, a file on this machine"
         + (", or a model trained on this page." if runs_dir is not None else "."),
     )
@@ -363,28 +387,36 @@ def pick_model(
     return _server_path(key, family, load, choose_arch, local_dir, local_hint)
 
 
-def models_on_this_machine(family: Family, local_dir: Path | None = None) -> None:
-    """An expander listing the zoo models already downloaded and the models in ``local_dir``."""
+def models_on_this_machine(
+    family: Family, local_dir: Path | None = None, runs_dir: Path | None = None
+) -> None:
+    """An expander listing the shipped demo models, the zoo models already downloaded, the models
+    in ``local_dir`` and those trained in ``runs_dir``, each with where it comes from."""
     rows = []
-    for spec in list_models(family):
+    for spec in [*demo_models(family), *list_models(family)]:
         status = _cache_status(spec)
         path = status.path
-        if path is not None:
-            rows.append(
-                {
-                    "model": spec.name if status.usable else f"{spec.name} (corrupt - re-download)",
-                    "file": str(path),
-                    "MB": round(path.stat().st_size / 2**20, 1),
-                }
-            )
+        if path is not None and path.is_file():
+            if spec.bundled is not None:
+                origin = "shipped with GAN Lens"
+            else:
+                origin = "downloaded" if status.usable else "downloaded, corrupt: download it again"
+            rows.append({"model": spec.name, "from": origin, "file": str(path), "MB": _mb(path)})
     if local_dir is not None and local_dir.is_dir():
         for p in sorted(local_dir.glob("*.pt*")):
-            rows.append({"model": p.stem, "file": str(p), "MB": round(p.stat().st_size / 2**20, 2)})
+            rows.append({"model": p.stem, "from": "saved in the cache folder", "file": str(p), "MB": _mb(p)})
+    if runs_dir is not None:
+        for m in trained_models(runs_dir, family):
+            rows.append({"model": m.name, "from": "trained here", "file": str(m.path), "MB": _mb(m.path)})
     with st.expander(f"Models on this machine ({len(rows)})"):
         if rows:
             st.dataframe(rows, hide_index=True)
         else:
             st.info(f"No model weights in {cache_dir()} yet.")
+
+
+def _mb(path: Path) -> float:
+    return round(path.stat().st_size / 2**20, 2)
 
 
 def pick_models(key: str, choose: Callable[[str, str], Any | None]) -> tuple[list[Any], bool]:
@@ -397,6 +429,7 @@ def pick_models(key: str, choose: Callable[[str, str], Any | None]) -> tuple[lis
     compare = st.toggle(
         "Compare with a second model",
         key=f"{key}_compare",
+        persist_state="session",
         help="Run a second model on the same images and show both results side by side.",
     )
     second = None

@@ -15,7 +15,7 @@ from typing import Literal
 
 import streamlit as st
 
-from core.runtime.server_paths import DISABLED_NOTE, PathRefused, ServerPaths
+from core.runtime.server_paths import DISABLED_NOTE, OPERATOR_NOTE, PathRefused, ServerPaths
 
 __all__ = ["PathRefused", "checked_path", "server_path_input", "server_policy"]
 
@@ -44,7 +44,7 @@ def server_path_input(
     (``"session"`` keeps the text when the user visits another page and comes back)."""
     policy = server_policy()
     if not policy.enabled:
-        st.caption(f"{label}: {DISABLED_NOTE}")
+        st.caption(f"{label}: {DISABLED_NOTE}", help=OPERATOR_NOTE)
         return ""
     roots = ", ".join(str(r) for r in policy.roots)
     return st.text_input(

@@ -83,7 +83,8 @@ def sidebar_settings() -> None:
                 help="Where cached image features and downloaded model weights are kept.",
             )
             st.caption(
-                f"Set by the operator; {ALLOW_CACHE_DIR_ENV}=1 with {ROOTS_ENV} lets users choose one."
+                "Set by whoever runs GAN Lens.",
+                help=f"{ALLOW_CACHE_DIR_ENV}=1 with {ROOTS_ENV} lets users choose one (see SECURITY.md).",
             )
             _cache_problem()
             return

@@ -11,7 +11,6 @@ jobs it started, unless the operator shares jobs (:mod:`dashboard.session`).
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import streamlit as st
@@ -93,8 +92,7 @@ def job_panel(job: TrainingJob, key: str, stop_help: str) -> None:
         frac = job.step / job.total if job.total else 0.0
         st.progress(
             min(frac, 1.0),
-            text=f"{job.run_dir.name}: {job.state}, step {job.step}/{job.total} "
-            f"({time.time() - job.started:.0f} s)",
+            text=f"{job.run_dir.name}: {job.state}, step {job.step}/{job.total} ({job.elapsed:.0f} s)",
         )
         if job.active:
             st.caption(time_left_text(job))

@@ -48,8 +48,11 @@ def trained_dir() -> Path:
 
 
 def load_colorizer(source: Path | bytes, label: str, arch: str | None, device: str) -> LoadedColorizer:
-    """Load a colorizer onto the device; an upload is named after its file, a file on disk after its stem."""
-    return load_colorizer_file(source, device=device, name=label if isinstance(source, bytes) else None)
+    """Load a colorizer onto the device, named after ``label`` (an upload's file name, a file's name
+    or the name of the run that trained it)."""
+    return load_colorizer_file(
+        source, device=device, name=label if isinstance(source, bytes) else Path(label).stem
+    )
 
 
 def choose(key: str, title: str) -> tuple[str, LoadedColorizer] | None:
@@ -164,7 +167,7 @@ st.caption(
     "upsampled and recombined with the full-resolution L (the reference pipeline), so the "
     "result keeps the original size and aspect ratio."
 )
-models_on_this_machine("colorization", trained_dir())
+models_on_this_machine("colorization", trained_dir(), OPERATOR_RUNS_DIR)
 
 models, models_ready = pick_models("colorize", choose)
 
@@ -185,6 +188,7 @@ raw_images = image_inputs(
 gray_first = st.checkbox(
     "Convert my colour photo to gray first",
     key="colorize_gray_first",
+    persist_state="session",
     help="Drop the colour before colorizing, then score the result against the original.",
 )
 c1, c2 = st.columns(2)
@@ -195,6 +199,7 @@ max_side = int(
         value=1024,
         step=64,
         key="colorize_max_side",
+        persist_state="session",
         help="Bigger images are scaled down first, keeping the aspect ratio.",
     )
 )
@@ -206,6 +211,7 @@ net_size = int(
         value=0,
         step=32,
         key="colorize_net_size",
+        persist_state="session",
         help="Square size the model sees: 256 for the official models, the training size for a U-Net.",
     )
 )

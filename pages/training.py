@@ -26,7 +26,7 @@ from core.gan.data import DatasetTooSmallError, load_training_data
 from core.gan.frames import AnimationError, common_grid, crop_grid
 from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
 from core.images import BROWSER_WALK, ImageError
-from core.runtime.server_paths import DISABLED_NOTE
+from core.runtime.server_paths import DISABLED_NOTE, OPERATOR_NOTE
 from dashboard import session
 from dashboard.progress import StreamlitProgress
 from dashboard.resources import training_jobs
@@ -195,6 +195,18 @@ def _shown_frame(tl: Timeline, index: int, side: int | None) -> tuple[object, st
     return cut, f"its top-left {side}×{side} of {grid.n} samples, so both runs show the same grid"
 
 
+def _run_summary(cfg: dict) -> str:
+    """What a run trained, on what, at which size: a GAN lab run, a CycleGAN or a colorizer run."""
+    kind = cfg.get("kind")
+    if kind == "cyclegan":
+        what = f"CycleGAN · {cfg.get('a', '?')} ↔ {cfg.get('b', '?')}"
+    elif kind == "colorizer":
+        what = f"colorizer · {cfg.get('dataset_name', cfg.get('data', '?'))}"
+    else:
+        what = f"{cfg.get('model', '?')} · {cfg.get('dataset_name', cfg.get('data', '?'))}"
+    return f"{what} · {cfg.get('size', '?')} px · batch {cfg.get('batch_size', '?')}"
+
+
 def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
     panels = {label: tl for label, loader in loaders.items() if (tl := _load(label, loader)) is not None}
     if not panels:
@@ -255,13 +267,8 @@ def _viewer(loaders: dict[str, Callable[[], Timeline] | None]) -> None:
                 f"{label} · {tl.name} · {unit} {shown} of {tl.last_step}"
                 + (f" (latest at or before step {step})" if shown != step else "")
             )
-            cfg = tl.config
-            if cfg:
-                st.caption(
-                    f"{cfg.get('model', '?')} · {cfg.get('dataset_name', cfg.get('data', '?'))} · "
-                    f"{cfg.get('size', '?')} px · batch {cfg.get('batch_size', '?')}"
-                    + (f" · {cut}" if cut else "")
-                )
+            if tl.config:
+                st.caption(_run_summary(tl.config) + (f" · {cut}" if cut else ""))
             for note in tl.notes:
                 st.caption(f"ℹ️ {note}")
 
@@ -419,7 +426,10 @@ def _runs_dir() -> Path:
     help_text = "Folder holding your run folders (relative paths are from where the app runs)."
     if not server_policy().enabled:
         st.text_input("Runs folder", value=str(OPERATOR_RUNS_DIR), disabled=True, help=help_text)
-        st.caption(f"Runs folder: {DISABLED_NOTE}")
+        st.caption(
+            "The server's runs folder; choosing another is switched off here.",
+            help=f"{DISABLED_NOTE} {OPERATOR_NOTE}",
+        )
         return OPERATOR_RUNS_DIR
     typed = st.text_input(
         "Runs folder", value=str(OPERATOR_RUNS_DIR), key="lab_runs_dir", persist_state=KEEP, help=help_text

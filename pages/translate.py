@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from core.models.inference import uses_batchnorm
 from core.models.loading import LoadedModel, load_model_info
 from core.models.outputs import result_filename
 from core.models.translate import (
@@ -106,7 +107,7 @@ st.caption(
     "resized so its longer side is the processing resolution, translated, and resized back to its "
     "own size."
 )
-models_on_this_machine("translation")
+models_on_this_machine("translation", runs_dir=OPERATOR_RUNS_DIR)
 
 models, models_ready = pick_models("translate", choose)
 images = image_inputs(
@@ -130,17 +131,22 @@ resolution = c1.slider(
     MAX_RESOLUTION,
     step=4,
     key="translate_resolution",
+    persist_state="session",
     help="Images are translated at this size and resized back; larger is slower and "
     "uses more memory. U-Net (pix2pix) models round it to a multiple of 256."
     + (f" The chosen model was trained at {native} px." if native else ""),
 )
-bn_label = c2.radio(
-    "pix2pix BatchNorm statistics",
-    ("Per image (official test.py)", "Stored (--eval)"),
-    key="translate_bn",
-    horizontal=True,
-    help="Only affects BatchNorm generators (pix2pix); CycleGAN uses instance norm.",
-)
+# only BatchNorm generators (pix2pix) have stored statistics to choose between
+bn_label = "Per image (official test.py)"
+if any(uses_batchnorm(info.module) for _, info in models):
+    bn_label = c2.radio(
+        "pix2pix BatchNorm statistics",
+        ("Per image (official test.py)", "Stored (--eval)"),
+        key="translate_bn",
+        persist_state="session",
+        horizontal=True,
+        help="Only affects BatchNorm generators (pix2pix); CycleGAN uses instance norm.",
+    )
 bn_stats = "image" if bn_label.startswith("Per image") else "running"
 
 blocked = not_ready_reason(models_ready, bool(images), "translate")

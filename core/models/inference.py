@@ -33,11 +33,16 @@ def module_device(module: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def uses_batchnorm(module: nn.Module) -> bool:
+    """Whether ``module`` has BatchNorm layers, i.e. whether ``bn_stats`` changes its output."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
 def _view(module: nn.Module, bn_stats: BnStats, device: torch.device | None) -> nn.Module:
     view = copy.copy(module)  # a new object; its __dict__ is a new dict holding the same values
     own = view.__dict__  # set directly: nothing of the shared module is written to
     own["training"] = False
-    if isinstance(module, nn.modules.batchnorm._BatchNorm) and bn_stats == "image":
+    if bn_stats == "image" and isinstance(module, nn.modules.batchnorm._BatchNorm):
         own["training"] = True  # batch statistics ...
         own["track_running_stats"] = False  # ... and the stored ones neither passed nor updated
     if device is not None:

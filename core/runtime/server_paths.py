@@ -26,6 +26,7 @@ from core.runtime.env import env_flag
 __all__ = [
     "ALLOW_CACHE_DIR_ENV",
     "DISABLED_NOTE",
+    "OPERATOR_NOTE",
     "ROOTS_ENV",
     "SYSTEM_FOLDERS",
     "PathRefused",
@@ -38,9 +39,11 @@ ALLOW_CACHE_DIR_ENV = "GANLENS_ALLOW_CACHE_DIR"
 #: Folders never read for a browser user, nor descended into by a folder walk.
 SYSTEM_FOLDERS: tuple[Path, ...] = tuple(Path(p) for p in ("/proc", "/sys", "/dev"))
 #: The one line shown in place of a server-path input while the operator has not enabled them.
-DISABLED_NOTE = (
-    "Reading folders on the server is turned off; upload files instead. To allow it, whoever runs "
-    f"GAN Lens names the folders users may read in {ROOTS_ENV} (e.g. `make run SERVER_ROOTS=~/data`)."
+DISABLED_NOTE = "Reading folders on the server is switched off here; upload files instead."
+#: How the operator switches server paths on (shown as help next to :data:`DISABLED_NOTE`).
+OPERATOR_NOTE = (
+    f"Whoever runs GAN Lens can allow folders users may read with {ROOTS_ENV} "
+    "(e.g. `make run SERVER_ROOTS=~/data`); see SECURITY.md."
 )
 
 
@@ -80,7 +83,7 @@ class ServerPaths:
         """``path`` resolved, if the policy allows it; else :class:`PathRefused` naming it."""
         text = str(path).strip()
         if not self.enabled:
-            raise PathRefused(f"{text}: server paths are off ({DISABLED_NOTE})")
+            raise PathRefused(f"{text}: server paths are off ({DISABLED_NOTE} {OPERATOR_NOTE})")
         resolved = Path(text).expanduser().resolve()
         for root in self.roots:
             if resolved == root or resolved.is_relative_to(root):

@@ -45,7 +45,7 @@ def test_translate_gives_a_result_in_two_clicks_from_the_shipped_model(tmp_path)
     [demo] = [s for s in demo_models("translation") if s.name == "demo_discs2squares"]
     assert at.selectbox(key="translate_a_zoo").value == demo  # preselected, ready
     notes = " ".join(c.value for c in at.caption)
-    assert "Demo model shipped with GAN Lens" in notes and "procedural discs and squares" in notes
+    assert "Demo model shipped with GAN Lens" in notes and "drawings of amber discs and squares" in notes
     assert at.slider(key="translate_resolution").value == 64  # its training size
     # the run button says why it waits
     assert at.button(key="translate_run").disabled

@@ -72,7 +72,10 @@ def test_server_path_inputs_are_off_when_nothing_is_configured(tmp_path):
     assert not {"lab_path_A", "lab_anim_B", "lab_new_folder", "lab_runs_dir"} & _keys(at)
     runs_box = next(t for t in at.text_input if t.label == "Runs folder")
     assert runs_box.disabled and runs_box.value == "runs"
-    assert len(_notes(at)) == 4  # run folder, animation, image folder, runs folder
+    assert len(_notes(at)) == 3  # run folder, animation, image folder
+    assert any(
+        c.value == "The server's runs folder; choosing another is switched off here." for c in at.caption
+    )
 
 
 def test_set_folder_outside_the_roots_is_refused_and_walks_name_no_other_file(tmp_path, server_roots):

@@ -73,6 +73,7 @@ def test_a_colorizer_trained_on_the_page_becomes_its_model(tmp_path, request):
     at.button(key="colorize_run").click().run()
     assert not at.exception, at.exception
     [result] = next(iter(at.session_state["colorize_results"].values()))
+    assert result.model == job.run_dir.name  # named after its run, not its file (colorizer.pt)
     photo = dict(example_images("photos"))["flower.jpg"]
     [expected] = colorize_images(
         load_colorizer_file(job.run_dir / "colorizer.pt"), [("flower.jpg", photo)], gray_first=True
@@ -105,6 +106,7 @@ def test_a_cyclegan_trained_on_the_page_translates_at_its_size(tmp_path, request
     at.button(key="translate_run").click().run()
     assert not at.exception, at.exception
     [result] = at.session_state["translate_results"]["A"]
+    assert result.model == f"{job.run_dir.name} G_A (A -> B)"
     model, _ = load_model(job.run_dir / "latest_net_G_A.pth")
     np.testing.assert_array_equal(
         result.output, translate_images(model, [disc], resolution=32, device="cpu")[0]

@@ -204,3 +204,53 @@ def test_corrupt_cached_model_is_reported_and_redownloaded(tmp_path, monkeypatch
         assert any(o.startswith("✅ horse2zebra") for o in at.selectbox(key="translate_a_zoo").options)
     finally:
         server.stop()
+
+
+def test_the_chosen_model_and_settings_survive_a_page_switch(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLENS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANLENS_MODEL_BASE_URL", "http://127.0.0.1:9")
+    root = Path(PAGE).parents[1]
+    at = AppTest.from_file(str(root / "dashboard" / "app.py"), default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    pick_zoo(at, "translate_a", "demo_squares2discs")
+    at.slider(key="translate_resolution").set_value(48)
+    at.toggle(key="translate_compare").set_value(True).run()
+    at.radio(key="translate_b_source").set_value("Upload a file").run()
+    weights = io.BytesIO()
+    torch.save(ResnetGenerator(ngf=4, n_blocks=6).state_dict(), weights)
+    at.file_uploader(key="translate_b_upload").set_value(
+        [("mine.pth", weights.getvalue(), "application/octet-stream")]
+    )
+    at.run()
+    assert not at.exception, at.exception
+    keys = [
+        "translate_a_source",
+        "translate_a_zoo",
+        "translate_resolution",
+        "translate_compare",
+    ]
+    before = {k: at.get_by_key(k).value for k in keys}
+    assert before["translate_a_zoo"].name == "demo_squares2discs" and before["translate_resolution"] == 48
+    at.switch_page(str(root / "pages" / "home.py")).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert {k: at.get_by_key(k).value for k in keys} == before
+    # the uploaded second model is still the one in use (the uploader itself comes back empty)
+    assert any(
+        c.value.startswith("mine.pth: cyclegan_resnet") and "uploaded earlier" in c.value for c in at.caption
+    )
+
+
+def test_the_batchnorm_choice_appears_only_for_batchnorm_generators(tmp_path, monkeypatch):
+    from core.models.networks.pix2pix import UnetGenerator
+
+    cache = _cache_with(tmp_path, "horse2zebra")
+    torch.save(UnetGenerator(ngf=4, num_downs=8).state_dict(), cache / "models" / "pix2pix_day2night.pth")
+    at = _app(cache, monkeypatch)
+    at.run()
+    assert not [r for r in at.radio if r.key == "translate_bn"]  # the shipped CycleGAN: instance norm
+    pick_zoo(at, "translate_a", "pix2pix_day2night")
+    assert not at.exception, at.exception
+    assert at.radio(key="translate_bn").options == ["Per image (official test.py)", "Stored (--eval)"]
+    pick_zoo(at, "translate_a", "horse2zebra")
+    assert not [r for r in at.radio if r.key == "translate_bn"]

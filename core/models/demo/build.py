@@ -77,13 +77,13 @@ DEMO_FILES: dict[str, tuple[str, str, str, str]] = {
         "translator",
         EXPORTS["G_A"],
         "discs -> squares (a small CycleGAN, trained in GAN Lens)",
-        "procedural discs and squares on gradients in fixed colours, unpaired (core.images.samples.make_shapes)",
+        "drawings of amber discs and squares on blue-green gradients, like the example pictures (unpaired)",
     ),
     "demo_squares2discs": (
         "translator",
         EXPORTS["G_B"],
         "squares -> discs (a small CycleGAN, trained in GAN Lens)",
-        "procedural discs and squares on gradients in fixed colours, unpaired (core.images.samples.make_shapes)",
+        "drawings of amber discs and squares on blue-green gradients, like the example pictures (unpaired)",
     ),
     "demo_colorizer": (
         "colorizer",
