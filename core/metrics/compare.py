@@ -280,6 +280,8 @@ def input_problems(a: Source | None, b: Source | None, settings: CompareSettings
         problems.append(f"unknown metric(s) {unknown}; choose from {METRICS}")
     if not settings.metrics:
         problems.append("choose at least one metric")
+    if "prdc" in settings.metrics and min(settings.prdc_k, settings.prdc_k_dc) < 1:
+        problems.append("precision/recall needs k and k_dc of at least 1")
     for m in ("swd", "kid", "prdc"):
         stats_sides = [lb for s, lb in ((a, "A"), (b, "B")) if isinstance(s, StatsSource)]
         if m in settings.metrics and stats_sides:
