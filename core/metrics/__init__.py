@@ -5,6 +5,8 @@
 - :mod:`~core.metrics.fid` and :mod:`~core.metrics.kid` -- FID (TTUR) and KID (Binkowski et al.)
   on the features of :mod:`core.features`, with :mod:`~core.metrics.stats` the streaming float64
   statistics and their ``.npz`` files;
+- :mod:`~core.metrics.prdc` -- precision/recall (Kynkäänniemi et al.) and density/coverage
+  (Naeem et al.) on the same features, with per-image realism, coverage and possible copies;
 - :mod:`~core.metrics.image_quality` -- PSNR/SSIM of one image against its original (the
   generator pages);
 - :mod:`~core.metrics.compare` -- one comparison of two sets (shared decoding, cached features,

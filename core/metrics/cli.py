@@ -1,4 +1,5 @@
-"""CLI subcommands for the metrics: ``swd A B``, ``fid A B [--save-stats OUT]``, ``kid A B``.
+"""CLI subcommands for the metrics: ``swd A B``, ``fid A B [--save-stats OUT]``, ``kid A B``,
+``prdc A B [--per-image OUT.csv]`` (precision, recall, density, coverage and possible copies).
 
 A and B may be a folder (recursive), a zip, a .npy/.npz image array, or (FID only) a stats .npz
 with ``mu``/``sigma`` as written by pytorch-fid, clean-fid or ``--save-stats`` (which also records
@@ -96,6 +97,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--subset-size", type=int, default=1000)
     p.set_defaults(func=_run, metric="kid")
 
+    p = sub.add_parser(
+        "prdc",
+        help="precision/recall (Kynkäänniemi 2019), density/coverage (Naeem 2020) and possible copies",
+    )
+    _common(p)
+    _fid_opts(p)
+    p.add_argument(
+        "--k", type=int_in_range(1), default=3, help="neighbours for precision, recall, realism (default 3)"
+    )
+    p.add_argument(
+        "--k-dc", type=int_in_range(1), default=5, help="neighbours for density and coverage (default 5)"
+    )
+    p.add_argument(
+        "--per-image",
+        type=Path,
+        default=None,
+        help="write the per-image table (realism, nearest A image, possible copy; A covered) to this CSV",
+    )
+    p.set_defaults(func=_run, metric="prdc")
+
 
 def _run(args: argparse.Namespace) -> int:
     from core.features import DEFAULT_EXTRACTOR, get_extractor
@@ -119,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
         fid_mode=getattr(args, "mode", None) or extractor.default_mode,
         kid_subsets=getattr(args, "subsets", 100),
         kid_subset_size=getattr(args, "subset_size", 1000),
+        prdc_k=getattr(args, "k", 3),
+        prdc_k_dc=getattr(args, "k_dc", 5),
         feature_extractor=extractor.id,
         cache_dir=cache_dir,
     )
@@ -128,6 +151,10 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     stats_error = None
+    if getattr(args, "per_image", None) is not None:  # the prdc subcommand
+        stats_error = _write_per_image(args.per_image, result)
+        if stats_error:
+            result.warnings.append(stats_error)
     if getattr(args, "save_stats", None) is not None:  # the fid subcommand: A's statistics exist
         a_stats = result.stats["A"]
         try:
@@ -168,6 +195,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"FID: {result.fid.value:.4f}", file=out)
     if result.kid is not None:
         print(f"KID: {result.kid.mean:.6f} ± {result.kid.spread_text(6)}", file=out)
+    if (p := result.prdc) is not None:
+        print(f"precision: {p.precision:.4f}   recall: {p.recall:.4f}   (k = {p.k_pr})", file=out)
+        print(f"density:   {p.density:.4f}   coverage: {p.coverage:.4f}   (k = {p.k_dc})", file=out)
+        print(f"possible copies of A in B: {p.n_possible_copies} of {p.n_fake}", file=out)
     for k, hit in result.cached.items():
         if hit:
             print(f"{k}: cached", file=out)
@@ -175,6 +206,22 @@ def _run(args: argparse.Namespace) -> int:
         print(f"warning: {w}", file=sys.stderr)
     if stats_error:
         return 1
+    if getattr(args, "per_image", None) is not None:
+        print(f"per-image table written to {args.per_image}", file=out)
     if getattr(args, "save_stats", None) is not None:
         print(f"statistics of A written to {args.save_stats}", file=out)
     return 0
+
+
+def _write_per_image(path: Path, result) -> str | None:
+    """Write the per-image PRDC table to ``path``; the reason it failed, or None."""
+    from core.metrics.prdc import per_image_csv, per_image_rows
+    from core.runtime.atomic import atomic_path
+
+    text = per_image_csv(per_image_rows(result.prdc, result.names_a, result.names_b))
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:  # the values are still printed; the exit status says what failed
+        return f"the per-image table could not be written to {path}: {exc}"
+    return None

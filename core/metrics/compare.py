@@ -1,10 +1,12 @@
-"""One comparison of two image sets: SWD, FID and KID with shared decoding, feature caching,
-an optional same-distribution noise floor, timings and warnings.
+"""One comparison of two image sets: SWD, FID, KID and precision/recall/density/coverage (PRDC)
+with shared decoding, feature caching, an optional same-distribution noise floor, timings and
+warnings.
 
 This is the orchestration used by both the metrics page (any combination of the three metrics)
 and the CLI subcommands ``python -m core swd A B``, ``python -m core fid A B`` and
-``python -m core kid A B``, each of which runs one metric through :func:`compare`. The maths
-lives in ``swd.py``, ``fid.py`` and ``kid.py``; features come from :mod:`core.features`.
+``python -m core kid A B``, ``python -m core prdc A B``, each of which runs one metric through
+:func:`compare`. The maths lives in ``swd.py``, ``fid.py``, ``kid.py`` and ``prdc.py``; features
+come from :mod:`core.features` (FID, KID and PRDC share one extraction per set, and its cache).
 
 :func:`input_problems` says, before anything runs, why a choice of metrics cannot use the given
 inputs; :func:`plan_comparison` picks the images each side will use (the same N from both, a
@@ -28,10 +30,13 @@ import numpy as np
 
 from core.features.registry import DEFAULT_EXTRACTOR, FeatureExtractor
 from core.images import ImageError, ImageSet, open_image_set
+from core.metrics.prdc import PRDCResult
 from core.metrics.stats import GaussianStats
 from core.runtime.progress import Progress, null_progress
 
-METRICS = ("swd", "fid", "kid")
+METRICS = ("swd", "fid", "kid", "prdc")
+#: The metrics computed on network features (one extraction per set serves them all).
+FEATURE_METRICS = ("fid", "kid", "prdc")
 #: Below this many images per set SWD's descriptor statistics get noisy.
 SWD_SMALL_N = 64
 
@@ -41,6 +46,7 @@ STAGE_FLOOR = "Noise floor: comparing two halves of set A"
 STAGE_STATS = "Summarising the features (mean and covariance)"
 STAGE_FID = "FID: comparing the two feature distributions"
 STAGE_KID = "KID: comparing random subsets of the features"
+STAGE_PRDC = "PRDC: precision, recall, density and coverage from nearest neighbours"
 
 
 def features_stage(label: str) -> str:
@@ -114,6 +120,8 @@ class CompareSettings:
     fid_mode: Literal["tf1", "clean"] = "tf1"
     kid_subsets: int = 100
     kid_subset_size: int = 1000
+    prdc_k: int = 3  # neighbourhood size of precision, recall and realism (Kynkäänniemi 2019)
+    prdc_k_dc: int = 5  # neighbourhood size of density and coverage (Naeem 2020)
     feature_extractor: str = DEFAULT_EXTRACTOR  # id or name in core.features.registry (FID, KID)
     noise_floor: bool = False  # also SWD between two halves of A
     cache_dir: Path | None = None
@@ -131,6 +139,7 @@ class CompareResult:
     swd_noise_floor: object | None = None  # SWDResult between halves of A
     fid: object | None = None  # FIDResult
     kid: object | None = None  # KIDResult
+    prdc: PRDCResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -145,6 +154,10 @@ class CompareResult:
     swd_size: tuple[int, int] | None = None
     seconds: float = 0.0
     finished_at: str = ""
+    #: FID/KID/PRDC: the names of the images whose features were compared, in the order of the
+    #: feature rows (row i of set B in ``prdc`` is ``names_b[i]``); empty for a statistics file
+    names_a: list[str] = field(default_factory=list, repr=False)
+    names_b: list[str] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
         def conv(r):
@@ -162,6 +175,7 @@ class CompareResult:
             "swd_noise_floor": conv(self.swd_noise_floor),
             "fid": conv(self.fid),
             "kid": conv(self.kid),
+            "prdc": conv(self.prdc),
             "feature_extractor": self.extractor,
             "device": self.device,
             "swd_size": list(self.swd_size) if self.swd_size else None,
@@ -178,7 +192,7 @@ class CompareResult:
         from core.metrics.verdict import verdict
 
         st = self.settings
-        features = "fid" in st.metrics or "kid" in st.metrics
+        features = any(m in st.metrics for m in FEATURE_METRICS)
         row = {
             "finished at": self.finished_at,
             "set A": self.name_a,
@@ -205,6 +219,11 @@ class CompareResult:
         row["KID mean"] = round(self.kid.mean, 6) if self.kid else None
         row["KID std"] = round(self.kid.std, 6) if self.kid and self.kid.std is not None else None
         row["KID subset size"] = self.kid.subset_size if self.kid else None
+        p = self.prdc
+        for name in ("precision", "recall", "density", "coverage"):
+            row[name] = round(getattr(p, name), 4) if p else None
+        row["PRDC k / k_dc"] = f"{p.k_pr} / {p.k_dc}" if p else None
+        row["possible copies"] = p.n_possible_copies if p else None
         row["time s"] = round(self.seconds, 2)
         row["verdict"] = verdict(self).sentence
         return row
@@ -253,7 +272,7 @@ def _pick_n(a: Source, b: Source, n: int | None, warnings: list[str]) -> int | N
 
 def input_problems(a: Source | None, b: Source | None, settings: CompareSettings) -> list[str]:
     """Why ``settings`` cannot run on these inputs (empty: it can), found without reading any
-    image: unknown or no metrics, SWD/KID with a statistics file, a statistics file made by
+    image: unknown or no metrics, SWD/KID/PRDC with a statistics file, a statistics file made by
     another feature extractor. ``None`` for a side not chosen yet is not a problem here."""
     problems: list[str] = []
     unknown = [m for m in settings.metrics if m not in METRICS]
@@ -261,7 +280,9 @@ def input_problems(a: Source | None, b: Source | None, settings: CompareSettings
         problems.append(f"unknown metric(s) {unknown}; choose from {METRICS}")
     if not settings.metrics:
         problems.append("choose at least one metric")
-    for m in ("swd", "kid"):
+    if "prdc" in settings.metrics and min(settings.prdc_k, settings.prdc_k_dc) < 1:
+        problems.append("precision/recall needs k and k_dc of at least 1")
+    for m in ("swd", "kid", "prdc"):
         stats_sides = [lb for s, lb in ((a, "A"), (b, "B")) if isinstance(s, StatsSource)]
         if m in settings.metrics and stats_sides:
             problems.append(
@@ -310,6 +331,10 @@ def plan_comparison(a: Source, b: Source, settings: CompareSettings) -> CompareP
         raise ValueError(problems[0])
     warnings: list[str] = []
     n = _pick_n(a, b, settings.n, warnings)
+    if "prdc" in settings.metrics and n is not None:
+        k = max(settings.prdc_k, settings.prdc_k_dc)
+        if k >= n:
+            raise ValueError(f"precision/recall with k = {k} needs more than {k} images per set; N is {n}")
     sa = a.subset(n, settings.seed) if isinstance(a, ImageSet) and n else a
     sb = b.subset(n, settings.seed + 1) if isinstance(b, ImageSet) and n else b
     return ComparePlan(sa, sb, n, warnings)
@@ -367,8 +392,8 @@ def compare(
 
     if "swd" in settings.metrics:
         _run_swd(sa, sb, settings, res, progress)
-    if "fid" in settings.metrics or "kid" in settings.metrics:
-        _run_fid_kid(sa, sb, settings, res, progress, inception)
+    if any(m in settings.metrics for m in FEATURE_METRICS):
+        _run_features(sa, sb, settings, res, progress, inception)
     _count_used(res)
     for s, label in ((a, "A"), (b, "B")):
         if isinstance(s, ImageSet) and s.skipped:
@@ -481,7 +506,21 @@ def _features(
     return feats
 
 
-def _run_fid_kid(
+def _row_names(s: ImageSet, rows: int) -> list[str]:
+    """The names of the images behind the ``rows`` feature rows of ``s``: its images in order, less
+    the unreadable ones. Features from the cache leave an unreadable file unrecorded when this set
+    was not decoded here; then the readable images are found by decoding (rare: a set with a bad
+    file, cached)."""
+    skipped = {k.name for k in s.skipped}
+    names = [name for name in s.names if name not in skipped]
+    if len(names) != rows:
+        names = [name for name, _ in s.iter_arrays()]
+    if len(names) != rows:
+        raise ValueError(f"{s.name}: {rows} feature rows but {len(names)} readable images")
+    return names
+
+
+def _run_features(
     sa: Source, sb: Source, st: CompareSettings, res: CompareResult, progress: Progress, inception
 ) -> None:
     from core.features import get_extractor
@@ -490,6 +529,7 @@ def _run_fid_kid(
     from core.metrics.stats import RunningStats
     from core.runtime.device import resolve_device
 
+    """FID, KID and PRDC, whichever are chosen, on one feature extraction per set."""
     ext = get_extractor(st.feature_extractor)
     mode = ext.check_mode(st.fid_mode)
     res.extractor = ext.id
@@ -510,6 +550,11 @@ def _run_fid_kid(
         f = _features(s, label, ext, st, res, progress, model)
         feats[label] = f
         res.feature_rows[label] = int(f.shape[0])
+        setattr(res, f"names_{label.lower()}", _row_names(s, int(f.shape[0])))
+    if "prdc" in st.metrics:
+        _run_prdc(feats, st, res, progress)
+    if "fid" not in st.metrics and "kid" not in st.metrics:
+        return
     if feats:
         t0 = time.perf_counter()
         progress(STAGE_STATS, 0, len(feats))
@@ -538,3 +583,25 @@ def _run_fid_kid(
         )
         res.timings["kid"] = time.perf_counter() - t0
         res.warnings += res.kid.warnings
+
+
+def _run_prdc(
+    feats: dict[str, np.ndarray], st: CompareSettings, res: CompareResult, progress: Progress
+) -> None:
+    """PRDC on the features of both sides, reported as one stage (:data:`STAGE_PRDC`) in percent:
+    the neighbours within A, within B, then the distances between them, a third each."""
+    from core.metrics.prdc import STAGE_CROSS, STAGE_FAKE, STAGE_REAL, prdc
+
+    parts = (STAGE_REAL, STAGE_FAKE, STAGE_CROSS)
+
+    def folded(inner: str, done: int, total: int | None) -> None:
+        if inner in parts and total:
+            progress(STAGE_PRDC, int(100 * (parts.index(inner) + min(done / total, 1.0)) / 3), 100)
+
+    t0 = time.perf_counter()
+    progress(STAGE_PRDC, 0, 100)
+    res.prdc = prdc(
+        feats["A"], feats["B"], k_pr=st.prdc_k, k_dc=st.prdc_k_dc, device=st.device, progress=folded
+    )
+    progress(STAGE_PRDC, 100, 100)
+    res.timings["prdc"] = time.perf_counter() - t0

@@ -31,6 +31,7 @@ import torch
 
 from core.features.registry import FeatureExtractor
 from core.metrics.compare import (
+    FEATURE_METRICS,
     STAGE_FID,
     STAGE_FLOOR,
     STAGE_KID,
@@ -274,7 +275,7 @@ def estimate_compare(
         add(STAGE_SWD, "swd_s_per_image", n, "swd_fixed_s", swd_size=size)
         if settings.noise_floor:
             add(STAGE_FLOOR, "swd_s_per_image", n // 2, "swd_fixed_s", swd_size=size)
-    if "fid" in settings.metrics or "kid" in settings.metrics:
+    if any(m in settings.metrics for m in FEATURE_METRICS):
         ext = get_extractor(settings.feature_extractor).id
         image_sides = [(s, lb) for s, lb in ((plan.a, "A"), (plan.b, "B")) if isinstance(s, ImageSet)]
         for _s, label in image_sides:
@@ -287,7 +288,7 @@ def estimate_compare(
                 stages[-1] = replace(
                     last, basis=f"{last.basis}; not checked in the feature cache (large set)"
                 )
-        if image_sides:
+        if image_sides and ("fid" in settings.metrics or "kid" in settings.metrics):
             add(STAGE_STATS, "stats_s_per_image", n * len(image_sides), extractor=ext)
         if "fid" in settings.metrics:
             add(STAGE_FID, "fid_s", 1.0, extractor=ext)
@@ -313,11 +314,7 @@ def _advice(
         return ()
     per_image = sum(secs) / (plan.n * len(secs))
     quick = max(2, int(QUICK_SECONDS / (per_image * len(secs))) // 10 * 10)
-    metric = (
-        "FID/KID"
-        if {"fid", "kid"} <= set(settings.metrics)
-        else ("FID" if "fid" in settings.metrics else "KID")
-    )
+    metric = "/".join(m.upper() for m in FEATURE_METRICS if m in settings.metrics)
     text = (
         f"On this CPU the network features take about {per_image:.2f} s per image, so {metric} at "
         f"N = {plan.n} needs {about(sum(secs))} for them alone."

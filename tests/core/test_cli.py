@@ -140,3 +140,49 @@ def test_encrypted_zip_is_one_line_naming_the_members(tmp_path, capsys, extra):
         "error: locked.zip: no images found (skipped: 0.png: encrypted zip member (password protected); "
         "1.png: encrypted zip member (password protected); 2.png: encrypted zip member (password protected))"
     ]
+
+
+def test_prdc_prints_the_values_and_writes_the_per_image_table(tmp_path, capsys, fake_extractor):
+    """``prdc A B``: JSON equals the library on the extractor's features, the text names the four
+    values and the copies, --per-image writes one row per image with the planted copy; a stats
+    file is refused as one line."""
+    import csv
+    import io
+
+    from core.features import extract_features
+    from core.metrics.prdc import prdc
+
+    a = _folder(tmp_path / "a", 1, n=12, size=16)
+    b = _folder(tmp_path / "b", 2, n=12, size=16)
+    (b / "3.png").write_bytes((a / "7.png").read_bytes())  # B's 3.png copies A's 7.png
+    common = ["--device", "cpu", "--extractor", fake_extractor.id, "--mode", "pool", "--no-cache"]
+    assert main(["prdc", str(a), str(b), "--json", "--k", "2", "--k-dc", "4", *common]) == 0
+    out = json.loads(capsys.readouterr().out)
+    feats = [
+        extract_features(open_image_set(p), extractor=fake_extractor.id, mode="pool", device="cpu")
+        for p in (a, b)
+    ]
+    ref = prdc(*feats, k_pr=2, k_dc=4, device="cpu")
+    for key in ("precision", "recall", "density", "coverage"):
+        assert out["prdc"][key] == pytest.approx(getattr(ref, key), abs=1e-12), key
+    assert out["prdc"]["possible_copies"] == 1 and (out["prdc"]["k_pr"], out["prdc"]["k_dc"]) == (2, 4)
+
+    table = tmp_path / "per_image.csv"
+    assert main(["prdc", str(a), str(b), "--quiet", "--per-image", str(table), *common]) == 0
+    text = capsys.readouterr().out
+    assert text.count("precision: ") == 1 and "density: " in text and "coverage: " in text
+    assert "possible copies of A in B: 1 of 12" in text and f"written to {table}" in text
+    rows = list(csv.DictReader(io.StringIO(table.read_text())))
+    assert [r["set"] for r in rows] == ["B"] * 12 + ["A"] * 12
+    copy = [r for r in rows if r["possible copy"] == "True"]
+    assert [(r["file"], r["nearest A file"]) for r in copy] == [("3.png", "7.png")]
+
+    from core.metrics.stats import save_stats
+
+    save_stats(tmp_path / "ref.npz", np.zeros(2048), np.eye(2048, dtype=np.float32), n=50)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["prdc", str(tmp_path / "ref.npz"), str(b), "--quiet"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: PRDC needs images on both sides; a statistics file only works for FID (set A is one)"
+    )

@@ -14,6 +14,7 @@ from core.metrics.compare import (
     STAGE_FID,
     STAGE_FLOOR,
     STAGE_KID,
+    STAGE_PRDC,
     STAGE_STATS,
     STAGE_SWD,
     CompareSettings,
@@ -139,3 +140,57 @@ def test_history_csv_carries_names_settings_and_when():
     for column in ("device", "time s", "verdict", "FID resize"):
         assert column in header.split(",")
     assert row.startswith(f"{res.finished_at},left,right,16,16,4,swd,cpu,16x16,")
+
+
+def test_prdc_shares_the_features_and_names_the_rows(fake_extractor, tmp_path):
+    """FID and PRDC together: one extraction per set (and none on a re-run), the names of the
+    compared images in the order of the feature rows (the copies of A planted in B point at their
+    originals by name), a refused statistics file and a too-large k before any work."""
+    rng = np.random.default_rng(2)
+    pix_a = rng.integers(0, 256, (30, 16, 16, 3), dtype=np.uint8)
+    pix_b = rng.integers(0, 256, (30, 16, 16, 3), dtype=np.uint8)
+    pix_b[[4, 19]] = pix_a[[9, 25]]  # B's images 4 and 19 copy A's 9 and 25
+    a = open_image_set(pix_a, name="left")
+    b = open_image_set(pix_b, name="right")
+    settings = CompareSettings(
+        metrics=("fid", "prdc"),
+        device="cpu",
+        feature_extractor=fake_extractor.id,
+        fid_mode="pool",
+        cache_dir=tmp_path,
+    )
+    reports: list[tuple[str, int, int | None]] = []
+    res = compare(a, b, settings, progress=lambda *r: reports.append(r))
+    order = list(dict.fromkeys(stage for stage, _, _ in reports))
+    assert order == [features_stage("A"), features_stage("B"), STAGE_PRDC, STAGE_STATS, STAGE_FID]
+    prdc_done = [done for stage, done, _ in reports if stage == STAGE_PRDC]
+    assert prdc_done == sorted(prdc_done) and prdc_done[-1] == 100
+    assert res.cached == {"features A": False, "features B": False}
+    assert (res.names_a, res.names_b) == (a.names, b.names)
+    p = res.prdc
+    assert (p.n_real, p.n_fake, p.k_pr, p.k_dc) == (30, 30, 3, 5)
+    copies = np.flatnonzero(p.possible_copy)
+    assert [res.names_b[i] for i in copies] == [b.names[4], b.names[19]]
+    assert [res.names_a[j] for j in p.nearest_real[copies]] == [a.names[9], a.names[25]]
+    row = res.history_row()
+    for name in ("precision", "recall", "density", "coverage"):
+        assert row[name] == round(getattr(p, name), 4)
+    assert row["possible copies"] == 2 and res.to_dict()["prdc"]["precision"] == p.precision
+
+    again = compare(a, b, settings)  # from the cache: no extraction, the same result
+    assert again.cached == {"features A": True, "features B": True}
+    np.testing.assert_array_equal(again.prdc.realism, p.realism)
+
+    # a subset: the names of the images actually drawn, in the order of their rows
+    sub = CompareSettings(**{**settings.__dict__, "n": 12, "seed": 3})
+    plan = plan_comparison(a, b, sub)
+    res12 = compare(a, b, sub)
+    assert (res12.names_a, res12.names_b) == (plan.a.names, plan.b.names) and len(res12.names_a) == 12
+
+    stats_sets = CompareSettings(**{**settings.__dict__, "metrics": ("prdc",)})
+    assert input_problems(a, _stats(fake_extractor.id), stats_sets) == [
+        "PRDC needs images on both sides; a statistics file only works for FID (set B is one)"
+    ]
+    big_k = CompareSettings(**{**settings.__dict__, "n": 5, "prdc_k_dc": 5})
+    with pytest.raises(ValueError, match="k = 5 needs more than 5 images per set; N is 5"):
+        plan_comparison(a, b, big_k)

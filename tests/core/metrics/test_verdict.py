@@ -4,6 +4,7 @@ without a spread, FID alone; and which finding becomes the headline."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from core.metrics.compare import CompareResult, CompareSettings
@@ -11,7 +12,14 @@ from core.metrics.fid import FIDResult
 from core.metrics.kid import KIDResult
 from core.metrics.swd import SWDLevel, SWDResult
 from core.metrics.swd.settings import SWDSettings
-from core.metrics.verdict import CLEAR_RATIO, level_meaning, verdict
+from core.metrics.verdict import (
+    CLEAR_RATIO,
+    COVERAGE_MARGIN,
+    DENSITY_LOW,
+    expected_coverage,
+    level_meaning,
+    verdict,
+)
 
 RES3 = (64, 32, 16)
 
@@ -147,3 +155,70 @@ def test_history_row_carries_the_verdict():
     assert row["verdict"] == verdict(r).sentence
     assert row["noise floor avg x1e3"] == pytest.approx(r.swd_noise_floor.average)
     assert row["noise floor 64px"] == 31 and row["SWD resolution"] == "64x64"
+
+
+def _prdc(precision, recall, density, coverage, copies=0, k_dc=5, n=200):
+    from core.metrics.prdc import PRDCResult
+
+    copy = np.zeros(n, bool)
+    copy[:copies] = True
+    z = np.zeros(n)
+    return PRDCResult(
+        precision,
+        recall,
+        density,
+        coverage,
+        3,
+        k_dc,
+        n,
+        n,
+        z,
+        z > 0,
+        z == 0,
+        z.astype(int),
+        z,
+        1.0,
+        0.2,
+        copy,
+    )
+
+
+def _with_prdc(p) -> CompareResult:
+    return CompareResult("a", "b", p.n_real, p.n_fake, CompareSettings(metrics=("prdc",)), prdc=p)
+
+
+def test_prdc_missing_part_of_a_is_said_plainly():
+    v = verdict(_with_prdc(_prdc(0.91, 0.5, 0.95, 0.40)))
+    assert v.sentence == (
+        "Most of set B looks like set A (precision 0.91) but it covers only 40 % of set A (coverage "
+        "0.40; about 97 % for two samples of one distribution): it misses part of what A contains."
+    )
+    assert v.findings[0].strength == "differs"
+    assert v.facts["coverage of one distribution"] == 1 - 0.5**5
+
+
+def test_prdc_images_unlike_a_and_both_and_neither():
+    away = verdict(_with_prdc(_prdc(0.55, 0.8, 0.45, 0.93))).findings[0]
+    assert away.strength == "differs" and "part of B does not look like A" in away.sentence
+    both = verdict(_with_prdc(_prdc(0.55, 0.3, 0.45, 0.50))).findings[0]
+    assert "differs from A in what it shows and misses part of what A contains" in both.sentence
+    # coverage just within the margin below 1 - 2^-5 and density 1: no claim of a difference
+    same = verdict(_with_prdc(_prdc(0.8, 0.8, 1.0, expected_coverage(5) - COVERAGE_MARGIN + 0.01)))
+    assert same.findings[0].strength == "unknown"
+    assert same.sentence.startswith("Set B looks like set A (precision 0.80, density 1.00)")
+    # at the density threshold: not flagged; just under: flagged
+    assert verdict(_with_prdc(_prdc(0.8, 0.8, DENSITY_LOW, 0.95))).findings[0].strength == "unknown"
+    assert verdict(_with_prdc(_prdc(0.8, 0.8, DENSITY_LOW - 0.01, 0.95))).findings[0].strength == "differs"
+
+
+def test_prdc_copies_are_counted_and_other_metrics_lead():
+    v = verdict(_with_prdc(_prdc(0.9, 0.9, 1.0, 0.96, copies=3)))
+    assert v.sentence.endswith("; 3 images of B are possibly copies of A images.")
+    assert verdict(_with_prdc(_prdc(0.9, 0.9, 1.0, 0.96, copies=1))).sentence.endswith(
+        "; 1 image of B is possibly a copy of an A image."
+    )
+    # a decisive KID finding stays the headline; PRDC's is listed after it
+    res = _with_prdc(_prdc(0.91, 0.5, 0.95, 0.40))
+    res.kid = _kid(0.05, 0.001)
+    v = verdict(res)
+    assert [f.metric for f in v.findings] == ["KID", "PRDC"] and v.headline.metric == "KID"
