@@ -8,8 +8,15 @@ from functools import partial
 
 import streamlit as st
 
-from core.images import ImageError
-from core.metrics.compare import METRICS, CompareSettings, compare, history_csv, input_problems
+from core.images import ImageError, ImageSet
+from core.metrics.compare import (
+    FEATURE_METRICS,
+    METRICS,
+    CompareSettings,
+    compare,
+    history_csv,
+    input_problems,
+)
 from core.metrics.estimate import speeds_from_result
 from core.metrics.verdict import CLEAR_RATIO, verdict
 from core.runtime.device import resolve_device
@@ -24,12 +31,15 @@ from dashboard.compare_panels import (
     show_estimate,
     show_verdict,
 )
+from dashboard.prdc_view import show_prdc
 from dashboard.progress import show_job_progress
 from dashboard.resources import inception_model
 from dashboard.set_input import image_set_input, set_identity, show_set_summary
 from dashboard.settings import device_choice, usable_cache_dir
 
 FID_MODES = {"tf1": "Standard (as in published FIDs)", "clean": "Clean (sharper resize)"}
+
+METRIC_LABELS = {"prdc": "Realism & coverage (precision/recall)"}
 
 st.title("Compare image sets")
 st.caption(
@@ -57,11 +67,13 @@ with c1:
         "Metrics",
         list(METRICS),
         default=["swd"],
-        format_func=str.upper,
+        format_func=lambda m: METRIC_LABELS.get(m, m.upper()),
         key="metrics_choice",
         persist_state="session",
         help="SWD compares small patches at several levels of detail (fast, no network). FID and KID "
-        "compare what an image-recognition network sees in the images; KID is the fair one for small sets.",
+        "compare what an image-recognition network sees in the images; KID is the fair one for small sets. "
+        "Realism & coverage (precision, recall, density, coverage) tells how many B images look real and "
+        "how much of A they cover, and shows which images are the problem.",
     )
 with c2:
     n_images = st.number_input(
@@ -145,7 +157,7 @@ settings = CompareSettings(
     cache_dir=usable_cache_dir(),
 )
 inputs = RunInputs.of(set_identity("metrics_A", set_a), set_identity("metrics_B", set_b), settings)
-wants_network = bool({"fid", "kid"} & set(metrics))
+wants_network = bool(set(FEATURE_METRICS) & set(metrics))
 
 problems = [f"Choose {label} first." for label, s in (("set A", set_a), ("set B", set_b)) if s is None]
 problems += input_problems(set_a, set_b, settings) if metrics else ["Choose at least one metric."]
@@ -181,6 +193,7 @@ if st.button(
             compare, set_a, set_b, settings, inception=model, name="compare"
         )
         st.session_state["metrics_job_inputs"] = inputs
+        st.session_state["metrics_job_sets"] = (set_a, set_b)  # the galleries show their pictures
         st.session_state["metrics_job_estimate"] = estimate
         busy = True
 
@@ -201,6 +214,7 @@ def job_panel() -> None:
     if job.error is None:
         st.session_state["metrics_last"] = job.result
         st.session_state["metrics_last_inputs"] = job_inputs
+        st.session_state["metrics_last_sets"] = st.session_state.pop("metrics_job_sets", None)
         st.session_state.setdefault("metrics_history", []).append(job.result)
         st.session_state["metrics_speeds"] = speeds_from_result(job.result)
         st.session_state["metrics_message"] = f"Done in {job.elapsed:.1f} s"
@@ -287,6 +301,11 @@ if result is not None:
                 help="Like FID but fair at small N; about 0 means no difference. The ± is the spread between "
                 f"random subsets ({k.n_subsets} subsets of {k.subset_size} images); 'n/a (one subset)' when "
                 "every subset is the whole set.",
+            )
+        if result.prdc is not None:
+            sets = st.session_state.get("metrics_last_sets")
+            show_prdc(
+                result, sets if sets is not None and all(isinstance(x, ImageSet) for x in sets) else None
             )
         hits = [k for k, hit in result.cached.items() if hit]
         if hits:

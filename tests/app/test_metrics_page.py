@@ -534,3 +534,54 @@ def test_compare_settings_survive_a_page_switch(monkeypatch, tmp_path):
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     assert {k: at.get_by_key(k).value for k in keys} == before
+
+
+def test_realism_and_coverage_galleries_and_the_per_image_csv():
+    """Set B holds two byte-identical copies of set A images and four images of its own: the copies
+    gallery pairs exactly those two with their originals, the four values and the per-image CSV are
+    the engine's on the same features."""
+    import pandas as pd
+
+    from core.features import extract_features
+    from core.metrics.prdc import per_image_csv, per_image_rows, prdc
+
+    at = _app()
+    a = [(f"a{i}.png", _png(i), "image/png") for i in range(6)]
+    b = [("copy_of_a0.png", _png(0), "image/png"), ("copy_of_a1.png", _png(1), "image/png")]
+    b += [(f"b{i}.png", _png(100 + i), "image/png") for i in range(4)]
+    for side, files in (("A", a), ("B", b)):
+        at.selectbox(key=f"metrics_{side}_kind").set_value("Upload files").run()
+        at.file_uploader(key=f"metrics_{side}_upload_Upload files").set_value(files).run()
+    at.number_input(key="metrics_n").set_value(6)
+    at.multiselect(key="metrics_choice").set_value(["prdc"]).run()
+    _run_comparison(at)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+    feats = [
+        extract_features(folder.to_tensor(), device="cpu") for folder in (_folder(a, "A"), _folder(b, "B"))
+    ]
+    expected = prdc(feats[0], feats[1], device="cpu")
+    shown = {m.label: m.value for m in at.metric}
+    for label in ("Precision", "Recall", "Density", "Coverage"):
+        assert shown[label] == f"{getattr(expected, label.lower()):.3f}"
+    tabs = [t.label for t in at.tabs]
+    assert tabs[2] == "Possible copies (2)"
+    captions = [c for im in at.image for c in im.captions]
+    assert "B: copy_of_a0.png" in captions and "A: a0.png" in captions
+    assert "B: copy_of_a1.png" in captions and "A: a1.png" in captions
+    assert any(d.proto.label == "Download the per-image table (CSV)" for d in at.get("download_button"))
+    result = at.session_state["metrics_last"]
+    table = pd.read_csv(
+        io.StringIO(per_image_csv(per_image_rows(result.prdc, result.names_a, result.names_b)))
+    )
+    copies = table[(table["set"] == "B") & (table["possible copy"] == True)]  # noqa: E712 (a CSV column)
+    assert sorted(copies["file"]) == ["copy_of_a0.png", "copy_of_a1.png"]
+    assert sorted(copies["nearest A file"]) == ["a0.png", "a1.png"]
+
+
+def _folder(files, side: str):
+    """The uploaded files as the set the page builds from them (canonical order)."""
+    from core.images import decode_uploads
+
+    return decode_uploads([(name, data) for name, data, _ in files], name=f"set {side}")
