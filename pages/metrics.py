@@ -117,6 +117,7 @@ with c4:
         key="metrics_fid_mode",
         persist_state="session",
         format_func=FID_MODES.get,
+        disabled=not set(FEATURE_METRICS) & set(metrics),  # only the network's metrics resize to 299 px
         help="How images are scaled to the size the network needs (299 px). 'Standard' gives numbers "
         "comparable with papers; 'Clean' avoids the old method's jagged edges. Compare FIDs only when "
         "made the same way.",
