@@ -204,11 +204,11 @@ def prdc(
     n_r, n_f = real_np.shape[0], fake_np.shape[0]
 
     # float64 and centred on A's mean: smaller norms, so |x|² + |y|² - 2x·y cancels less
-    r = torch.as_tensor(real_np, device=dev).to(torch.float64)
-    f = torch.as_tensor(fake_np, device=dev).to(torch.float64)
+    r = torch.as_tensor(real_np, device=dev).to(torch.float64, copy=True)  # copies: centred in place
+    f = torch.as_tensor(fake_np, device=dev).to(torch.float64, copy=True)
     mean = r.mean(dim=0, keepdim=True)
-    r = r - mean
-    f = f - mean
+    r.sub_(mean)
+    f.sub_(mean)
     r_sq, f_sq = _sq_norms(r), _sq_norms(f)
 
     def rows_for(n_cols: int) -> int:

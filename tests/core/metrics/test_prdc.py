@@ -211,3 +211,12 @@ def test_to_dict_holds_the_scalars_only():
     d = res.to_dict()
     assert all(isinstance(v, int | float) for v in d.values())
     assert {"precision", "recall", "density", "coverage", "possible_copies"} <= set(d)
+
+
+def test_the_inputs_are_left_as_they_were():
+    rng = np.random.default_rng(12)
+    real, fake = rng.standard_normal((15, 4)), rng.standard_normal((15, 4))
+    real_before, fake_before = real.copy(), fake.copy()
+    prdc(real, fake, device="cpu")  # float64 inputs share memory with the torch tensors
+    np.testing.assert_array_equal(real, real_before)
+    np.testing.assert_array_equal(fake, fake_before)
