@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 
 from core.metrics.compare import (
+    FEATURE_METRICS,
     STAGE_FID,
     STAGE_FLOOR,
     STAGE_KID,
@@ -113,7 +114,7 @@ def _plan_facts(set_a: Source, set_b: Source, settings: CompareSettings) -> tupl
         return memo[3]
     plan = plan_comparison(set_a, set_b, settings)
     size = plan.swd_size(settings) if "swd" in settings.metrics else None
-    wants_features = "fid" in settings.metrics or "kid" in settings.metrics
+    wants_features = bool(set(FEATURE_METRICS) & set(settings.metrics))
     cached = cached_features(plan, settings) if wants_features else {}
     facts = (plan, size, cached)
     st.session_state["_metrics_plan_memo"] = (set_a, set_b, key, facts)
