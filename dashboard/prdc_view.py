@@ -165,10 +165,13 @@ def show_prdc(result, sets: tuple[ImageSet, ImageSet] | None, key: str = "metric
         _gallery(f"{key}_realism", tiles, by_side, "Set B has no images.")
     with tabs[1]:
         st.caption(
-            f"Set A's images with no set B image among their {p.k_dc} nearest neighbours' distance: "
-            "the kinds of images set B misses."
+            f"Set A's images with no set B image as close as their {p.k_dc}th nearest set A neighbour: the "
+            "kinds of images set B misses, those set B stays furthest from first (the number: the nearest "
+            "B image's distance in units of that neighbourhood)."
         )
-        tiles = [Tile("A", names_a[i], "not covered by B") for i in np.flatnonzero(~p.real_covered)]
+        missed = np.flatnonzero(~p.real_covered)
+        order = missed[np.argsort(-p.real_gap[missed], kind="stable")]
+        tiles = [Tile("A", names_a[i], f"nearest B at {p.real_gap[i]:.2f}×") for i in order]
         _gallery(f"{key}_missed", tiles, by_side, "Every image of set A has a set B image close by.")
     with tabs[2]:
         st.caption(
@@ -196,5 +199,5 @@ def show_prdc(result, sets: tuple[ImageSet, ImageSet] | None, key: str = "metric
         mime="text/csv",
         key=f"{key}_csv",
         help="Every compared image with its scores: realism, inside A's manifold, nearest A image and "
-        "distance, possible copy (set B); covered by B (set A).",
+        "distance, possible copy (set B); covered by B and how far B stays from it (set A).",
     )

@@ -48,7 +48,7 @@ import csv
 import io
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -88,6 +88,10 @@ class PRDCResult:
     real_nn_median: float  # median distance of an A image to its nearest other A image
     copy_ratio: float
     possible_copy: np.ndarray  # (n_fake,) bool
+    #: (n_real,) per A image: distance to its nearest B image / its own k_dc-NN radius; below 1 the
+    #: image is covered, and the larger it is the further set B stays from it (the missed-modes
+    #: gallery is sorted by it). 0/0 (a duplicated A image with a B image on it) reads 0, r/0 inf.
+    real_gap: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_possible_copies(self) -> int:
@@ -261,6 +265,9 @@ def prdc(
     real_nn_median = float(np.median(radii_r[1].cpu().numpy()))
     possible_copy = (nn_dist < copy_ratio * real_nn_median) | (nn_dist == 0)
     real_covered = (real_min < r_dc).cpu().numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = real_min.cpu().numpy() / r_dc.cpu().numpy()
+    real_gap = np.where(real_min.cpu().numpy() == 0, 0.0, gap)
     inside_np = inside.cpu().numpy()
     return PRDCResult(
         precision=float(inside_np.mean()),
@@ -279,6 +286,7 @@ def prdc(
         real_nn_median=real_nn_median,
         copy_ratio=float(copy_ratio),
         possible_copy=possible_copy,
+        real_gap=real_gap,
     )
 
 
@@ -294,6 +302,7 @@ ROW_COLUMNS = (
     "distance to nearest A",
     "possible copy",
     "covered by B",
+    "nearest B / own radius",
 )
 
 
@@ -328,7 +337,14 @@ def per_image_rows(result: PRDCResult, names_real: Sequence[str], names_fake: Se
         )
     for j, name in enumerate(names_real):
         rows.append(
-            {**empty, "set": "A", "index": j, "file": name, "covered by B": bool(result.real_covered[j])}
+            {
+                **empty,
+                "set": "A",
+                "index": j,
+                "file": name,
+                "covered by B": bool(result.real_covered[j]),
+                "nearest B / own radius": float(result.real_gap[j]),
+            }
         )
     return rows
 

@@ -60,6 +60,7 @@ def reference(real, fake, k_pr=3, k_dc=5, copy_ratio=0.2) -> dict:
         nearest_real_distance=nn_dist,
         real_nn_median=nn_median,
         possible_copy=(nn_dist < copy_ratio * nn_median) | (nn_dist == 0),
+        real_gap=dfr.min(axis=0) / r_dc,
     )
 
 
@@ -72,7 +73,7 @@ def test_equals_the_numpy_reference(n_real, n_fake, k_pr, k_dc):
     ref = reference(real, fake, k_pr, k_dc)
     for key in ("precision", "recall", "density", "coverage", "real_nn_median"):
         assert getattr(res, key) == pytest.approx(ref[key], abs=1e-9), key
-    for key in ("realism", "nearest_real_distance"):
+    for key in ("realism", "nearest_real_distance", "real_gap"):
         np.testing.assert_allclose(getattr(res, key), ref[key], rtol=0, atol=1e-9, err_msg=key)
     for key in ("in_real_manifold", "real_covered", "nearest_real", "possible_copy"):
         np.testing.assert_array_equal(getattr(res, key), ref[key], err_msg=key)
@@ -119,6 +120,9 @@ def test_cluster_missing_from_b_is_exactly_the_uncovered_part_of_a():
     res = prdc(real, fake, device="cpu")
     assert set(np.flatnonzero(~res.real_covered)) == set(range(90, 110))
     assert res.coverage == pytest.approx(90 / 110)
+    # the missed-modes gallery's order: the lost cluster first, every image of it above 1
+    assert set(np.argsort(-res.real_gap)[:20]) == set(range(90, 110)) and (res.real_gap[90:] > 1).all()
+    np.testing.assert_array_equal(res.real_covered, res.real_gap < 1)
 
 
 def test_tiny_chunks_give_the_same_result_as_one_chunk():
