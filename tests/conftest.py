@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from core.features import register, unregister
 from tests.reference.fake_extractor import FAKE, FAKE_ID
@@ -17,3 +18,13 @@ def fake_extractor():
         yield FAKE
     finally:
         unregister(FAKE_ID)
+
+
+@pytest.fixture
+def single_thread():
+    """Run the test with one intra-op torch thread (restored afterwards): tiny networks run faster
+    that way on a shared CPU (thread oversubscription makes small convolutions many times slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from core.images.examples import example_images
@@ -23,14 +22,11 @@ PAGES = Path(__file__).resolve().parents[2] / "pages"
 
 
 @pytest.fixture(autouse=True)
-def _offline(tmp_path, monkeypatch):
+def _offline(tmp_path, monkeypatch, single_thread):
     monkeypatch.setenv("GANLENS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.chdir(tmp_path)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
-    torch.set_num_threads(before)
 
 
 def _first_visit(page: str) -> AppTest:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 import dashboard.session
@@ -23,17 +22,14 @@ PAGES = Path(__file__).resolve().parents[2] / "pages"
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch, request):
+def _isolated(tmp_path, monkeypatch, request, single_thread):
     """This test's own working folder (the runs folder is ``runs`` in it), cache and session id
     (AppTest gives every instance one session id; the job registry lives as long as the process)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GANLENS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("GANLENS_MODEL_BASE_URL", "http://127.0.0.1:9")  # never the internet
     monkeypatch.setattr(dashboard.session, "session_owner", lambda: request.node.name)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
-    torch.set_num_threads(before)
 
 
 def _page(name: str) -> AppTest:

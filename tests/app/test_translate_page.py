@@ -22,12 +22,7 @@ from tests.app.elements import pick_zoo, wipe_pictures
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "translate.py")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny forward passes; avoids OpenMP contention on a shared CPU
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def _png(arr: np.ndarray) -> bytes:

@@ -1,13 +1,9 @@
 """The GAN tests use tiny networks: one intra-op thread is faster than several on a shared CPU
-(thread oversubscription makes small convolutions 10x slower)."""
+(``single_thread`` of tests/conftest.py, for every test here)."""
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(single_thread):
     yield
-    torch.set_num_threads(before)

@@ -7,7 +7,7 @@ Fixtures:
 * ``loopback_server``: a server over a fresh empty folder (``server.root``) to put files in.
 * ``eccv16`` / ``siggraph17``: the official colorization networks with random weights and
   randomised BatchNorm statistics, in eval mode (module scope: they are large).
-* ``single_thread``: run the test with ``torch.set_num_threads(1)`` (restored afterwards); on a
+* ``single_thread`` (from tests/conftest.py): run the test with ``torch.set_num_threads(1)``; on a
   busy shared CPU, OpenMP thread contention makes tiny forward passes 10x slower.
 
 ``LoopbackServer`` has ``url`` (``http://127.0.0.1:<port>``), ``url_for(name)``, ``stop()``
@@ -179,14 +179,6 @@ def serve_directory():
 @pytest.fixture
 def loopback_server(tmp_path, serve_directory) -> LoopbackServer:
     return serve_directory(tmp_path / "served")
-
-
-@pytest.fixture
-def single_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _randomize_bn(model: torch.nn.Module, seed: int) -> None:

@@ -25,12 +25,7 @@ from core.models.training.data import ImageDomain, center_crop, to_signed
 TINY = dict(a="samples:shapes", b="samples:squares", size=32, ngf=4, ndf=4, n_blocks=1, batch_size=2)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")
