@@ -183,8 +183,3 @@ def show_verdict(v: Verdict) -> None:
     others = [f for f in v.findings if f.sentence != v.sentence]
     for f in others:
         st.markdown(f"- **{f.metric}:** {f.sentence}")
-
-
-def grey_out(key: str) -> None:
-    """Style the container with ``key`` as out of date (greyed, not clickable-looking)."""
-    st.html(f"<style>.st-key-{key} {{opacity: 0.45; filter: grayscale(1);}}</style>")

@@ -10,7 +10,7 @@ own result type onto :class:`ResultView`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from core.models.outputs import png_bytes
+from dashboard.feedback import grey_out
 from dashboard.wipe import wipe_view
 
 
@@ -45,16 +46,38 @@ def show_results(
     zip_name: str,
     zip_data: Callable[[], bytes],
     score_help: dict[str, str] | None = None,
+    out_of_date: Sequence[str] = (),
 ) -> None:
     """The viewer over ``runs`` (model label -> one result per input image, in input order).
 
     ``verb`` names what the models did ("translated", "colorized"); ``zip_data`` builds the zip of
-    every result when the download is clicked, not on every rerun.
+    every result when the download is clicked, not on every rerun; ``out_of_date``: the inputs that
+    changed since the results were made (they are then greyed out and labelled).
     """
     first_run = next(iter(runs.values()), [])
     if not first_run:
         return
     st.subheader("Results")
+    if out_of_date:
+        st.warning(
+            f"Out of date — run again: {', '.join(out_of_date)} changed since these results were made. "
+            "They are greyed out and kept for reference only.",
+            icon=":material/history:",
+        )
+        grey_out(f"{key}_results_box")
+    with st.container(key=f"{key}_results_box"):
+        _viewer(key, runs, verb, zip_name, zip_data, score_help)
+
+
+def _viewer(
+    key: str,
+    runs: dict[str, list[ResultView]],
+    verb: str,
+    zip_name: str,
+    zip_data: Callable[[], bytes],
+    score_help: dict[str, str] | None,
+) -> None:
+    first_run = next(iter(runs.values()))
     names = [r.image for r in first_run]
     i = st.selectbox(
         "Show image",

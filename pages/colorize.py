@@ -23,7 +23,7 @@ from core.models.colorize import (
     result_filename,
     results_zip,
 )
-from dashboard.feedback import not_ready_reason, show_error
+from dashboard.feedback import changed_inputs, not_ready_reason, show_error
 from dashboard.image_input import image_inputs
 from dashboard.model_input import models_on_this_machine, pick_model, pick_models
 from dashboard.progress import StreamlitProgress
@@ -34,6 +34,7 @@ from dashboard.training_jobs import OPERATOR_RUNS_DIR, my_jobs
 
 MAX_IMAGES = 200
 RESULTS_KEY = "colorize_results"
+INPUTS_KEY = "colorize_results_inputs"
 HINTS_KEY = "colorize_hints"
 HINT_VERSION_KEY = "colorize_hint_version"
 SCORE_HELP = {
@@ -229,6 +230,14 @@ if any(m.uses_hints for _, m in models):
     with st.expander("Colour hints (SIGGRAPH17)", expanded=False):
         hint_target, hints = hint_editor([n for n, _ in images])
 
+# what the results depend on: they are marked out of date when any of it changes
+inputs = {
+    "the model": tuple(name for name, _ in models),
+    "the pictures": tuple((name, arr.shape) for name, arr in images),
+    "“gray first”": gray_first,
+    "the network size": net_size,
+    "the colour hints": (hint_target, tuple((h.x, h.y, h.rgb) for h in hints)),
+}
 blocked = not_ready_reason(models_ready, bool(images), "colorize")
 ready = blocked is None
 if st.button(
@@ -257,6 +266,7 @@ if st.button(
             show_error(exc, f"{name} failed")
     if runs:
         st.session_state[RESULTS_KEY] = runs
+        st.session_state[INPUTS_KEY] = inputs
 
 if blocked:
     st.caption(blocked)
@@ -273,6 +283,7 @@ if stored:
         zip_name="colorized.zip",
         zip_data=partial(results_zip, everything),
         score_help=SCORE_HELP,
+        out_of_date=changed_inputs(st.session_state.get(INPUTS_KEY), inputs),
     )
 
 st.divider()

@@ -27,10 +27,10 @@ from dashboard.compare_panels import (
     changes,
     estimate_for,
     forget_plan,
-    grey_out,
     show_estimate,
     show_verdict,
 )
+from dashboard.feedback import grey_out
 from dashboard.prdc_view import show_prdc
 from dashboard.progress import show_job_progress
 from dashboard.resources import inception_model

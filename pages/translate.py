@@ -22,7 +22,7 @@ from core.models.translate import (
     translate_named,
 )
 from core.runtime.device import resolve_device
-from dashboard.feedback import not_ready_reason, show_error
+from dashboard.feedback import changed_inputs, not_ready_reason, show_error
 from dashboard.image_input import image_inputs
 from dashboard.model_input import models_on_this_machine, native_resolution, pick_model, pick_models
 from dashboard.progress import StreamlitProgress
@@ -33,6 +33,7 @@ from dashboard.training_jobs import OPERATOR_RUNS_DIR, my_jobs
 
 MAX_IMAGES = 100
 RESULTS_KEY = "translate_results"
+INPUTS_KEY = "translate_results_inputs"
 
 
 def load_translator(source: Path | bytes, label: str, arch: str | None, device: str) -> LoadedModel:
@@ -149,6 +150,13 @@ if any(uses_batchnorm(info.module) for _, info in models):
     )
 bn_stats = "image" if bn_label.startswith("Per image") else "running"
 
+# what the results depend on: they are marked out of date when any of it changes
+inputs = {
+    "the model": tuple(name for name, _ in models),
+    "the pictures": tuple((name, arr.shape) for name, arr in images),
+    "the processing resolution": resolution,
+    "the BatchNorm statistics": bn_stats,
+}
 blocked = not_ready_reason(models_ready, bool(images), "translate")
 ready = blocked is None
 if st.button(
@@ -159,6 +167,7 @@ if st.button(
     help=blocked or "Run the chosen model(s) on all the images.",
 ):
     run(models, images, resolution, bn_stats)
+    st.session_state[INPUTS_KEY] = inputs
 if blocked:
     st.caption(blocked)
 
@@ -171,6 +180,7 @@ if stored:
         verb="translated",
         zip_name="translated.zip",
         zip_data=partial(results_zip, everything),
+        out_of_date=changed_inputs(st.session_state.get(INPUTS_KEY), inputs),
     )
 
 st.divider()

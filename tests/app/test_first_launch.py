@@ -77,3 +77,27 @@ def test_colorize_gives_a_scored_result_in_two_clicks_from_the_shipped_model(tmp
     np.testing.assert_array_equal(result.output_rgb, expected.output_rgb)
     assert {m.label for m in at.metric} == {"PSNR", "SSIM"}
     assert not list((tmp_path / "cache").rglob("*.pth"))
+
+
+def test_results_are_marked_out_of_date_when_their_inputs_change():
+    at = _first_visit("translate")
+    name, _ = example_images("discs")[0]
+    at.button(key=f"translate_example_{name}").click().run()
+    at.button(key="translate_run").click().run()
+    assert not [w for w in at.warning if w.value.startswith("Out of date")]
+    at.slider(key="translate_resolution").set_value(48).run()
+    stale = [w.value for w in at.warning if w.value.startswith("Out of date")]
+    assert stale == [
+        "Out of date — run again: the processing resolution changed since these results were made. "
+        "They are greyed out and kept for reference only."
+    ]
+    assert wipe_pictures(at)  # the old result stays, for reference
+    at.button(key="translate_run").click().run()
+    assert not [w for w in at.warning if w.value.startswith("Out of date")]
+
+    at = _first_visit("colorize")
+    name, _ = example_images("photos")[0]
+    at.button(key=f"colorize_example_{name}").click().run()
+    at.button(key="colorize_run").click().run()
+    at.checkbox(key="colorize_gray_first").uncheck().run()
+    assert any(w.value.startswith("Out of date — run again: “gray first” changed") for w in at.warning)
