@@ -133,16 +133,31 @@ def image_inputs(
     :func:`read_images`, and the :func:`example_row` of ``examples``; says so when there is
     nothing to work on yet."""
     st.subheader("Images")
+    kept = f"_{key}_kept_uploads"
     uploads = st.file_uploader(
         "Images",
         type=UPLOAD_IMAGE_TYPES,
         accept_multiple_files=True,
         key=f"{key}_uploads",
+        # a change (files added or removed) replaces the kept uploads; a visit to another page
+        # empties the uploader without a change, and the kept ones stay
+        on_change=st.session_state.pop,
+        args=(kept, None),
         help=upload_help,
     )
+    if uploads:
+        st.session_state[kept] = list(uploads)
+    elif st.session_state.get(kept):
+        uploads = st.session_state[kept]
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.caption(f"{len(uploads)} picture(s) uploaded earlier in this session are still used.")
+        c2.button(
+            "Forget them", key=f"{key}_forget_uploads", on_click=st.session_state.pop, args=(kept, None)
+        )
     folder = server_path_input(
         "…or an image file, folder or zip on this machine",
         key=f"{key}_folder",
+        persist_state="session",
         help="Full path on the machine running GAN Lens; folders are searched recursively.",
     )
     images = read_images(uploads, folder, max_images, verb, key=f"{key}_inputs")

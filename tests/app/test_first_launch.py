@@ -101,3 +101,25 @@ def test_results_are_marked_out_of_date_when_their_inputs_change():
     at.button(key="colorize_run").click().run()
     at.checkbox(key="colorize_gray_first").uncheck().run()
     assert any(w.value.startswith("Out of date — run again: “gray first” changed") for w in at.warning)
+
+
+def test_uploaded_pictures_stay_after_a_visit_to_another_page_until_forgotten():
+    import io
+
+    from PIL import Image
+
+    root = PAGES.parent
+    at = AppTest.from_file(str(root / "dashboard" / "app.py"), default_timeout=120).run()
+    at.switch_page(str(PAGES / "translate.py")).run()
+    buf = io.BytesIO()
+    Image.fromarray(example_images("squares")[0][1]).save(buf, format="PNG")
+    at.file_uploader(key="translate_uploads").set_value([("mine.png", buf.getvalue(), "image/png")]).run()
+    at.switch_page(str(PAGES / "home.py")).run()
+    at.switch_page(str(PAGES / "translate.py")).run()
+    assert not at.exception, at.exception
+    assert any(c.value == "1 picture(s) uploaded earlier in this session are still used." for c in at.caption)
+    at.button(key="translate_run").click().run()
+    [result] = at.session_state["translate_results"]["A"]
+    assert result.name == "mine.png"
+    at.button(key="translate_forget_uploads").click().run()
+    assert any(i.value.startswith("No images yet") for i in at.info)
