@@ -20,6 +20,12 @@ from plotly.subplots import make_subplots
 from core.gan.runs import Timeline
 
 RUN_COLORS = {"A": "#1f77b4", "B": "#d62728"}
+#: Shades of each run's colour for rows with many curves (a CycleGAN's eight further terms): the
+#: run stays recognisable by its hue, the curves by shade and dash.
+RUN_SHADES = {
+    "A": ("#1f77b4", "#6baed6", "#08306b", "#17becf", "#3182bd", "#9ecae1", "#2c7fb8", "#0b5394"),
+    "B": ("#d62728", "#fc9272", "#67000d", "#ff7f0e", "#de2d26", "#fcbba1", "#a50f15", "#e6550d"),
+}
 DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
 ROW_HEIGHT_PX = 210
 #: Left and right margins shared by both figures, so their step axes line up on the page.
@@ -71,13 +77,15 @@ def run_loss_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
     for r, (label, title, curves) in enumerate(rows, start=1):
         legend = "legend" if r == 1 else f"legend{r}"
         steps = panels[label].losses.steps
-        for (name, values), dash in zip(curves, DASHES, strict=False):
+        for j, (name, values) in enumerate(curves):
+            dash = DASHES[j % len(DASHES)]
+            colour = RUN_COLORS[label] if len(curves) <= 3 else RUN_SHADES[label][j % len(RUN_SHADES[label])]
             fig.add_scatter(
                 x=steps,
                 y=values,
                 name=f"{label}: {name}",
                 mode="lines",
-                line=dict(color=RUN_COLORS[label], width=1.5 if dash == "solid" else 1.2, dash=dash),
+                line=dict(color=colour, width=1.5 if dash == "solid" else 1.2, dash=dash),
                 legend=legend,
                 row=r,
                 col=1,

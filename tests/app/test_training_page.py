@@ -583,3 +583,15 @@ def test_time_left_is_measured_from_the_runs_own_steps(tmp_path, monkeypatch):
         assert job.wait(120)
     at.run()  # a stopped run shows no estimate
     assert not any("left, from the last" in c.value for c in at.caption)
+
+
+def test_many_further_terms_are_told_apart_by_colour_and_dash(tmp_path):
+    terms = ("gan_a", "gan_b", "cycle_a", "cycle_b", "idt_a", "idt_b", "d_a", "d_b")  # a CycleGAN's
+    run = _fake_run(tmp_path / "cycle", 25, extra=terms)
+    at = _app(tmp_path)
+    at.radio(key="lab_src_A").set_value("Run folder path").run()
+    at.text_input(key="lab_path_A").set_value(str(run)).run()
+    loss = json.loads(at.get("plotly_chart")[0].proto.spec)
+    styles = [(t["line"]["color"], t["line"]["dash"]) for t in loss["data"] if t["name"][3:] in terms]
+    assert len(styles) == len(terms) == len(set(styles))
+    assert len({colour for colour, _ in styles}) == len(terms)  # every term its own shade of A's hue
