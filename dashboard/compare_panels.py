@@ -21,6 +21,7 @@ from core.metrics.compare import (
     STAGE_FID,
     STAGE_FLOOR,
     STAGE_KID,
+    STAGE_PRDC,
     STAGE_STATS,
     STAGE_SWD,
     CompareSettings,
@@ -146,7 +147,7 @@ def estimate_for(
             speeds.append(
                 _feature_speed(device, settings.feature_extractor, settings.fid_mode, model_loader())
             )
-        if missing & {STAGE_STATS, STAGE_FID, STAGE_KID}:
+        if missing & {STAGE_STATS, STAGE_FID, STAGE_KID, STAGE_PRDC}:
             speeds.append(_maths_speed(device, settings.feature_extractor))
     return estimate_compare(plan, settings, speeds, device=device, cached=cached, swd_size=size)
 

@@ -35,6 +35,7 @@ from core.metrics.compare import (
     STAGE_FID,
     STAGE_FLOOR,
     STAGE_KID,
+    STAGE_PRDC,
     STAGE_STATS,
     STAGE_SWD,
     ComparePlan,
@@ -69,6 +70,7 @@ class Speeds:
     stats_s_per_image: float | None = None
     fid_s: float | None = None
     kid_s_per_pair: float | None = None  # per subset, per m² (entries of a kernel matrix)
+    prdc_s_per_pair: float | None = None  # per pair of feature rows whose distance PRDC computes
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ def measure_feature_maths_speed(
     d³; measuring at d would take the probe ten seconds on a busy CPU)."""
     from core.metrics.fid import frechet_distance
     from core.metrics.kid import mmd2_unbiased
+    from core.metrics.prdc import prdc
     from core.metrics.stats import RunningStats
 
     d = extractor.dim
@@ -192,6 +195,7 @@ def measure_feature_maths_speed(
     a, b = RunningStats.from_features(fa[:, :d_fid]), RunningStats.from_features(fb[:, :d_fid])
     t_fid = _timed(lambda: frechet_distance(a.mean, a.covariance, b.mean, b.covariance)) * (d / d_fid) ** 3
     t_kid = _timed(lambda: mmd2_unbiased(fa[:m], fb[:m]))
+    t_prdc = _timed(lambda: prdc(fa, fb, device=device))
     return Speeds(
         device,
         BASIS_PROBE,
@@ -199,6 +203,7 @@ def measure_feature_maths_speed(
         stats_s_per_image=t_stats / n,
         fid_s=t_fid,
         kid_s_per_pair=t_kid / (m * m),
+        prdc_s_per_pair=t_prdc / prdc_pairs(n, n),
     )
 
 
@@ -227,7 +232,16 @@ def speeds_from_result(res: CompareResult) -> Speeds:
     if "kid" in t and res.kid is not None:
         pairs = res.kid.n_subsets * res.kid.subset_size**2
         out = replace(out, extractor=res.extractor, kid_s_per_pair=t["kid"] / pairs)
+    if "prdc" in t and res.prdc is not None:
+        pairs = prdc_pairs(res.prdc.n_real, res.prdc.n_fake)
+        out = replace(out, extractor=res.extractor, prdc_s_per_pair=t["prdc"] / pairs)
     return out
+
+
+def prdc_pairs(n_real: int, n_fake: int) -> int:
+    """The feature-row pairs whose distances PRDC computes: A x A, B x B and B x A (its time grows
+    with their number)."""
+    return n_real * n_real + n_fake * n_fake + n_fake * n_real
 
 
 # -- estimating ----------------------------------------------------------------------------------
@@ -295,6 +309,8 @@ def estimate_compare(
         if "kid" in settings.metrics:
             m = min(settings.kid_subset_size, n)
             add(STAGE_KID, "kid_s_per_pair", settings.kid_subsets * m * m, extractor=ext)
+        if "prdc" in settings.metrics:
+            add(STAGE_PRDC, "prdc_s_per_pair", prdc_pairs(n, n), extractor=ext)
     est = Estimate(tuple(stages), device)
     return replace(est, advice=_advice(est, plan, settings, speeds))
 

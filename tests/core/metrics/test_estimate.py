@@ -12,6 +12,7 @@ from core.metrics.compare import (
     STAGE_FID,
     STAGE_FLOOR,
     STAGE_KID,
+    STAGE_PRDC,
     STAGE_STATS,
     STAGE_SWD,
     CompareSettings,
@@ -53,13 +54,14 @@ SPEEDS = Speeds(
     stats_s_per_image=0.001,
     fid_s=3.0,
     kid_s_per_pair=1e-5,
+    prdc_s_per_pair=1e-6,
 )
 
 
 def test_estimate_adds_up_the_cost_model(fake_extractor):
     a, b = _sets()
     settings = CompareSettings(
-        metrics=("swd", "fid", "kid"),
+        metrics=("swd", "fid", "kid", "prdc"),
         n=30,
         noise_floor=True,
         feature_extractor=fake_extractor.id,
@@ -78,6 +80,7 @@ def test_estimate_adds_up_the_cost_model(fake_extractor):
         STAGE_STATS,
         STAGE_FID,
         STAGE_KID,
+        STAGE_PRDC,
     ]
     expected = {
         STAGE_SWD: 0.5 + 30 * 0.01,
@@ -87,6 +90,7 @@ def test_estimate_adds_up_the_cost_model(fake_extractor):
         STAGE_STATS: 60 * 0.001,
         STAGE_FID: 3.0,
         STAGE_KID: 10 * 20 * 20 * 1e-5,
+        STAGE_PRDC: 3 * 30 * 30 * 1e-6,  # A x A, B x B and B x A distances
     }
     assert got == pytest.approx(expected)
     assert est.seconds == pytest.approx(sum(expected.values()))
@@ -175,7 +179,7 @@ def test_about():
 def test_speeds_from_a_finished_comparison(tmp_path, fake_extractor):
     a, b = _sets()
     settings = CompareSettings(
-        metrics=("swd", "fid", "kid"),
+        metrics=("swd", "fid", "kid", "prdc"),
         n=20,
         device="cpu",
         feature_extractor=fake_extractor.id,
@@ -193,6 +197,7 @@ def test_speeds_from_a_finished_comparison(tmp_path, fake_extractor):
     assert sp.stats_s_per_image == pytest.approx(t["stats"] / 40)
     assert sp.fid_s == pytest.approx(t["fid"])
     assert sp.kid_s_per_pair == pytest.approx(t["kid"] / (4 * 10 * 10))
+    assert sp.prdc_s_per_pair == pytest.approx(t["prdc"] / (3 * 20 * 20))
     assert sp.basis.startswith("your comparison finished at ")
     # the same comparison again: its features are cached, so it measures no feature speed
     again = speeds_from_result(compare(a, b, settings))
@@ -206,3 +211,4 @@ def test_probes_measure_positive_speeds(fake_extractor):
     assert feats.features_s_per_image > 0 and feats.extractor == fake_extractor.id
     maths = measure_feature_maths_speed("cpu", fake_extractor, n=64, m=16)
     assert maths.stats_s_per_image > 0 and maths.fid_s > 0 and maths.kid_s_per_pair > 0
+    assert maths.prdc_s_per_pair > 0
