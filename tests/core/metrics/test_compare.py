@@ -26,13 +26,11 @@ from core.metrics.compare import (
     input_problems,
     plan_comparison,
 )
+from tests.core.metrics.sets import random_sets
 
 
 def _sets(n=24, size=16):
-    rng = np.random.default_rng(1)
-    a = open_image_set(rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), name="left")
-    b = open_image_set(rng.integers(0, 180, (n, size, size, 3), dtype=np.uint8), name="right")
-    return a, b
+    return random_sets(n, size, seed=1, high_b=180, names=("left", "right"))
 
 
 def _stats(extractor: str | None = None) -> StatsSource:

@@ -4,10 +4,8 @@ and the speed probes measure something."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from core.images import open_image_set
 from core.metrics.compare import (
     STAGE_FID,
     STAGE_FLOOR,
@@ -34,13 +32,11 @@ from core.metrics.estimate import (
     time_left,
 )
 from core.runtime.jobs import StageProgress
+from tests.core.metrics.sets import random_sets
 
 
 def _sets(n=40, size=16):
-    rng = np.random.default_rng(0)
-    a = open_image_set(rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), name="A")
-    b = open_image_set(rng.integers(0, 200, (n, size, size, 3), dtype=np.uint8), name="B")
-    return a, b
+    return random_sets(n, size)
 
 
 SPEEDS = Speeds(
