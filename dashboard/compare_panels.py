@@ -4,14 +4,14 @@ speeds), the plain verdict next to a result, and what ties a result to the input
 Speeds come from :mod:`core.metrics.estimate`: the user's own last comparison in this session
 first, else a small speed test measured once per server process and device (cached with
 ``st.cache_resource``; a measured :class:`~core.metrics.estimate.Speeds` is frozen, never changed).
-A result is shown with the :class:`RunInputs` that made it; when the inputs on screen differ, the
-page greys it out and says what changed (:func:`changes`).
+A result is shown with the :func:`run_inputs` that made it; when the inputs on screen differ, the
+page greys it out and says what changed (:func:`dashboard.feedback.changed_inputs`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import streamlit as st
@@ -56,31 +56,16 @@ SETTING_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class RunInputs:
-    """What a result depends on: the sources of both sets (:func:`dashboard.set_input.set_identity`)
-    and the settings."""
-
-    set_a: tuple | None
-    set_b: tuple | None
-    settings: tuple[tuple[str, object], ...]
-
-    @classmethod
-    def of(cls, set_a: tuple | None, set_b: tuple | None, settings: CompareSettings) -> RunInputs:
-        kept = tuple(
-            (f.name, getattr(settings, f.name)) for f in fields(settings) if f.name not in _NOT_INPUTS
-        )
-        return cls(set_a, set_b, kept)
-
-
-def changes(old: RunInputs, new: RunInputs) -> list[str]:
-    """What differs between the inputs of a result and those on screen, in the page's words."""
-    out = [
-        label for label, a, b in (("set A", old.set_a, new.set_a), ("set B", old.set_b, new.set_b)) if a != b
-    ]
-    before = dict(old.settings)
-    out += [SETTING_NAMES.get(k, k) for k, v in new.settings if before.get(k) != v]
-    return out
+def run_inputs(set_a: tuple | None, set_b: tuple | None, settings: CompareSettings) -> dict[str, object]:
+    """What a result depends on, by its name on the page: the sources of both sets
+    (:func:`dashboard.set_input.set_identity`) and the settings (compared with
+    :func:`dashboard.feedback.changed_inputs`)."""
+    kept = {
+        SETTING_NAMES.get(f.name, f.name): getattr(settings, f.name)
+        for f in fields(settings)
+        if f.name not in _NOT_INPUTS
+    }
+    return {"set A": set_a, "set B": set_b, **kept}
 
 
 # -- speeds and the estimate ---------------------------------------------------------------------

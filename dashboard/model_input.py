@@ -166,8 +166,10 @@ def _download(spec: ModelSpec) -> None:
     st.rerun()
 
 
+@st.cache_data(show_spinner=False)
 def demo_entry(name: str) -> DemoEntry | None:
-    """The manifest entry of a shipped demo model (what it was trained on, how, its checks)."""
+    """The manifest entry of a shipped demo model (what it was trained on, how, its checks); the
+    manifest is read once, not on every rerun."""
     return next((e for e in demo_entries() if e.name == name), None)
 
 

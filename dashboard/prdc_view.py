@@ -48,7 +48,11 @@ def _picture(sets: dict[str, ImageSet], side: str, name: str, full: bool = False
     cache = st.session_state.setdefault("_metrics_prdc_thumbs", {})
     key = (id(sets[side]), side, name, full)
     if key not in cache:
-        index = {n: i for i, n in enumerate(sets[side].names)}.get(name)
+        # the set's names by position, built once per set (a gallery page reads up to 48 pictures)
+        indexes = st.session_state.setdefault("_metrics_prdc_index", {})
+        if indexes.get(side, (None,))[0] is not sets[side]:
+            indexes[side] = (sets[side], {n: i for i, n in enumerate(sets[side].names)})
+        index = indexes[side][1].get(name)
         if index is None:
             return None
         arr = sets[side].read(index)

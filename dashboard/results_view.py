@@ -66,89 +66,80 @@ def show_results(
         )
         grey_out(f"{key}_results_box")
     with st.container(key=f"{key}_results_box"):
-        _viewer(key, runs, verb, zip_name, zip_data, score_help)
-
-
-def _viewer(
-    key: str,
-    runs: dict[str, list[ResultView]],
-    verb: str,
-    zip_name: str,
-    zip_data: Callable[[], bytes],
-    score_help: dict[str, str] | None,
-) -> None:
-    first_run = next(iter(runs.values()))
-    names = [r.image for r in first_run]
-    i = st.selectbox(
-        "Show image",
-        range(len(names)),
-        format_func=lambda k: names[k],
-        key=f"{key}_show",
-        help=f"Which {verb} image to look at.",
-    )
-    results = [rs[i] for rs in runs.values() if i < len(rs)]
-    before = results[0].before
-    view = st.radio(
-        "View",
-        ("Wipe", "Side by side"),
-        horizontal=True,
-        key=f"{key}_view",
-        help="Wipe: drag the handle on the picture to compare the original with a result; "
-        "side by side: original and results in columns.",
-    )
-    if view == "Wipe":
-        target = 0
-        if len(results) > 1:
-            target = st.radio(
-                "Wipe against",
-                range(len(results)),
-                format_func=lambda k: results[k].model,
-                horizontal=True,
-                key=f"{key}_wipe_model",
-                help="Which model's result the wipe reveals.",
+        names = [r.image for r in first_run]
+        i = st.selectbox(
+            "Show image",
+            range(len(names)),
+            format_func=lambda k: names[k],
+            key=f"{key}_show",
+            help=f"Which {verb} image to look at.",
+        )
+        results = [rs[i] for rs in runs.values() if i < len(rs)]
+        before = results[0].before
+        view = st.radio(
+            "View",
+            ("Wipe", "Side by side"),
+            horizontal=True,
+            key=f"{key}_view",
+            help="Wipe: drag the handle on the picture to compare the original with a result; "
+            "side by side: original and results in columns.",
+        )
+        if view == "Wipe":
+            target = 0
+            if len(results) > 1:
+                target = st.radio(
+                    "Wipe against",
+                    range(len(results)),
+                    format_func=lambda k: results[k].model,
+                    horizontal=True,
+                    key=f"{key}_wipe_model",
+                    help="Which model's result the wipe reveals.",
+                )
+            r = results[target]
+            wipe_view(
+                before,
+                r.after,
+                before_label=r.before_label,
+                after_label=r.model,
+                caption=f"{r.image}: drag the handle on the picture ({r.before_label.lower()} left, {verb} right)",
+                key=f"{key}_wipe_{i}_{target}",
             )
-        r = results[target]
-        wipe_view(
-            before,
-            r.after,
-            before_label=r.before_label,
-            after_label=r.model,
-            caption=f"{r.image}: drag the handle on the picture ({r.before_label.lower()} left, {verb} right)",
-            key=f"{key}_wipe_{i}_{target}",
+            _scores(st.container(), r, score_help or {})
+        else:
+            cols = st.columns(1 + len(results))
+            cols[0].image(
+                before,
+                caption=f"{results[0].before_label} ({before.shape[1]}x{before.shape[0]})",
+                width="stretch",
+            )
+            for col, r in zip(cols[1:], results, strict=True):
+                col.image(r.after, caption=f"{r.model} ({r.seconds:.2f} s)", width="stretch")
+                _scores(col, r, score_help or {})
+        for k, (col, r) in enumerate(zip(st.columns(len(results)), results, strict=True)):
+            col.download_button(
+                f"Download {r.model} result",
+                partial(png_bytes, r.after),
+                file_name=r.filename,
+                mime="image/png",
+                key=f"{key}_dl_{k}_{i}",
+                help=f"Save this {verb} image as PNG.",
+            )
+        everything = [r for rs in runs.values() for r in rs]
+        st.download_button(
+            f"Download all {len(everything)} results (zip)",
+            zip_data,
+            file_name=zip_name,
+            mime="application/zip",
+            key=f"{key}_dl_all",
+            help=f"Every {verb} image of this run as PNGs with unique names.",
         )
-        _scores(st.container(), r, score_help or {})
-    else:
-        cols = st.columns(1 + len(results))
-        cols[0].image(
-            before,
-            caption=f"{results[0].before_label} ({before.shape[1]}x{before.shape[0]})",
-            width="stretch",
+        st.dataframe(
+            [
+                {"image": r.image, "model": r.model, **r.row, "seconds": round(r.seconds, 3)}
+                for r in everything
+            ],
+            hide_index=True,
         )
-        for col, r in zip(cols[1:], results, strict=True):
-            col.image(r.after, caption=f"{r.model} ({r.seconds:.2f} s)", width="stretch")
-            _scores(col, r, score_help or {})
-    for k, (col, r) in enumerate(zip(st.columns(len(results)), results, strict=True)):
-        col.download_button(
-            f"Download {r.model} result",
-            partial(png_bytes, r.after),
-            file_name=r.filename,
-            mime="image/png",
-            key=f"{key}_dl_{k}_{i}",
-            help=f"Save this {verb} image as PNG.",
-        )
-    everything = [r for rs in runs.values() for r in rs]
-    st.download_button(
-        f"Download all {len(everything)} results (zip)",
-        zip_data,
-        file_name=zip_name,
-        mime="application/zip",
-        key=f"{key}_dl_all",
-        help=f"Every {verb} image of this run as PNGs with unique names.",
-    )
-    st.dataframe(
-        [{"image": r.image, "model": r.model, **r.row, "seconds": round(r.seconds, 3)} for r in everything],
-        hide_index=True,
-    )
 
 
 def _scores(where, r: ResultView, helps: dict[str, str]) -> None:

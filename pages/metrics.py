@@ -23,14 +23,13 @@ from core.runtime.device import resolve_device
 from core.runtime.jobs import BackgroundJob
 from dashboard.charts import swd_figure
 from dashboard.compare_panels import (
-    RunInputs,
-    changes,
     estimate_for,
     forget_plan,
+    run_inputs,
     show_estimate,
     show_verdict,
 )
-from dashboard.feedback import grey_out
+from dashboard.feedback import changed_inputs, grey_out
 from dashboard.prdc_view import show_prdc
 from dashboard.progress import show_job_progress
 from dashboard.resources import inception_model
@@ -157,7 +156,7 @@ settings = CompareSettings(
     kid_subset_size=int(kid_subset_size),
     cache_dir=usable_cache_dir(),
 )
-inputs = RunInputs.of(set_identity("metrics_A", set_a), set_identity("metrics_B", set_b), settings)
+inputs = run_inputs(set_identity("metrics_A", set_a), set_identity("metrics_B", set_b), settings)
 wants_network = bool(set(FEATURE_METRICS) & set(metrics))
 
 problems = [f"Choose {label} first." for label, s in (("set A", set_a), ("set B", set_b)) if s is None]
@@ -258,7 +257,7 @@ def _names(result) -> str:
 result = st.session_state.get("metrics_last")
 if result is not None:
     st.divider()
-    changed = changes(st.session_state["metrics_last_inputs"], inputs)
+    changed = changed_inputs(st.session_state["metrics_last_inputs"], inputs)
     box = "metrics_result_stale" if changed else "metrics_result"
     if changed:
         st.warning(

@@ -25,6 +25,7 @@ from core.images.examples import SHAPES_PALETTE, SHAPES_SIZE, sklearn_photo
 from core.images.samples import SAMPLE_SETS, make_shapes
 from core.models.demo.evaluate import ab_check, photo_ab_check, shape_check
 from core.models.demo.manifest import MANIFEST, REBUILD_COMMAND, WEIGHTS_DIR
+from core.models.training.colorizer import EXPORT as COLORIZER_EXPORT
 from core.models.training.colorizer import train_colorizer
 from core.models.training.configs import ColorizerConfig, CycleGANConfig
 from core.models.training.cyclegan import EXPORTS, train_cyclegan
@@ -87,7 +88,7 @@ DEMO_FILES: dict[str, tuple[str, str, str, str]] = {
     ),
     "demo_colorizer": (
         "colorizer",
-        "colorizer.pt",
+        COLORIZER_EXPORT,
         "small color U-Net trained on two photos only (china.jpg, flower.jpg)",
         COLORIZER.data,
     ),

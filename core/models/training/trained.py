@@ -32,11 +32,14 @@ class TrainedModel:
 
 
 def trained_models(runs_dir: str | os.PathLike, family: Family) -> list[TrainedModel]:
-    """The exported model files of ``family`` in the runs of ``runs_dir`` that exist on disk, by
-    run name (runs whose config cannot be read are left out: the Training lab reports them)."""
-    found: list[TrainedModel] = []
+    """The exported model files of ``family`` in the runs of ``runs_dir`` that exist on disk, the
+    newest run first (by when its ``config.json`` was written: when it started), so that a run just
+    started comes first. Runs whose config cannot be read are left out: the Training lab reports
+    them."""
+    found: list[tuple[float, TrainedModel]] = []
     for run_dir in runs.list_runs(runs_dir):
         try:
+            started = (run_dir / runs.CONFIG).stat().st_mtime
             config = json.loads((run_dir / runs.CONFIG).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
@@ -52,14 +55,14 @@ def trained_models(runs_dir: str | os.PathLike, family: Family) -> list[TrainedM
             if Path(str(file)).name != str(file) or not path.is_file():
                 continue  # only files of the run folder itself
             name = run_dir.name if len(exports) == 1 else f"{run_dir.name} {label}"
-            found.append(
-                TrainedModel(
-                    name,
-                    path,
-                    run_dir,
-                    family,
-                    int(size) if isinstance(size, int) else None,
-                    runs.run_state(status),
-                )
+            model = TrainedModel(
+                name,
+                path,
+                run_dir,
+                family,
+                int(size) if isinstance(size, int) else None,
+                runs.run_state(status),
             )
-    return found
+            found.append((started, model))
+    found.sort(key=lambda pair: pair[0], reverse=True)  # stable: a run's exports keep their order
+    return [model for _, model in found]
