@@ -107,3 +107,20 @@ def test_a_cyclegan_trained_on_the_page_translates_at_its_size(tmp_path, request
     np.testing.assert_array_equal(
         result.output, translate_images(model, [disc], resolution=32, device="cpu")[0]
     )
+
+
+def test_training_pictures_that_cannot_be_read_are_said_plainly(tmp_path, request):
+    at = _page("colorize")
+    at.radio(key="colorize_train_src").set_value("Upload pictures").run()
+    assert any(i.value.startswith("Pictures: upload some pictures") for i in at.info)
+    assert at.button(key="colorize_train_start").disabled
+    at.file_uploader(key="colorize_train_files").set_value(
+        [("notes.png", b"not a picture", "image/png")]
+    ).run()
+    at.button(key="colorize_train_start").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        "Cannot start training: Pictures: none of the uploaded files is a readable picture"
+    ]
+    assert training_jobs().jobs(request.node.name) == []  # nothing started, nothing written
+    assert not (tmp_path / "runs").exists()

@@ -177,6 +177,14 @@ def test_prdc_prints_the_values_and_writes_the_per_image_table(tmp_path, capsys,
     copy = [r for r in rows if r["possible copy"] == "True"]
     assert [(r["file"], r["nearest A file"]) for r in copy] == [("3.png", "7.png")]
 
+    # a table that cannot be written: the values are still printed, the reason goes to stderr, exit 1
+    capsys.readouterr()
+    bad = a / "7.png" / "t.csv"  # under a file: no folder can be made there
+    assert main(["prdc", str(a), str(b), "--quiet", "--per-image", str(bad), *common]) == 1
+    printed = capsys.readouterr()
+    assert "precision: " in printed.out
+    assert f"warning: the per-image table could not be written to {bad}: " in printed.err
+
     from core.metrics.stats import save_stats
 
     save_stats(tmp_path / "ref.npz", np.zeros(2048), np.eye(2048, dtype=np.float32), n=50)
