@@ -16,6 +16,7 @@ import torch
 
 from core.images.batches import ImageSource, count_images, iter_uint8_batches
 from core.metrics.swd import engine_compiled, engine_torch
+from core.metrics.swd.explain import ExplainSettings, SWDExplanation, explain_level
 from core.metrics.swd.reference import channel_stats, image_moments, level_sizes, random_directions
 from core.metrics.swd.sampling import BLOCK, PatchCentres, seeded_generator
 from core.metrics.swd.settings import SWDSettings
@@ -62,10 +63,13 @@ class SWDResult:
     n_images_b: int = 0
     note: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: with ``swd(..., explain=...)``: which patches make each level's value (:mod:`.explain`)
+    explanation: SWDExplanation | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready dict (plain floats, ints, strings, lists)."""
-        return {
+        """JSON-ready dict (plain floats, ints, strings, lists); the explanation, when there is
+        one, as :meth:`SWDExplanation.to_dict` (without the patch pixels)."""
+        out = {
             "levels": [
                 {
                     "resolution": lv.resolution,
@@ -84,6 +88,9 @@ class SWDResult:
             "note": self.note,
             "warnings": list(self.warnings),
         }
+        if self.explanation is not None:
+            out["explanation"] = self.explanation.to_dict()
+        return out
 
 
 def descriptor_memory_bytes(
@@ -185,6 +192,7 @@ def swd(
     batch_size: int | None = None,
     memory_budget_mb: float = _DEFAULT_BUDGET_MB,
     progress: Progress = null_progress,
+    explain: ExplainSettings | None = None,
 ) -> SWDResult:
     """Per-level SWD x 1e3 between two sets of uint8 RGB images (see :mod:`core.metrics.swd`).
 
@@ -197,8 +205,12 @@ def swd(
     ``batch_size``: images per pyramid batch (None: from ``memory_budget_mb``); it does not change
     the result. ``memory_budget_mb`` bounds the working memory (pyramid batches, projection and
     sort chunks); the stored descriptors come on top (:func:`descriptor_memory_bytes`).
+    ``explain``: also say which patches make each level's value (``result.explanation``, see
+    :mod:`core.metrics.swd.explain`); the values are the same with or without it.
     """
     settings.validate()
+    if explain is not None:
+        explain.validate()
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     dev = resolve_device(device)
@@ -226,6 +238,7 @@ def swd(
     sizes = level_sizes(hw[0], hw[1], settings.min_res, settings.n_levels)
     dim = 3 * settings.patch_size**2
     levels: list[SWDLevel] = []
+    explained = []
     workspace: dict = {}
     stage = "SWD distance"
     done = 0
@@ -243,9 +256,30 @@ def swd(
         dirs = random_directions(
             dim, settings.n_directions, settings.n_repeats, seeded_generator(base, 2, lv)
         )
+        per_dir = None if explain is None else np.empty(dirs.shape[1], dtype=np.float64)
         value, k = eng.level_distance(
-            set_a_desc, set_b_desc, lv, sel_a, sel_b, dirs, budget, progress, stage, done, total, workspace
+            set_a_desc,
+            set_b_desc,
+            lv,
+            sel_a,
+            sel_b,
+            dirs,
+            budget,
+            progress,
+            stage,
+            done,
+            total,
+            workspace,
+            per_direction=per_dir,
+            release=explain is None,
         )
+        if explain is not None:
+            explained.append(
+                explain_level(
+                    eng, (set_a_desc, set_b_desc), (sel_a, sel_b), lv, sizes, hw, dirs, per_dir, base, explain
+                )
+            )
+            eng.release_level(set_a_desc, set_b_desc, lv)
         if total is None:
             total = k * len(sizes)
         done += k
@@ -262,6 +296,7 @@ def swd(
         n_images_b=nb,
         note=note,
         warnings=_flat_warnings(levels),
+        explanation=None if explain is None else SWDExplanation(explained, explain),
     )
 
 

@@ -23,7 +23,7 @@ from core.metrics.swd.sampling import BLOCK
 from core.metrics.swd.settings import SWDSettings
 from core.runtime.progress import Progress, null_progress
 
-__all__ = ["DescriptorSet", "level_distance", "matrix_distance"]
+__all__ = ["DescriptorSet", "level_distance", "level_rows", "matrix_distance", "release_level"]
 
 # What is done differently from the reference, and why it gives the same values:
 #
@@ -81,6 +81,7 @@ def _sorted_abs_sum(
     weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
     lengths: tuple[int, int] | None = None,
     shift: np.ndarray | None = None,
+    per_row_out: np.ndarray | None = None,
 ) -> float:
     """Σ |sort(pa_row) - sort(pb_row)| over all rows (float64) of two rows x n float32 matrices
     (``shift``: per row, a float64 added to pb's row first);
@@ -90,7 +91,8 @@ def _sorted_abs_sum(
 
     Nothing is sorted in bulk: :func:`.kernels.rows_l1` integrates |F_a - F_b| per row, rows
     spread over ``torch.get_num_threads()`` threads; the per-row values are summed in row order,
-    so the result does not depend on the thread count."""
+    so the result does not depend on the thread count. ``per_row_out``: also receives the per-row
+    sums (what :mod:`.explain` splits the value into)."""
     wa, wb = weights
     a = np.ascontiguousarray(pa.numpy())
     b = np.ascontiguousarray(pb.numpy())
@@ -119,6 +121,8 @@ def _sorted_abs_sum(
             free.put(ws)
 
     _parallel(rows, a.shape[0], tasks_per_thread=4)
+    if per_row_out is not None:
+        per_row_out[:] = per_row
     return float(per_row.sum())
 
 
@@ -183,6 +187,7 @@ def _sliced_l1(
     total: int | None = None,
     norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
     workspace: dict | None = None,
+    per_direction: np.ndarray | None = None,
 ) -> tuple[float, int]:
     """Mean over directions and descriptors of |sorted projections A - sorted projections B|.
 
@@ -190,7 +195,8 @@ def _sliced_l1(
     ``workspace``: scratch matrices kept between calls (one per level) instead of fresh ones.
     The descriptors are projected block by block onto chunks of directions sized to the budget,
     and compared; rows with multiplicities (merged repeats) count that many times. Returns
-    (value, number of direction chunks)."""
+    (value, number of direction chunks). ``per_direction`` (float64, one per direction): also
+    receives each direction's Σ |sorted differences| (their sum / (M * K) is the value)."""
     m = rows_a.total
     if rows_b.total != m:
         raise ValueError(f"sliced_wasserstein needs equal descriptor counts, got {m} and {rows_b.total}")
@@ -276,6 +282,7 @@ def _sliced_l1(
             weights=weights,
             lengths=sizes,
             shift=None if shifts is None else shifts[c0 : c0 + chunk],
+            per_row_out=None if per_direction is None else per_direction[c0 : c0 + chunk],
         )
         del projs
         progress(stage, done0 + ci + 1, total)
@@ -533,6 +540,22 @@ class DescriptorSet:
             self.stores[lv].add(rows.to(self.store_dtype), weights, counts, moments[lv])
 
 
+def level_rows(
+    desc: DescriptorSet, level: int, select: torch.Tensor | None
+) -> tuple[Iterator[torch.Tensor], np.ndarray | None, np.ndarray]:
+    """One level's stored rows of all (or the selected) images, for :mod:`.explain`: the rows in
+    image order (as pieces), their multiplicities (None: one drawn centre each) and the number
+    of rows of each image used (the rows of image i follow those of image i - 1; on a merged
+    level they are its distinct centres in order of first drawing)."""
+    store = desc.stores[level]
+    idx = None if select is None else select.numpy()
+    counts = np.concatenate([np.diff(rs) for rs in store.row_starts])
+    if idx is not None:
+        counts = counts[idx]
+    rows = store.rows(select)
+    return rows.pieces(), rows.weights, counts
+
+
 def level_distance(
     set_a: DescriptorSet,
     set_b: DescriptorSet,
@@ -546,10 +569,14 @@ def level_distance(
     done: int = 0,
     total: int | None = None,
     workspace: dict | None = None,
+    per_direction: np.ndarray | None = None,
+    release: bool = True,
 ) -> tuple[float, int]:
     """Mean |sorted projections A - sorted projections B| on one level, each set normalised by
     its own channel statistics; ``select_*``: the images used (sorted indices; None: all). The
-    level's descriptors are released. Returns (value, number of direction chunks)."""
+    level's descriptors are released (unless ``release`` is False: :func:`release_level` then).
+    ``per_direction``: receives each direction's Σ |sorted differences| (see :func:`_sliced_l1`).
+    Returns (value, number of direction chunks)."""
     sa, sb = set_a.stores[level], set_b.stores[level]
     norms = [sa.stats(select_a), sb.stats(select_b)]
     out = _sliced_l1(
@@ -563,9 +590,16 @@ def level_distance(
         total,
         norms,
         workspace,
+        per_direction,
     )
-    set_a.stores[level] = set_b.stores[level] = None  # free as we go
+    if release:
+        release_level(set_a, set_b, level)
     return out
+
+
+def release_level(set_a: DescriptorSet, set_b: DescriptorSet, level: int) -> None:
+    """Free one level's descriptors of both sets."""
+    set_a.stores[level] = set_b.stores[level] = None  # free as we go
 
 
 def matrix_distance(

@@ -26,7 +26,7 @@ from core.metrics.swd.sampling import BLOCK
 from core.metrics.swd.settings import SWDSettings
 from core.runtime.progress import Progress, null_progress
 
-__all__ = ["DescriptorSet", "level_distance", "matrix_distance"]
+__all__ = ["DescriptorSet", "level_distance", "level_rows", "matrix_distance", "release_level"]
 
 #: directions per projection chunk at most
 _MAX_CHUNK = 128
@@ -107,13 +107,15 @@ def _sorted_distance(
     stage: str = "",
     done0: int = 0,
     total: int | None = None,
+    per_direction: np.ndarray | None = None,
 ) -> tuple[float, int]:
     """Mean over directions and descriptors of |sorted projections A - sorted projections B| of
     two sets of ``n_rows`` descriptors (each given as blocks of rows), each normalised first
     with its (mean, std) of ``norms``. Both sets, normalised, are kept on the device if they fit
     half the budget (else they are streamed again for every chunk of directions); the chunks of
-    directions are sized so that the projections and their sort fit what is left. Returns
-    (value, number of direction chunks)."""
+    directions are sized so that the projections and their sort fit what is left.
+    ``per_direction`` (float64, one per direction) also receives each direction's Σ |sorted
+    differences|. Returns (value, number of direction chunks)."""
     dim, n_dirs = dirs.shape
     vecs = [None, None] if norms is None else [norm_vectors(mu, sd, dim, device) for mu, sd in norms]
 
@@ -147,7 +149,8 @@ def _sorted_distance(
                 projs.append(dT @ cached[si].T)
             else:
                 projs.append(torch.cat([dT @ blk.T for blk in prepared(si)], dim=1))
-        total_l1 += sorted_l1(*projs)
+        rows_out = None if per_direction is None else per_direction[c0 : c0 + chunk]
+        total_l1 += sorted_l1(*projs, per_row_out=rows_out)
         del projs
         progress(stage, done0 + ci + 1, total)
     return total_l1 / (n_rows * n_dirs), math.ceil(n_dirs / chunk)
@@ -166,10 +169,14 @@ def level_distance(
     done: int = 0,
     total: int | None = None,
     workspace: dict | None = None,
+    per_direction: np.ndarray | None = None,
+    release: bool = True,
 ) -> tuple[float, int]:
     """Mean |sorted projections A - sorted projections B| on one level, each set normalised by
     its own channel statistics; ``select_*``: the images used (sorted indices; None: all). The
-    level's descriptors are released. Returns (value, number of direction chunks)."""
+    level's descriptors are released (unless ``release`` is False: :func:`release_level` then).
+    ``per_direction``: receives each direction's Σ |sorted differences|. Returns (value, number
+    of direction chunks)."""
     n_a = set_a.n_images if select_a is None else len(select_a)
     n_b = set_b.n_images if select_b is None else len(select_b)
     if n_a != n_b:
@@ -186,10 +193,28 @@ def level_distance(
         stage,
         done,
         total,
+        per_direction,
     )
+    if release:
+        release_level(set_a, set_b, level)
+    return out
+
+
+def release_level(set_a: DescriptorSet, set_b: DescriptorSet, level: int) -> None:
+    """Free one level's descriptors of both sets."""
     set_a.release(level)
     set_b.release(level)
-    return out
+
+
+def level_rows(
+    desc: DescriptorSet, level: int, select: torch.Tensor | None
+) -> tuple[Iterator[torch.Tensor], None, np.ndarray]:
+    """One level's descriptors of all (or the selected) images in image order, for
+    :mod:`.explain` (as :func:`.engine_compiled.level_rows`: rows, no multiplicities, the rows
+    per image: ``descriptors_per_image`` each)."""
+    n = desc.n_images if select is None else len(select)
+    counts = np.full(n, desc.settings.descriptors_per_image, dtype=np.int64)
+    return iter(desc.blocks(level, select)()), None, counts
 
 
 def matrix_distance(

@@ -271,12 +271,16 @@ def random_directions(
     return d.to(torch.float32).permute(1, 0, 2).reshape(dim, n_repeats * n_directions).contiguous()
 
 
-def sorted_l1(pa: torch.Tensor, pb: torch.Tensor) -> float:
+def sorted_l1(pa: torch.Tensor, pb: torch.Tensor, per_row_out: np.ndarray | None = None) -> float:
     """Σ over rows of Σ_i |sort(pa_row)_i - sort(pb_row)_i| (float64) of two rows x M float32
-    projection matrices: the reference's sorted projections compared (before the mean)."""
+    projection matrices: the reference's sorted projections compared (before the mean).
+    ``per_row_out``: also receives each row's Σ (float64)."""
     sa = torch.sort(pa, dim=1).values
     sb = torch.sort(pb, dim=1).values
     diff = (sa - sb).abs_()
+    if per_row_out is not None:  # MPS has no float64: per-row float32 sums there
+        rows = diff.sum(1) if diff.device.type == "mps" else diff.sum(1, dtype=torch.float64)
+        per_row_out[:] = rows.cpu().to(torch.float64).numpy()
     if diff.device.type == "mps":  # no float64 there: per-row float32 sums, then float64 on the host
         return float(diff.sum(1).cpu().to(torch.float64).sum())
     return float(diff.sum(dtype=torch.float64).item())
