@@ -70,6 +70,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--noise-floor", action="store_true", help="also SWD between two halves of A")
     p.add_argument(
+        "--explain",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also explain each level: write example patches A has and B lacks (and the reverse) "
+        "as PNGs, with explanation.json, into DIR",
+    )
+    p.add_argument(
         "--engine",
         choices=("auto", "torch", "compiled"),
         default="auto",
@@ -137,6 +145,7 @@ def _run(args: argparse.Namespace) -> int:
         swd_size=getattr(args, "size", None),
         swd_engine=getattr(args, "engine", "auto"),
         noise_floor=getattr(args, "noise_floor", False),
+        swd_explain=getattr(args, "explain", None) is not None,
         fid_mode=getattr(args, "mode", None) or extractor.default_mode,
         kid_subsets=getattr(args, "subsets", 100),
         kid_subset_size=getattr(args, "subset_size", 1000),
@@ -151,6 +160,10 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     stats_error = None
+    if getattr(args, "explain", None) is not None:  # the swd subcommand
+        stats_error = _write_explanation(args.explain, result, a, b)
+        if stats_error:
+            result.warnings.append(stats_error)
     if getattr(args, "per_image", None) is not None:  # the prdc subcommand
         stats_error = _write_per_image(args.per_image, result)
         if stats_error:
@@ -208,9 +221,31 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     if getattr(args, "per_image", None) is not None:
         print(f"per-image table written to {args.per_image}", file=out)
+    if getattr(args, "explain", None) is not None:
+        for le in result.swd.explanation.levels:
+            if le.directions:
+                print(f"  {_region_line(le)}", file=out)
+        print(f"SWD explanation (pictures and explanation.json) written to {args.explain}", file=out)
     if getattr(args, "save_stats", None) is not None:
         print(f"statistics of A written to {args.save_stats}", file=out)
     return 0
+
+
+def _region_line(le) -> str:
+    from core.metrics.swd_report import region_sentence
+
+    return region_sentence(le, le.directions[0].b_excess)
+
+
+def _write_explanation(folder: Path, result, a, b) -> str | None:
+    """Write the SWD explanation's pictures and JSON into ``folder``; the reason it failed, or None."""
+    from core.metrics.swd_report import image_reader, write_explanation
+
+    try:
+        write_explanation(folder, result, image_reader({"A": a, "B": b}, result.swd_size))
+    except OSError as exc:  # the values are still printed; the exit status says what failed
+        return f"the SWD explanation could not be written to {folder}: {exc}"
+    return None
 
 
 def _write_per_image(path: Path, result) -> str | None:

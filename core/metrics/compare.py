@@ -124,6 +124,7 @@ class CompareSettings:
     prdc_k_dc: int = 5  # neighbourhood size of density and coverage (Naeem 2020)
     feature_extractor: str = DEFAULT_EXTRACTOR  # id or name in core.features.registry (FID, KID)
     noise_floor: bool = False  # also SWD between two halves of A
+    swd_explain: bool = False  # also which patches make each SWD level (core.metrics.swd.explain)
     cache_dir: Path | None = None
     batch_size: int = 64
 
@@ -158,6 +159,9 @@ class CompareResult:
     #: feature rows (row i of set B in ``prdc`` is ``names_b[i]``); empty for a statistics file
     names_a: list[str] = field(default_factory=list, repr=False)
     names_b: list[str] = field(default_factory=list, repr=False)
+    #: SWD explained: per side, the names of the images SWD read, in its order (an exemplar's
+    #: ``image`` indexes this list)
+    swd_names: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         def conv(r):
@@ -429,7 +433,7 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
     res.swd_size = size
     kw = dict(batch_size=st.batch_size, resize=st.swd_resize, size=size)
 
-    def timed_swd(x: ImageSet, y: ImageSet, stage: str, key: str):
+    def timed_swd(x: ImageSet, y: ImageSet, stage: str, key: str, explain=None):
         t0 = time.perf_counter()
         folded = _FoldedSWD(progress, stage, min(len(x), len(y)))
         folded("SWD descriptors A", 0, None)
@@ -440,11 +444,20 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
             device=st.device,
             engine=st.swd_engine,
             progress=folded,
+            explain=explain,
         )
         res.timings[key] = time.perf_counter() - t0
         return out
 
-    res.swd = timed_swd(sa, sb, STAGE_SWD, "swd")
+    if st.swd_explain:
+        from core.metrics.swd.explain import ExplainSettings
+
+        res.swd = timed_swd(sa, sb, STAGE_SWD, "swd", ExplainSettings())
+        for s, label in ((sa, "A"), (sb, "B")):
+            skipped = {k.name for k in s.skipped}
+            res.swd_names[label] = [name for name in s.names if name not in skipped]
+    else:
+        res.swd = timed_swd(sa, sb, STAGE_SWD, "swd")
     if res.swd.n_images < SWD_SMALL_N:
         res.warnings.append(
             f"SWD with only {res.swd.n_images} images per set is noisy; "

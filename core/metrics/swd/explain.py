@@ -26,8 +26,9 @@ The method, exact with respect to the reported value:
    B's exemplars ("B has, A lacks"), taken from the tail (upper or lower) where such ranks
    cost more, at most one per image while other images qualify; the same with the roles
    swapped gives A's ("A has, B lacks"). Reported with them: the share of c_k carried by all
-   such ranks, and the shares of B's and of A's patches at least as far out in that tail as
-   the mildest exemplar (e.g. 2 % of B's, 0.1 % of A's).
+   such ranks, and the share of B's patches beyond A's most extreme patch in that tail
+   (where A has none at all; often 0 %: then the tails overlap and B's only reach further at
+   equal ranks).
 4. **Image space.** An exemplar is the stored, un-normalised descriptor (the 7 x 7 x 3
    Laplacian patch; on the last level the blurred image itself) with the image it came from
    (its index in the set as given to ``swd``) and its centre on the level, from which the
@@ -91,17 +92,16 @@ class Exemplar:
 class Region:
     """Set ``side``'s patches that reach further out along one direction than the other set's,
     in the ``tail`` (+1: large projections, -1: small ones) where that costs more: the
-    exemplars' projection range [low, high]; ``share_self`` / ``share_other``: the share of
-    this set's / the other set's patches at least as far out in that tail as the mildest
-    exemplar; ``carried``: the share of the direction's contribution made at the ranks (both
-    tails) where this set reaches further."""
+    exemplars' projection range [low, high]; ``beyond``: the share of this set's patches
+    beyond the other set's most extreme one in that tail (where the other has none at all);
+    ``carried``: the share of the direction's contribution made at the ranks (both tails)
+    where this set reaches further."""
 
     side: str
     tail: int
     low: float
     high: float
-    share_self: float
-    share_other: float
+    beyond: float
     carried: float
     exemplars: list[Exemplar]
 
@@ -155,8 +155,7 @@ class SWDExplanation:
                 "tail": r.tail,
                 "low": float(r.low),
                 "high": float(r.high),
-                "share_self": float(r.share_self),
-                "share_other": float(r.share_other),
+                "beyond": float(r.beyond),
                 "carried": float(r.carried),
                 "exemplars": [
                     {"image": e.image, "y": e.y, "x": e.x, "projection": float(e.projection)}
@@ -246,6 +245,14 @@ def _outer_ranks(own: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, int, n
     return ranks, tail, chosen[np.argsort(-np.abs(diff[chosen]), kind="stable")]
 
 
+def _beyond(own: np.ndarray, other: np.ndarray, tail: int) -> float:
+    """The share of ``own``'s patches beyond ``other``'s most extreme one in the tail (+1: above
+    its largest projection, -1: below its smallest): where ``other`` has no patches at all."""
+    if tail == 1:
+        return float((own > other[-1]).mean())
+    return float((own < other[0]).mean())
+
+
 def _spread_images(
     ranks: np.ndarray, order: np.ndarray, per_set: tuple[np.ndarray, np.ndarray, np.ndarray], n: int
 ) -> np.ndarray:
@@ -319,16 +326,12 @@ def explain_level(
             rows = per_set[side][1][draws]
             picked_rows[side].extend(rows.tolist())
             if ranks.size == 0:  # this set reaches further nowhere (e.g. the same patches)
-                regs.append((side, tail, 0.0, 0.0, 0.0, 0.0, 0.0, rows, own[ranks]))
+                regs.append((side, tail, 0.0, 0.0, 0.0, 0.0, rows, own[ranks]))
                 continue
             lo_v, hi_v = float(own[ranks].min()), float(own[ranks].max())
-            # the shares of each set's patches at least as far out as the mildest exemplar
-            if tail == 1:
-                share_self, share_other = (1 - np.searchsorted(v, lo_v, "left") / m for v in (own, other))
-            else:
-                share_self, share_other = (np.searchsorted(v, hi_v, "right") / m for v in (own, other))
+            beyond = _beyond(own, other, tail)
             carried = float(cost[outer].sum() / cost.sum()) if cost.sum() > 0 else 0.0
-            regs.append((side, tail, lo_v, hi_v, share_self, share_other, carried, rows, own[ranks]))
+            regs.append((side, tail, lo_v, hi_v, beyond, carried, rows, own[ranks]))
         regions_raw.append((t, k, recomputed, regs))
 
     patches = [
@@ -341,14 +344,12 @@ def explain_level(
     ]
     for _t, k, recomputed, regs in regions_raw:
         regions = {}
-        for side, tail, lo_v, hi_v, share_self, share_other, carried, rows, projs in regs:
+        for side, tail, lo_v, hi_v, beyond, carried, rows, projs in regs:
             exemplars = []
             for r, pv in zip(rows.tolist(), projs.tolist(), strict=True):
                 image, y, x = locate[side].where(level, r)
                 exemplars.append(Exemplar(image, y, x, pv, patches[side][r].reshape(3, p, p)))
-            regions[side] = Region(
-                "AB"[side], tail, lo_v, hi_v, float(share_self), float(share_other), carried, exemplars
-            )
+            regions[side] = Region("AB"[side], tail, lo_v, hi_v, beyond, carried, exemplars)
         explained.append(
             DirectionExplanation(
                 index=int(k),

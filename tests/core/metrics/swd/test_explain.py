@@ -116,8 +116,8 @@ def test_planted_red_square_is_what_b_has_and_a_lacks() -> None:
     assert np.mean(all_b) >= 2 / 3
     for d in le.directions:  # A has no red anywhere: its exemplars show none
         assert all(_red_pixels(a[e.image], patch_box(le, e)) == 0 for e in d.a_excess.exemplars)
-    # in plain numbers: B's patches this far out are a few percent of B, almost none of A
-    assert top.b_excess.share_self > 5 * top.b_excess.share_other
+    # B's red patches lie beyond anything A has along that direction
+    assert top.b_excess.beyond > 0
     # the tile of a B exemplar shows the red (R above G and B in the Laplacian band's picture)
     e = top.b_excess.exemplars[0]
     tile = patch_tile(e.patch, level_gain(le), le.residual).astype(int)
