@@ -50,6 +50,7 @@ SETTING_NAMES = {
     "device": "device",
     "swd_size": "SWD resolution",
     "noise_floor": "noise floor",
+    "swd_explain": "SWD explained",
     "fid_mode": "FID resize",
     "kid_subsets": "KID subsets",
     "kid_subset_size": "KID subset size",

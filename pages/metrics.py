@@ -35,6 +35,7 @@ from dashboard.progress import show_job_progress
 from dashboard.resources import inception_model
 from dashboard.set_input import image_set_input, set_identity, show_set_summary
 from dashboard.settings import device_choice, usable_cache_dir
+from dashboard.swd_explain_view import show_swd_explanation
 
 FID_MODES = {"tf1": "Standard (as in published FIDs)", "clean": "Clean (sharper resize)"}
 
@@ -109,6 +110,13 @@ with c3:
         help="Also compare two random halves of set A: how big a difference chance alone makes. "
         "Differences below it are noise. Needed for a verdict on SWD.",
     )
+    swd_explain = st.checkbox(
+        "Explain SWD (example patches)",
+        key="metrics_swd_explain",
+        persist_state="session",
+        help="Also show, per level of detail, example patches that set B has and set A lacks (and the "
+        "reverse), taken from the very numbers SWD computed. Adds little time.",
+    )
 with c4:
     fid_mode = st.radio(
         "FID resize",
@@ -151,6 +159,7 @@ settings = CompareSettings(
     device=device_choice(),
     swd_size=None if swd_size == "auto" else int(swd_size),
     noise_floor=noise_floor,
+    swd_explain=swd_explain,
     fid_mode=fid_mode,
     kid_subsets=int(kid_subsets),
     kid_subset_size=int(kid_subset_size),
@@ -284,6 +293,7 @@ if result is not None:
                 "Each bar compares the sets at one level of detail: the largest image size shows fine "
                 "detail and texture, 16 px overall colour and layout. Lower is closer."
             )
+            show_swd_explanation(result, st.session_state.get("metrics_last_sets"))
         m1, m2 = st.columns(2)
         if result.fid is not None:
             m1.metric(

@@ -138,14 +138,17 @@ def _pictures(
     return out
 
 
-def explain_report(result, read: Reader | None) -> list[LevelReport]:
+def explain_report(result, read: Reader | None, level: int | None = None) -> list[LevelReport]:
     """The report of a :class:`~core.metrics.compare.CompareResult` run with ``swd_explain``
-    (``read``: the images by name, or None to show the patches only)."""
+    (``read``: the images by name, or None to show the patches only; ``level``: only that
+    level, by position, else all)."""
     ex = result.swd.explanation
     if ex is None:
         raise ValueError("this result has no SWD explanation; run with swd_explain=True (--explain)")
     out = []
-    for lv, le in zip(result.swd.levels, ex.levels, strict=True):
+    for i, (lv, le) in enumerate(zip(result.swd.levels, ex.levels, strict=True)):
+        if level is not None and i != level:
+            continue
         dirs = []
         for d in le.directions:
             dirs.append(_direction(le, d, result.swd_names, read))
