@@ -68,3 +68,37 @@ def swd_figure(result, noise_floor=None, title: str = "SWD per level of detail")
         legend=dict(orientation="h", y=-0.2),
     )
     return fig
+
+
+def class_share_figure(balance, title: str = "Class shares: set A vs set B") -> go.Figure:
+    """Grouped bars of each class's share of set A and of set B (in %), B's bar of a flagged
+    class (missing, too rare, too common) in red with the flag written on it."""
+    names = [r.name for r in balance.rows]
+    fig = go.Figure()
+    fig.add_bar(
+        x=names,
+        y=[100 * r.share_a for r in balance.rows],
+        name=f"set A ({balance.n_a} labelled images)",
+        marker_color="#7f8c8d",
+        hovertemplate="<b>%{x}</b><br>set A: %{y:.1f} %<extra></extra>",
+    )
+    fig.add_bar(
+        x=names,
+        y=[100 * r.share_b for r in balance.rows],
+        name=f"set B ({balance.n_b} images, assigned by {balance.k}-NN)",
+        marker_color=["#d62728" if r.flag else "#1f77b4" for r in balance.rows],
+        text=[r.flag for r in balance.rows],
+        textposition="outside",
+        cliponaxis=False,
+        customdata=[[r.count_b, r.expected_b] for r in balance.rows],
+        hovertemplate="<b>%{x}</b><br>set B: %{y:.1f} % (%{customdata[0]} images, "
+        "%{customdata[1]:.1f} expected at A's share)<extra></extra>",
+    )
+    fig.update_layout(
+        title=title,
+        barmode="group",
+        yaxis_title="share of the set (%)",
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        margin=dict(t=80),
+    )
+    return fig

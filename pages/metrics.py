@@ -22,6 +22,7 @@ from core.metrics.verdict import CLEAR_RATIO, verdict
 from core.runtime.device import resolve_device
 from core.runtime.jobs import BackgroundJob
 from dashboard.charts import swd_figure
+from dashboard.class_balance_view import class_balance_panel
 from dashboard.compare_panels import (
     estimate_for,
     forget_plan,
@@ -352,6 +353,8 @@ if result is not None:
                     key=f"metrics_stats_{label}",
                     help="Mean and covariance of the network features (mu/sigma, pytorch-fid / clean-fid layout).",
                 )
+
+class_balance_panel(set_a, set_b, settings)
 
 history = st.session_state.get("metrics_history", [])
 if history:
