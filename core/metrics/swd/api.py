@@ -16,7 +16,7 @@ import torch
 
 from core.images.batches import ImageSource, count_images, iter_uint8_batches
 from core.metrics.swd import engine_compiled, engine_torch
-from core.metrics.swd.explain import ExplainSettings, SWDExplanation, explain_level
+from core.metrics.swd.explain import ExplainSettings, SWDExplanation, TopProjections, explain_level
 from core.metrics.swd.reference import channel_stats, image_moments, level_sizes, random_directions
 from core.metrics.swd.sampling import BLOCK, PatchCentres, seeded_generator
 from core.metrics.swd.settings import SWDSettings
@@ -257,6 +257,7 @@ def swd(
             dim, settings.n_directions, settings.n_repeats, seeded_generator(base, 2, lv)
         )
         per_dir = None if explain is None else np.empty(dirs.shape[1], dtype=np.float64)
+        kept = None if explain is None else TopProjections(explain.n_directions)
         value, k = eng.level_distance(
             set_a_desc,
             set_b_desc,
@@ -272,11 +273,12 @@ def swd(
             workspace,
             per_direction=per_dir,
             release=explain is None,
+            keep_top=kept,
         )
         if explain is not None:
             explained.append(
                 explain_level(
-                    eng, (set_a_desc, set_b_desc), (sel_a, sel_b), lv, sizes, hw, dirs, per_dir, base, explain
+                    eng, (set_a_desc, set_b_desc), (sel_a, sel_b), lv, sizes, hw, per_dir, kept, base, explain
                 )
             )
             eng.release_level(set_a_desc, set_b_desc, lv)

@@ -188,6 +188,7 @@ def _sliced_l1(
     norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
     workspace: dict | None = None,
     per_direction: np.ndarray | None = None,
+    keep_top: object | None = None,
 ) -> tuple[float, int]:
     """Mean over directions and descriptors of |sorted projections A - sorted projections B|.
 
@@ -196,7 +197,9 @@ def _sliced_l1(
     The descriptors are projected block by block onto chunks of directions sized to the budget,
     and compared; rows with multiplicities (merged repeats) count that many times. Returns
     (value, number of direction chunks). ``per_direction`` (float64, one per direction): also
-    receives each direction's Σ |sorted differences| (their sum / (M * K) is the value)."""
+    receives each direction's Σ |sorted differences| (their sum / (M * K) is the value);
+    ``keep_top`` (with it; a :class:`.explain.TopProjections`) is offered each chunk's
+    projections, to keep those of the directions that contribute most."""
     m = rows_a.total
     if rows_b.total != m:
         raise ValueError(f"sliced_wasserstein needs equal descriptor counts, got {m} and {rows_b.total}")
@@ -228,6 +231,7 @@ def _sliced_l1(
     cached: list[torch.Tensor] | None = None
     set_dirs = [dirs, dirs]
     shifts = None
+    offsets = None
     if norms is not None and rows_a.matrix is not None and rows_b.matrix is not None:
         # normalisation folded into the directions: ((x - μ)/σ)·d = x·(d/σ) - (μ/σ)·d, so the
         # stored matrices are projected as they are (no normalised copy: one pass over the
@@ -284,6 +288,10 @@ def _sliced_l1(
             shift=None if shifts is None else shifts[c0 : c0 + chunk],
             per_row_out=None if per_direction is None else per_direction[c0 : c0 + chunk],
         )
+        if keep_top is not None:  # the normalised projections are these minus the offsets
+            dc = projs[0].shape[0]
+            off = None if offsets is None else [o[c0 : c0 + dc].numpy() for o in offsets]
+            keep_top.offer(c0, per_direction[c0 : c0 + dc], projs, sizes, off)
         del projs
         progress(stage, done0 + ci + 1, total)
     return total_l1 / (m * n_dirs), n_chunks
@@ -571,12 +579,13 @@ def level_distance(
     workspace: dict | None = None,
     per_direction: np.ndarray | None = None,
     release: bool = True,
+    keep_top: object | None = None,
 ) -> tuple[float, int]:
     """Mean |sorted projections A - sorted projections B| on one level, each set normalised by
     its own channel statistics; ``select_*``: the images used (sorted indices; None: all). The
     level's descriptors are released (unless ``release`` is False: :func:`release_level` then).
-    ``per_direction``: receives each direction's Σ |sorted differences| (see :func:`_sliced_l1`).
-    Returns (value, number of direction chunks)."""
+    ``per_direction``, ``keep_top``: see :func:`_sliced_l1`. Returns (value, number of direction
+    chunks)."""
     sa, sb = set_a.stores[level], set_b.stores[level]
     norms = [sa.stats(select_a), sb.stats(select_b)]
     out = _sliced_l1(
@@ -591,6 +600,7 @@ def level_distance(
         norms,
         workspace,
         per_direction,
+        keep_top,
     )
     if release:
         release_level(set_a, set_b, level)

@@ -108,6 +108,7 @@ def _sorted_distance(
     done0: int = 0,
     total: int | None = None,
     per_direction: np.ndarray | None = None,
+    keep_top: object | None = None,
 ) -> tuple[float, int]:
     """Mean over directions and descriptors of |sorted projections A - sorted projections B| of
     two sets of ``n_rows`` descriptors (each given as blocks of rows), each normalised first
@@ -115,7 +116,8 @@ def _sorted_distance(
     half the budget (else they are streamed again for every chunk of directions); the chunks of
     directions are sized so that the projections and their sort fit what is left.
     ``per_direction`` (float64, one per direction) also receives each direction's Σ |sorted
-    differences|. Returns (value, number of direction chunks)."""
+    differences|; ``keep_top`` (with it; a :class:`.explain.TopProjections`) is offered each
+    chunk's projections. Returns (value, number of direction chunks)."""
     dim, n_dirs = dirs.shape
     vecs = [None, None] if norms is None else [norm_vectors(mu, sd, dim, device) for mu, sd in norms]
 
@@ -151,6 +153,8 @@ def _sorted_distance(
                 projs.append(torch.cat([dT @ blk.T for blk in prepared(si)], dim=1))
         rows_out = None if per_direction is None else per_direction[c0 : c0 + chunk]
         total_l1 += sorted_l1(*projs, per_row_out=rows_out)
+        if keep_top is not None:
+            keep_top.offer(c0, rows_out, projs, (n_rows, n_rows), None)
         del projs
         progress(stage, done0 + ci + 1, total)
     return total_l1 / (n_rows * n_dirs), math.ceil(n_dirs / chunk)
@@ -171,12 +175,13 @@ def level_distance(
     workspace: dict | None = None,
     per_direction: np.ndarray | None = None,
     release: bool = True,
+    keep_top: object | None = None,
 ) -> tuple[float, int]:
     """Mean |sorted projections A - sorted projections B| on one level, each set normalised by
     its own channel statistics; ``select_*``: the images used (sorted indices; None: all). The
     level's descriptors are released (unless ``release`` is False: :func:`release_level` then).
-    ``per_direction``: receives each direction's Σ |sorted differences|. Returns (value, number
-    of direction chunks)."""
+    ``per_direction``, ``keep_top``: see :func:`_sorted_distance`. Returns (value, number of
+    direction chunks)."""
     n_a = set_a.n_images if select_a is None else len(select_a)
     n_b = set_b.n_images if select_b is None else len(select_b)
     if n_a != n_b:
@@ -194,6 +199,7 @@ def level_distance(
         done,
         total,
         per_direction,
+        keep_top,
     )
     if release:
         release_level(set_a, set_b, level)

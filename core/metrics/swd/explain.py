@@ -12,20 +12,21 @@ The method, exact with respect to the reported value:
    adds up (``per_direction`` of ``level_distance``), so mean_k c_k *is* the reported level
    value (to float64 rounding); nothing is re-drawn. The ``n_directions`` largest c_k are
    explained (their share of the level value is reported).
-2. **Projections again, for those directions only.** The level's stored descriptors (the same
-   seed, centres, subset and per-set channel normalisation as the value) are projected onto
-   the chosen directions: (x - mu)/sigma . d = x . (d/sigma) - (mu/sigma) . d, as the compiled
-   engine folds it. A descriptor drawn twice (merged repeats) counts twice. The recomputed
-   c_k is kept as ``recomputed`` (it agrees with the engine's to float32 rounding: the proof
-   that these are the same projections).
+2. **The projections of those directions.** While the engine goes through the directions
+   chunk by chunk, the normalised projections of the best directions so far are copied
+   (:class:`TopProjections`): the same seed, centres, subset and per-set channel
+   normalisation as the value, nothing computed twice. A descriptor drawn twice (merged
+   repeats) counts twice. Their c_k is recomputed from the copies and kept as ``recomputed``
+   (equal to the engine's to float rounding: the proof that these are the projections that
+   made the value).
 3. **Where the two distributions differ.** Along a direction, rank i pairs A's i-th smallest
    projection with B's; the pair costs |b_(i) - a_(i)| and these costs add up to c_k. At a
    rank of the upper half where b_(i) > a_(i) (or of the lower half where b_(i) < a_(i)), B
    reaches further into its tail than A: B has patches there that A has nowhere near (past
    A's largest projection, A has none at all). Among those ranks, the ones that cost most are
    B's exemplars ("B has, A lacks"), taken from the tail (upper or lower) where such ranks
-   cost more, at most one per image while other images qualify; the same with the roles
-   swapped gives A's ("A has, B lacks"). Reported with them: the share of c_k carried by all
+   cost more, at most one per image while other images qualify (among the 64 x n costliest);
+   the same with the roles swapped gives A's ("A has, B lacks"). Reported with them: the share of c_k carried by all
    such ranks, and the share of B's patches beyond A's most extreme patch in that tail
    (where A has none at all; often 0 %: then the tails overlap and B's only reach further at
    equal ranks).
@@ -34,10 +35,10 @@ The method, exact with respect to the reported value:
    (its index in the set as given to ``swd``) and its centre on the level, from which the
    patch's box in the full-size image follows (:mod:`.tiles` draws both).
 
-Cost: the projections onto ``n_directions`` of the K directions, two sorts of M values per set
-and direction, and a pass to gather the exemplars' rows: a few percent of an SWD run
-(``bench/swd_explain.py``). Memory: a few arrays of M values per set (projections, ranks),
-nothing of the size of the descriptors.
+Cost: copies of ``n_directions`` projections, two sorts of M values per set and direction, and
+a pass picking the exemplars' rows: a few percent of an SWD run (``bench/swd_explain.py``).
+Memory: a few arrays of M values per set (projections, ranks), nothing of the size of the
+descriptors.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ __all__ = [
     "LevelExplanation",
     "Region",
     "SWDExplanation",
+    "TopProjections",
     "explain_level",
 ]
 
@@ -190,27 +192,46 @@ class SWDExplanation:
         }
 
 
-def _project(
-    eng: ModuleType,
-    desc: object,
-    level: int,
-    select: torch.Tensor | None,
-    dirs: torch.Tensor,
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """The stored rows of one set and level projected, normalised as the value normalises them,
-    onto the columns of ``dirs`` (D x T): float64 rows x T, the rows' multiplicities (or None)
-    and the rows per image."""
-    mean, std = desc.stats(level, select)  # the statistics level_distance normalised with
-    dim = dirs.shape[0]
-    k = dim // mean.numel()
-    sd = torch.where(std > 0, std, torch.ones_like(std)).to(torch.float64).repeat_interleave(k)
-    d64 = dirs.to(torch.float64)
-    folded = (d64 / sd[:, None]).to(torch.float32)
-    offset = ((mean.to(torch.float64).repeat_interleave(k) / sd) @ d64).numpy()
-    pieces, weights, counts = eng.level_rows(desc, level, select)
-    out = [torch.matmul(p.to(torch.float32), folded).numpy().astype(np.float64) for p in pieces]
-    proj = np.concatenate(out) if out else np.zeros((0, dirs.shape[1]))
-    return proj - offset, weights, counts
+class TopProjections:
+    """The projections of the ``n`` directions that contribute most, kept while an engine goes
+    through the level's directions chunk by chunk (:func:`.engine_compiled.level_distance`,
+    :func:`.engine_torch.level_distance`): each chunk's per-direction sums and projections are
+    offered, the best ``n`` so far (largest sum; ties by column) kept as float64 copies of the
+    normalised projections, per set one row per direction over that set's stored rows. Memory:
+    ``n`` x rows per set, nothing of the descriptors' size."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.index = np.zeros(0, dtype=np.int64)
+        self.score = np.zeros(0, dtype=np.float64)
+        self.proj: list[np.ndarray] = [np.zeros((0, 0)), np.zeros((0, 0))]
+
+    def offer(
+        self,
+        c0: int,
+        sums: np.ndarray,
+        projs: list[torch.Tensor],
+        lengths: tuple[int, int],
+        offsets: list[np.ndarray] | None,
+    ) -> None:
+        """Directions ``c0 ..`` with their sums and projections (per set dc x >= length; minus
+        ``offsets[set][j]`` when the engine folded the normalisation into the directions)."""
+        dc = len(sums)
+        index = np.concatenate([self.index, c0 + np.arange(dc)])
+        score = np.concatenate([self.score, np.asarray(sums, dtype=np.float64)])
+        keep = np.lexsort((index, -score))[: self.n]
+        old = len(self.index)
+        proj = []
+        for si in (0, 1):
+            rows = []
+            for o in keep.tolist():
+                if o < old:
+                    rows.append(self.proj[si][o])
+                    continue
+                v = projs[si][o - old, : lengths[si]].to("cpu", torch.float64).numpy()
+                rows.append(v - offsets[si][o - old] if offsets is not None else v.copy())
+            proj.append(np.stack(rows))
+        self.index, self.score, self.proj = index[keep], score[keep], proj
 
 
 def _gather_rows(
@@ -256,15 +277,17 @@ def _beyond(own: np.ndarray, other: np.ndarray, tail: int) -> float:
 def _spread_images(
     ranks: np.ndarray, order: np.ndarray, per_set: tuple[np.ndarray, np.ndarray, np.ndarray], n: int
 ) -> np.ndarray:
-    """The first ``n`` of ``ranks`` (sorted ranks of one set), skipping a rank whose patch comes
-    from an image already chosen as long as other images qualify."""
+    """The first ``n`` of ``ranks`` (sorted ranks of one set, costliest first), skipping a rank
+    whose patch comes from an image already chosen as long as other images qualify among the
+    first ``64 n`` ranks."""
     _, row_of_draw, counts = per_set
-    starts = np.concatenate(([0], np.cumsum(counts)))
-    images = np.searchsorted(starts, row_of_draw[order[ranks]], side="right") - 1
     if ranks.size == 0:
         return ranks
+    head = ranks[: 64 * n]
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    images = np.searchsorted(starts, row_of_draw[order[head]], side="right") - 1
     _, first = np.unique(images, return_index=True)
-    distinct = ranks[np.sort(first)][:n]
+    distinct = head[np.sort(first)][:n]
     if distinct.size < n:  # fewer images than exemplars: fill with the next costliest ranks
         rest = ranks[~np.isin(ranks, distinct)][: n - distinct.size]
         distinct = np.concatenate([distinct, rest])
@@ -286,22 +309,25 @@ def explain_level(
     level: int,
     sizes: list[tuple[int, int]],
     image_hw: tuple[int, int],
-    dirs: torch.Tensor,
     per_direction: np.ndarray,
+    kept: TopProjections,
     base: int,
     explain: ExplainSettings,
 ) -> LevelExplanation:
     """Explain one level (see the module docstring) from what :func:`core.metrics.swd.swd` has
-    at hand: the engine module, both sets' descriptor stores and image selections, the level's
-    directions (D x K) and the engine's per-direction sums, and the seed's ``base``."""
+    at hand: the engine module, both sets' descriptor stores and image selections, the engine's
+    per-direction sums and the projections it kept of the best directions, and the seed's
+    ``base``."""
     explain.validate()
     st: SWDSettings = descs[0].settings
     p = st.patch_size
     top = np.argsort(-per_direction, kind="stable")[: explain.n_directions]
-    d_top = dirs[:, torch.from_numpy(top)]
+    if not np.array_equal(top, kept.index):
+        raise RuntimeError("SWD explanation: the kept directions are not the largest contributions")
     per_set = []
-    for desc, sel in zip(descs, selects, strict=True):
-        proj, weights, counts = _project(eng, desc, level, sel, d_top)
+    for si, (desc, sel) in enumerate(zip(descs, selects, strict=True)):
+        _, weights, counts = eng.level_rows(desc, level, sel)
+        proj = kept.proj[si].T  # rows x directions
         rows = np.arange(proj.shape[0])
         per_set.append((proj, rows if weights is None else np.repeat(rows, weights), counts))
     m = per_set[0][1].size  # drawn descriptors per set (both sets: the same)
@@ -313,7 +339,7 @@ def explain_level(
     regions_raw = []
     for t, k in enumerate(top):
         vals = [ps[0][ps[1], t] for ps in per_set]  # per drawn descriptor
-        order = [np.argsort(v, kind="stable") for v in vals]
+        order = [np.argsort(v) for v in vals]
         srt = [v[o] for v, o in zip(vals, order, strict=True)]
         recomputed = float(np.abs(srt[0] - srt[1]).mean() * 1e3)
         cost = np.abs(srt[0] - srt[1])
