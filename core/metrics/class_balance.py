@@ -51,8 +51,8 @@ ALPHA = 0.05
 MIN_EXPECTED = 5
 #: Per-class KID needs at least this many images of the class on each side.
 MIN_KID_IMAGES = 10
-#: Rows of B (or A) whose distances to all of A are computed at once (memory: rows x n_A x 8 bytes).
-_CHUNK = 512
+#: Distances computed at once at most (float64: 64 MB), as rows of B (or A) against all of A.
+_CHUNK_VALUES = 8 * 2**20
 
 
 @dataclass
@@ -167,8 +167,9 @@ def knn_assign(
         raise ValueError("the k-NN assignment needs at least 2 labelled images in set A")
     sq_ref = np.einsum("ij,ij->i", ref, ref)
     out = np.empty(q.shape[0], dtype=np.int64)
-    for s in range(0, q.shape[0], _CHUNK):
-        blk = q[s : s + _CHUNK]
+    chunk = max(1, _CHUNK_VALUES // max(ref.shape[0], 1))
+    for s in range(0, q.shape[0], chunk):
+        blk = q[s : s + chunk]
         d = np.einsum("ij,ij->i", blk, blk)[:, None] + sq_ref[None, :] - 2.0 * (blk @ ref.T)
         if loo:
             d[np.arange(blk.shape[0]), np.arange(s, s + blk.shape[0])] = np.inf
@@ -177,7 +178,7 @@ def knn_assign(
         order = np.lexsort((part, np.take_along_axis(d, part, 1)), axis=1)
         nn = np.take_along_axis(part, order, 1)
         out[s : s + blk.shape[0]] = _vote(labels[nn], n_classes)
-        progress(stage, min(s + _CHUNK, q.shape[0]), q.shape[0])
+        progress(stage, min(s + chunk, q.shape[0]), q.shape[0])
     return out
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 from core.cli import main
 from core.images import open_image_set
 from core.images.classes import class_folders
+from core.metrics import class_balance as class_balance_module
 from core.metrics.class_balance import MIN_KID_IMAGES, class_balance_from_features, knn_assign
 from core.metrics.class_compare import class_balance
 from core.metrics.compare import CompareSettings
@@ -50,11 +51,12 @@ def _brute_force(ref, labels, query, k, loo=False):
 
 
 @pytest.mark.parametrize("k", [1, 4, 5])
-def test_knn_vote_matches_brute_force(k: int) -> None:
+def test_knn_vote_matches_brute_force(k: int, monkeypatch) -> None:
     rng = np.random.default_rng(k)
     ref = rng.standard_normal((300, 6))
     labels = rng.integers(0, 4, 300)
-    query = rng.standard_normal((700, 6))  # more than one chunk of rows
+    query = rng.standard_normal((700, 6))
+    monkeypatch.setattr(class_balance_module, "_CHUNK_VALUES", 300 * 64)  # chunks of 64 rows
     np.testing.assert_array_equal(knn_assign(ref, labels, query, k, 4), _brute_force(ref, labels, query, k))
     np.testing.assert_array_equal(
         knn_assign(ref, labels, None, k, 4), _brute_force(ref, labels, ref, k, loo=True)
