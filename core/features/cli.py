@@ -85,7 +85,11 @@ def _run_features(args: argparse.Namespace) -> int:
             progress.close()
         if not group.is_main:
             return 0
-    rate = f"; {res.rank_rows / res.rank_seconds:.1f} images/s on rank 0" if res.rank_seconds > 0 else ""
+    rate = (
+        f"; decode + {args.extractor or 'inception'}: {res.images_per_s:.1f} images/s (all ranks)"
+        if res.images_per_s
+        else ""
+    )
     print(
         f"{res.rows} of {res.images} images in {res.shards} shard(s) by {res.world} rank(s): "
         f"{res.computed} computed, {res.reused} reused (verified) in {res.seconds:.1f} s{rate}"

@@ -74,7 +74,10 @@ class FeaturePassResult:
     world: int
     seconds: float
     rank_rows: int = 0  # rows this rank computed in this run
-    rank_seconds: float = 0.0  # this rank's time in feature extraction
+    rank_seconds: float = 0.0  # this rank's time in feature extraction (decode + network)
+    #: decode + network throughput of the run: the sum over ranks of each rank's images/s while
+    #: extracting (0 when nothing was computed)
+    images_per_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -201,13 +204,13 @@ def feature_pass(
     if plan.dim != ext.dim:
         raise ValueError(f"{out}: the pass has dimension {plan.dim}, the extractor {ext.dim}")
     local = RunningStats(ext.dim)
-    counts = np.zeros(4)  # rows, skipped, computed, reused
+    counts = np.zeros(5)  # rows, skipped, computed, reused, this rank's images/s
     rank_rows, rank_seconds = 0, 0.0
     for i in rank_shards(len(plan.bounds), group.rank, group.world):
         rec = verify_shard(out, plan, i) if resume else None
         if rec is not None:
             sums = shard_sums(out, plan, rec)
-            counts += (rec.rows, len(rec.skipped), 0, 1)
+            counts += (rec.rows, len(rec.skipped), 0, 1, 0)
         else:
             if model is None:
                 model = ext.load(group.device)
@@ -216,15 +219,16 @@ def feature_pass(
             rank_seconds += time.perf_counter() - t_shard
             rec, sums = write_shard(out, plan, i, feats, skipped)
             rank_rows += rec.rows
-            counts += (rec.rows, len(rec.skipped), 1, 0)
+            counts += (rec.rows, len(rec.skipped), 1, 0, 0)
         local = local.merge(sums)
+    counts[4] = rank_rows / rank_seconds if rank_seconds > 0 else 0.0
     if local.n != counts[0]:
         raise RuntimeError(
             f"rank {group.rank}: its sums count {local.n} images but its shards {int(counts[0])}"
         )
     # one all-reduce per array; counts (n included) are float64, exact below 2**53
     s, so, counts = group.sum_float64(local.sum, local.sum_outer, counts)
-    rows, skipped, computed, reused = (int(c) for c in counts)
+    rows, skipped, computed, reused = (int(c) for c in counts[:4])
     total = RunningStats(ext.dim, rows, s, so)
     stats_path = out / STATS_FILE
     warnings: list[str] = []
@@ -248,5 +252,6 @@ def feature_pass(
         time.perf_counter() - t0,
         rank_rows,
         rank_seconds,
+        float(counts[4]),
         warnings,
     )
