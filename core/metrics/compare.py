@@ -30,9 +30,9 @@ import numpy as np
 
 from core.features.registry import DEFAULT_EXTRACTOR, FeatureExtractor
 from core.features.shards import FeatureFolder
-from core.images import ImageError, ImageSet, open_image_set
+from core.images import ImageError, ImageSet, WalkLimits, open_image_set
 from core.metrics.prdc import PRDCResult
-from core.metrics.stats import GaussianStats
+from core.metrics.stats import GaussianStats, RunningStats
 from core.runtime.progress import Progress, null_progress
 
 METRICS = ("swd", "fid", "kid", "prdc")
@@ -86,13 +86,19 @@ class StatsSource:
     n: int | None = None
     extractor: str | None = None
     mode: str | None = None
+    sums: RunningStats | None = field(default=None, repr=False)
+    version: str | None = None
 
     @classmethod
     def from_stats(cls, name: str, stats: GaussianStats) -> StatsSource:
-        return cls(name, stats.mu, stats.sigma, stats.n, stats.extractor, stats.mode)
+        return cls(
+            name, stats.mu, stats.sigma, stats.n, stats.extractor, stats.mode, stats.sums, stats.version
+        )
 
     def to_gaussian(self) -> GaussianStats:
-        return GaussianStats(self.mu, self.sigma, self.n, self.extractor, self.mode)
+        return GaussianStats(
+            self.mu, self.sigma, self.n, self.extractor, self.mode, sums=self.sums, version=self.version
+        )
 
 
 @dataclass
@@ -140,9 +146,10 @@ class FeatureSource:
 Source = ImageSet | StatsSource | FeatureSource
 
 
-def open_source(path: str | Path, name: str | None = None) -> Source:
+def open_source(path: str | Path, name: str | None = None, walk: WalkLimits | None = None) -> Source:
     """Open a CLI/page argument: a folder, zip, array file or image list, a stats ``.npz``, or a
-    feature folder written by ``python -m core features``."""
+    feature folder written by ``python -m core features``. ``walk``: the limits of a folder walk
+    done for a browser user (:class:`~core.images.WalkLimits`)."""
     from core.features.shards import FeatureFolder, is_feature_folder
     from core.metrics.stats import is_stats_file, load_stats
 
@@ -151,7 +158,7 @@ def open_source(path: str | Path, name: str | None = None) -> Source:
         return StatsSource.from_stats(name or p.name, load_stats(p))
     if is_feature_folder(p):
         return FeatureSource(name or p.name, FeatureFolder.open(p))
-    return open_image_set(p, name=name)
+    return open_image_set(p, name=name, walk=walk)
 
 
 @dataclass
