@@ -163,16 +163,18 @@ def shard_paths(out: Path, plan: PassPlan, i: int) -> ShardPaths:
 
 
 def write_shard(
-    out: Path, plan: PassPlan, i: int, feats: np.ndarray, skipped: list[SkippedFile]
-) -> tuple[ShardRecord, RunningStats]:
-    """Write shard ``i``'s features, statistics and (last) its record; its float64 sums."""
+    out: Path, plan: PassPlan, i: int, feats: np.ndarray, skipped: list[SkippedFile], rs: RunningStats
+) -> ShardRecord:
+    """Write shard ``i``'s features, its statistics (from ``rs``, the float64 sums of ``feats``)
+    and, last, its record."""
     from core.metrics.stats import save_stats
 
     paths = shard_paths(out, plan, i)
     feats = np.ascontiguousarray(feats, dtype=np.float32).reshape(-1, plan.dim)
     with atomic_path(paths.features, durable=True) as tmp, open(tmp, "wb") as f:
         np.save(f, feats)
-    rs = RunningStats(plan.dim).update(feats) if feats.shape[0] else RunningStats(plan.dim)
+    if rs.n != feats.shape[0] or rs.dim != plan.dim:
+        raise ValueError(f"shard {i}: sums of {rs.n} x {rs.dim} for features {feats.shape}")
     stats_sha = None
     if rs.n >= 2:
         save_stats(paths.stats, rs.mean, rs.covariance, extractor=plan.extractor, mode=plan.mode, sums=rs)
@@ -194,7 +196,7 @@ def write_shard(
     )
     with atomic_path(paths.record, durable=True) as tmp:
         tmp.write_text(record.to_json(), encoding="utf-8")
-    return record, rs
+    return record
 
 
 def _npy_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
