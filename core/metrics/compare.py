@@ -622,7 +622,6 @@ def _run_features(
             t0 = time.perf_counter()
             f = s.features()
             res.timings[f"features {label}"] = time.perf_counter() - t0
-            res.cached[f"features {label}"] = True
             feats[label] = f
             res.feature_rows[label] = int(f.shape[0])
             setattr(res, f"names_{label.lower()}", s.names)

@@ -330,3 +330,37 @@ def test_a_small_crafted_file_cannot_make_us_allocate_its_claims(tmp_path) -> No
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert peak < 1 << 20, peak
+
+
+def _cli(args: list[str], capsys) -> tuple[int, str]:
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse / parser.exit: user errors
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_cli_features_and_merge_say_what_is_wrong_in_one_line(fake_extractor, tmp_path, capsys) -> None:
+    src = _folder(tmp_path / "set", _images(6, seed=9))
+    out = tmp_path / "out"
+    code, text = _cli(["features", str(src), "--out", str(out), "--extractor", FAKE_ID, "--quiet"], capsys)
+    assert code == 0 and "6 of 6 images in 1 shard(s) by 1 rank(s): 1 computed, 0 reused" in text
+    again = ["features", str(src), "--out", str(out), "--extractor", FAKE_ID, "--quiet"]
+    code, text = _cli(again, capsys)
+    assert code == 2 and text.strip().splitlines() == [
+        f"error: {out} already holds a feature pass; add --resume to finish it, or choose an empty folder"
+    ]
+    code, text = _cli([*again, "--resume"], capsys)
+    assert code == 0 and "0 computed, 1 reused (verified)" in text
+    code, text = _cli(["features", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o2")], capsys)
+    assert code == 2 and text.strip() == f"error: {tmp_path / 'nowhere'}: no such file or folder"
+    plain = tmp_path / "pytorch_fid.npz"
+    np.savez(plain, mu=np.zeros(8), sigma=np.eye(8))
+    code, text = _cli(
+        ["merge-stats", str(out / "stats.npz"), str(plain), "--out", str(tmp_path / "m.npz")], capsys
+    )
+    assert (
+        code == 2 and text.startswith(f"error: {plain}: holds only mu/sigma") and len(text.splitlines()) == 1
+    )
+    assert not (tmp_path / "m.npz").exists()
