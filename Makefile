@@ -56,6 +56,7 @@ demo-models: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.swd
 	$(PY) -m bench.fid
+	$(PY) -m bench.features_scale
 
 clean-venv:
 	rm -rf $(VENV)

@@ -10,6 +10,7 @@ import importlib
 _SUBCOMMAND_MODULES = (
     "core.metrics.cli",
     "core.metrics.classes_cli",
+    "core.features.cli",
     "core.models.cli",
     "core.models.colorize_cli",
     "core.models.training.cli",

@@ -1,7 +1,8 @@
 """The "give me an image set" widget group used on the metrics page (widgets only).
 
 A set can come from a built-in sample, uploaded files, an uploaded folder, an uploaded zip, a
-folder path on the server (when the operator allows it: :mod:`dashboard.server_path`), or (FID
+path on the server (when the operator allows it: :mod:`dashboard.server_path`) to images, a
+statistics ``.npz`` or a feature folder written by ``ganlens features`` (FID, KID, PRDC), or (FID
 only) an uploaded statistics ``.npz``. The opened set is kept in ``st.session_state`` keyed by its
 source so reruns and page changes do not reload it; uploads are decoded on arrival
 (``core.images.decode_uploads``) so their raw bytes are not kept. A set is named after its sample,
@@ -20,7 +21,7 @@ from core.images import BROWSER_WALK, UPLOAD_IMAGE_TYPES, ImageError, decode_upl
 from core.images.ordering import upload_set_name
 from core.images.resize import thumbnail
 from core.images.samples import SAMPLE_SETS, make_sample_set
-from core.metrics.compare import Source, StatsSource
+from core.metrics.compare import FeatureSource, Source, StatsSource, open_source
 from dashboard.server_path import checked_path, server_path_input, server_policy
 
 SOURCES = (
@@ -113,10 +114,12 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
         return _remember(key, ("upload", ident), decode)
     if kind == "Folder on the server":
         path = server_path_input(
-            f"{label}: folder, zip or .npy path on the server",
+            f"{label}: folder, zip, .npy, statistics .npz or feature folder on the server",
             key=f"{key}_path",
             persist_state="session",
-            help="For big sets that should not travel through the browser.",
+            help="For big sets that should not travel through the browser. A feature folder (made by "
+            "`ganlens features`, also on many GPUs with torchrun) serves FID, KID and PRDC without "
+            "reading any image; a statistics .npz serves FID.",
         )
         if not path.strip():
             if server_policy().enabled:
@@ -125,7 +128,7 @@ def image_set_input(label: str, key: str, default_sample: str) -> Source | None:
         return _remember(
             key,
             ("path", path.strip(), server_policy()),
-            lambda: open_image_set(checked_path(path), name=Path(path.strip()).name, walk=BROWSER_WALK),
+            lambda: open_source(checked_path(path), name=Path(path.strip()).name, walk=BROWSER_WALK),
         )
     stats_file = st.file_uploader(
         f"{label}: statistics .npz",
@@ -164,6 +167,21 @@ def show_set_summary(s: Source, key: str, label: str) -> None:
             f"**{s.name}** — {label}: FID statistics, dimension {s.mu.shape[0]}"
             + (f", from {s.n} images" if s.n else "")
         )
+        st.caption(f"Made with: {s.to_gaussian().provenance()}")
+        return
+    if isinstance(s, FeatureSource):
+        st.write(
+            f"**{s.name}** — {label}: features of {len(s)} images computed ahead "
+            f"({len(s.folder.records)} shard(s)); usable for FID, KID and PRDC, not SWD"
+        )
+        st.caption(f"Made with: extractor {s.extractor}, resize {s.mode}")
+        if s.skipped:
+            with st.expander(f"{len(s.skipped)} image(s) could not be read when the features were made"):
+                st.dataframe(
+                    [{"file": k.name, "reason": k.reason} for k in s.skipped],
+                    hide_index=True,
+                    key=f"{key}_skipped",
+                )
         return
     summaries = st.session_state.setdefault("_set_summaries", {})
     cached = summaries.get(key)

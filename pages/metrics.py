@@ -348,7 +348,15 @@ if result is not None:
             for col, (label, gs) in zip(cols, sorted(result.stats.items()), strict=False):
                 col.download_button(  # ~32 MB each: built when clicked, not on every rerun
                     f"Download statistics of set {label} (.npz)",
-                    partial(stats_to_npz_bytes, gs.mu, gs.sigma, gs.n, extractor=gs.extractor, mode=gs.mode),
+                    partial(
+                        stats_to_npz_bytes,
+                        gs.mu,
+                        gs.sigma,
+                        gs.n,
+                        extractor=gs.extractor,
+                        mode=gs.mode,
+                        sums=gs.sums,
+                    ),
                     file_name=f"stats_{label}.npz",
                     key=f"metrics_stats_{label}",
                     help="Mean and covariance of the network features (mu/sigma, pytorch-fid / clean-fid layout).",

@@ -178,6 +178,7 @@ def _run(args: argparse.Namespace) -> int:
                 n=a_stats.n,
                 extractor=a_stats.extractor,
                 mode=a_stats.mode,
+                sums=a_stats.sums,
             )
         except OSError as exc:  # the value is still printed; the exit status says what failed
             stats_error = f"statistics of A could not be written to {args.save_stats}: {exc}"

@@ -29,9 +29,10 @@ from typing import Literal
 import numpy as np
 
 from core.features.registry import DEFAULT_EXTRACTOR, FeatureExtractor
-from core.images import ImageError, ImageSet, open_image_set
+from core.features.shards import FeatureFolder
+from core.images import ImageError, ImageSet, WalkLimits, open_image_set
 from core.metrics.prdc import PRDCResult
-from core.metrics.stats import GaussianStats
+from core.metrics.stats import GaussianStats, RunningStats
 from core.runtime.progress import Progress, null_progress
 
 METRICS = ("swd", "fid", "kid", "prdc")
@@ -85,26 +86,79 @@ class StatsSource:
     n: int | None = None
     extractor: str | None = None
     mode: str | None = None
+    sums: RunningStats | None = field(default=None, repr=False)
+    version: str | None = None
 
     @classmethod
     def from_stats(cls, name: str, stats: GaussianStats) -> StatsSource:
-        return cls(name, stats.mu, stats.sigma, stats.n, stats.extractor, stats.mode)
+        return cls(
+            name, stats.mu, stats.sigma, stats.n, stats.extractor, stats.mode, stats.sums, stats.version
+        )
 
     def to_gaussian(self) -> GaussianStats:
-        return GaussianStats(self.mu, self.sigma, self.n, self.extractor, self.mode)
+        return GaussianStats(
+            self.mu, self.sigma, self.n, self.extractor, self.mode, sums=self.sums, version=self.version
+        )
 
 
-Source = ImageSet | StatsSource
+@dataclass
+class FeatureSource:
+    """Features computed ahead by the sharded feature pass (a feature folder,
+    :mod:`core.features.shards`), used for FID, KID and PRDC in place of images. ``rows``: the
+    feature rows used (None: all), drawn like :meth:`ImageSet.subset` draws images."""
+
+    name: str
+    folder: FeatureFolder = field(repr=False)
+    rows: np.ndarray | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return self.folder.rows if self.rows is None else int(self.rows.shape[0])
+
+    @property
+    def extractor(self) -> str:
+        return self.folder.plan.extractor
+
+    @property
+    def mode(self) -> str:
+        return self.folder.plan.mode
+
+    @property
+    def skipped(self) -> list:
+        return self.folder.skipped
+
+    def subset(self, n: int, seed: int = 0) -> FeatureSource:
+        """``n`` rows picked by a seeded permutation (kept in order), as ``ImageSet.subset``."""
+        if n >= len(self):
+            return self
+        idx = np.sort(np.random.default_rng(seed).permutation(len(self))[:n])
+        rows = idx if self.rows is None else self.rows[idx]
+        return FeatureSource(f"{self.name}[{n}]", self.folder, rows)
+
+    def features(self) -> np.ndarray:
+        return self.folder.features(self.rows)
+
+    @property
+    def names(self) -> list[str]:
+        names = self.folder.names
+        return names if self.rows is None else [names[i] for i in self.rows]
 
 
-def open_source(path: str | Path, name: str | None = None) -> Source:
-    """Open a CLI/page argument: a folder, zip, array file or image list, or a stats ``.npz``."""
+Source = ImageSet | StatsSource | FeatureSource
+
+
+def open_source(path: str | Path, name: str | None = None, walk: WalkLimits | None = None) -> Source:
+    """Open a CLI/page argument: a folder, zip, array file or image list, a stats ``.npz``, or a
+    feature folder written by ``python -m core features``. ``walk``: the limits of a folder walk
+    done for a browser user (:class:`~core.images.WalkLimits`)."""
+    from core.features.shards import FeatureFolder, is_feature_folder
     from core.metrics.stats import is_stats_file, load_stats
 
     p = Path(path).expanduser()
     if p.suffix.lower() == ".npz" and p.is_file() and is_stats_file(p):
         return StatsSource.from_stats(name or p.name, load_stats(p))
-    return open_image_set(p, name=name)
+    if is_feature_folder(p):
+        return FeatureSource(name or p.name, FeatureFolder.open(p))
+    return open_image_set(p, name=name, walk=walk)
 
 
 @dataclass
@@ -255,7 +309,7 @@ def most_common_size(images: ImageSet, probe: int = 256) -> tuple[int, int]:
 
 
 def _pick_n(a: Source, b: Source, n: int | None, warnings: list[str]) -> int | None:
-    sizes = [len(s) for s in (a, b) if isinstance(s, ImageSet)]
+    sizes = [len(s) for s in (a, b) if isinstance(s, (ImageSet, FeatureSource))]
     if not sizes:
         return None
     avail = min(sizes)
@@ -293,7 +347,16 @@ def input_problems(a: Source | None, b: Source | None, settings: CompareSettings
                 f"{m.upper()} needs images on both sides; a statistics file only works for FID "
                 f"(set {' and '.join(stats_sides)} is one)"
             )
-    if "fid" in settings.metrics and any(isinstance(s, StatsSource) for s in (a, b)):
+    feature_sides = [lb for s, lb in ((a, "A"), (b, "B")) if isinstance(s, FeatureSource)]
+    if "swd" in settings.metrics and feature_sides:
+        problems.append(
+            "SWD needs images on both sides; a feature folder only works for FID, KID and PRDC "
+            f"(set {' and '.join(feature_sides)} is one)"
+        )
+    precomputed = (StatsSource, FeatureSource)
+    if any(m in settings.metrics for m in FEATURE_METRICS) and any(
+        isinstance(s, precomputed) for s in (a, b)
+    ):
         from core.features import get_extractor
         from core.metrics.fid import check_provenance
 
@@ -301,8 +364,10 @@ def input_problems(a: Source | None, b: Source | None, settings: CompareSettings
             ext = get_extractor(settings.feature_extractor)
             mode = ext.check_mode(settings.fid_mode)
             for s, label in ((a, "A"), (b, "B")):
-                if isinstance(s, StatsSource):
+                if isinstance(s, StatsSource) and "fid" in settings.metrics:
                     check_provenance(s.to_gaussian(), ext, mode, f"set {label} ({s.name})")
+                elif isinstance(s, FeatureSource):
+                    check_provenance(s, ext, mode, f"set {label} ({s.name})")  # type: ignore[arg-type]
         except ValueError as exc:
             problems.append(str(exc))
     return problems
@@ -339,8 +404,9 @@ def plan_comparison(a: Source, b: Source, settings: CompareSettings) -> CompareP
         k = max(settings.prdc_k, settings.prdc_k_dc)
         if k >= n:
             raise ValueError(f"precision/recall with k = {k} needs more than {k} images per set; N is {n}")
-    sa = a.subset(n, settings.seed) if isinstance(a, ImageSet) and n else a
-    sb = b.subset(n, settings.seed + 1) if isinstance(b, ImageSet) and n else b
+    sized = (ImageSet, FeatureSource)
+    sa = a.subset(n, settings.seed) if isinstance(a, sized) and n else a
+    sb = b.subset(n, settings.seed + 1) if isinstance(b, sized) and n else b
     return ComparePlan(sa, sb, n, warnings)
 
 
@@ -402,6 +468,10 @@ def compare(
     for s, label in ((a, "A"), (b, "B")):
         if isinstance(s, ImageSet) and s.skipped:
             warnings.append(f"set {label} ({s.name}): {len(s.skipped)} file(s) skipped")
+        if isinstance(s, FeatureSource) and s.skipped:
+            warnings.append(
+                f"set {label} ({s.name}): {len(s.skipped)} image(s) could not be read when its features were made"
+            )
     res.warnings = warnings + res.warnings
     res.seconds = time.perf_counter() - t_start
     res.finished_at = datetime.now().astimezone().isoformat(timespec="seconds")
@@ -559,6 +629,15 @@ def _run_features(
         if isinstance(s, StatsSource):
             stats[label] = s.to_gaussian()
             res.warnings += check_provenance(stats[label], ext, mode, f"set {label} ({s.name})")
+            continue
+        if isinstance(s, FeatureSource):  # features computed ahead: read, not extracted
+            check_provenance(s, ext, mode, f"set {label} ({s.name})")  # type: ignore[arg-type]
+            t0 = time.perf_counter()
+            f = s.features()
+            res.timings[f"features {label}"] = time.perf_counter() - t0
+            feats[label] = f
+            res.feature_rows[label] = int(f.shape[0])
+            setattr(res, f"names_{label.lower()}", s.names)
             continue
         f = _features(s, label, ext, st, res, progress, model)
         feats[label] = f

@@ -133,20 +133,28 @@ def fid_from_features(feats_a: np.ndarray, feats_b: np.ndarray, *, mode: str = "
 
 
 def check_provenance(stats: GaussianStats, extractor: FeatureExtractor, mode: str, label: str) -> list[str]:
-    """Refuse (ValueError) statistics made by another feature extractor than ``extractor``; return
-    a warning when they were made with another resize mode. Unlabelled statistics (pytorch-fid /
-    clean-fid files) pass unchecked."""
-    if stats.extractor is not None and stats.extractor != extractor.id:
+    """Refuse (ValueError) statistics made by another feature extractor than ``extractor`` or with
+    another resize mode than ``mode``: their FID would measure the difference of the pipelines,
+    not of the images. Unlabelled statistics (pytorch-fid / clean-fid files) are accepted with a
+    warning that their provenance is unknown."""
+    if stats.extractor is None:
+        return [
+            f"the statistics of {label} do not say how they were made (provenance unknown: a "
+            f"pytorch-fid/clean-fid file?); they are taken as {extractor.name} features with the "
+            f"{mode!r} resize, and the FID is only right if they were"
+        ]
+    if stats.extractor != extractor.id:
         raise ValueError(
             f"the statistics of {label} were computed with the feature extractor {stats.extractor!r}, "
             f"not {extractor.id!r} ({extractor.name}); FID between features of different networks "
             "is meaningless: compute both sides with the same extractor"
         )
     if stats.mode is not None and stats.mode != mode:
-        return [
+        raise ValueError(
             f"the statistics of {label} were computed with the {stats.mode!r} resize, this "
-            f"comparison uses {mode!r}: the FID is biased by the resize difference"
-        ]
+            f"comparison uses {mode!r}: the FID would mostly measure the resize difference; "
+            f"choose the {stats.mode!r} resize (--mode {stats.mode}) or recompute the statistics"
+        )
     return []
 
 

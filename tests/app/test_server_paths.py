@@ -53,7 +53,9 @@ def test_server_path_inputs_are_off_when_nothing_is_configured(tmp_path):
     at.selectbox(key="metrics_A_kind").set_value("Folder on the server").run()
     assert not at.exception, at.exception
     assert "metrics_A_path" not in _keys(at)
-    assert _notes(at) == [f"set A: folder, zip or .npy path on the server: {DISABLED_NOTE}"]
+    assert _notes(at) == [
+        f"set A: folder, zip, .npy, statistics .npz or feature folder on the server: {DISABLED_NOTE}"
+    ]
 
     at = _page("translate.py")
     at.session_state["translate_folder"] = str(pics)  # a value left in the session is not read
@@ -182,3 +184,35 @@ def test_a_linked_run_in_a_users_runs_folder_may_not_point_outside_the_roots(tmp
     assert not at.exception, at.exception
     assert at.selectbox(key="lab_run_A").value == "linked"
     assert [e.value.split(";")[0] for e in at.error] == [f"A: {user_runs / 'linked'}: not allowed"]
+
+
+def test_a_feature_folder_or_statistics_file_on_the_server_is_set_a(tmp_path, server_roots, fake_extractor):
+    """A folder written by `ganlens features` (and its stats.npz) named as set A: summarised with
+    how it was made, refused for SWD and for another feature extractor with one clear line each."""
+    from core.features.sharded import feature_pass
+    from core.runtime.distributed import Group
+
+    data = tmp_path / "data"
+    pics = data / "pics"
+    pics.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(pics / f"{i:02d}.png")
+    feature_pass(pics, data / "feat", Group(), extractor=fake_extractor.id, max_shard=5)
+    server_roots(data)
+    at = _page("metrics.py").run()
+    at.selectbox(key="metrics_A_kind").set_value("Folder on the server").run()
+    at.text_input(key="metrics_A_path").input(str(data / "feat")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    text = " ".join(m.value for m in at.markdown)
+    assert "**feat** — set A: features of 12 images computed ahead (3 shard(s))" in text
+    assert any(f"extractor {fake_extractor.id}, resize pool" in c.value for c in at.caption)
+    warnings = [w.value for w in at.warning]
+    assert any("SWD needs images on both sides; a feature folder" in w for w in warnings), warnings
+    at.multiselect(key="metrics_choice").set_value(["kid"]).run()
+    warnings = [w.value for w in at.warning]
+    assert any(f"computed with the feature extractor '{fake_extractor.id}'" in w for w in warnings), warnings
+    at.text_input(key="metrics_A_path").input(str(data / "feat" / "stats.npz")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "FID statistics, dimension 8, from 12 images" in " ".join(m.value for m in at.markdown)
+    assert any("N = 12, GAN Lens" in c.value for c in at.caption)

@@ -183,10 +183,13 @@ def test_compare_refuses_statistics_of_another_extractor(fake_extractor, tmp_pat
     ):
         compare(inception_stats, b, settings)
 
-    # unlabelled statistics (pytorch-fid / clean-fid files) are taken as they are; another resize
-    # mode of the same extractor gives a warning
-    for extractor, mode, warned in ((None, None, False), (FAKE_ID, "stride", True)):
+    # another resize mode of the same extractor is refused too
+    stride = StatsSource("ref.npz", x.mean(0), np.cov(x, rowvar=False), 50, FAKE_ID, "stride")
+    with pytest.raises(ValueError, match="computed with the 'stride' resize, this comparison uses 'pool'"):
+        compare(stride, b, settings)
+    # unlabelled statistics (pytorch-fid / clean-fid files) are taken, marked "provenance unknown"
+    for extractor, mode, unknown in ((None, None, True), (FAKE_ID, "pool", False)):
         src = StatsSource("ref.npz", x.mean(0), np.cov(x, rowvar=False), 50, extractor, mode)
         res = compare(src, b, settings)
         assert res.fid.value > 0 and res.extractor == FAKE_ID
-        assert any("'stride' resize" in w for w in res.warnings) == warned
+        assert any("provenance unknown" in w for w in res.warnings) == unknown

@@ -201,7 +201,7 @@ def test_stats_file_carries_extractor_id_and_mode(tmp_path) -> None:
     loaded = load_stats(p)
     assert (loaded.n, loaded.extractor, loaded.mode) == (60, EXTRACTOR_ID, "clean")
     with np.load(p, allow_pickle=False) as raw:  # plain string arrays, no pickle
-        assert set(raw.files) == {"mu", "sigma", "n", "extractor", "mode"}
+        assert set(raw.files) == {"mu", "sigma", "n", "extractor", "mode", "ganlens_version"}
         assert str(raw["extractor"]) == EXTRACTOR_ID and raw["extractor"].dtype.kind == "U"
     same = load_stats_bytes(stats_to_npz_bytes(mu, sigma, 60, extractor=EXTRACTOR_ID, mode="clean"))
     assert (same.n, same.extractor, same.mode) == (60, EXTRACTOR_ID, "clean")
@@ -222,7 +222,7 @@ def test_stats_file_carries_extractor_id_and_mode(tmp_path) -> None:
         save_stats(tmp_path / "x.npz", mu, sigma, extractor="")
 
 
-def test_fid_refuses_statistics_of_another_extractor_and_warns_on_another_mode() -> None:
+def test_fid_refuses_statistics_of_another_extractor_or_mode() -> None:
     mu, sigma = _random_stats(d=16, seed=16)  # fid() checks provenance, not the dimension
     ours = GaussianStats(mu, sigma, 60, EXTRACTOR_ID, "tf1")
     other = GaussianStats(mu + 0.1, sigma, 60, "clip-vitb32-0123", "center")
@@ -232,11 +232,13 @@ def test_fid_refuses_statistics_of_another_extractor_and_warns_on_another_mode()
         r"'clip-vitb32-0123', not 'tf2015-inception-\w+' \(inception\)",
     ):
         fid(other, ours)
-    res = fid(GaussianStats(mu + 0.1, sigma, 60, EXTRACTOR_ID, "clean"), ours)
+    with pytest.raises(ValueError, match="statistics of A were computed with the 'clean' resize"):
+        fid(GaussianStats(mu + 0.1, sigma, 60, EXTRACTOR_ID, "clean"), ours)
+    res = fid(GaussianStats(mu + 0.1, sigma, 60, EXTRACTOR_ID, "tf1"), ours)
     assert res.value == pytest.approx(0.1**2 * 16) and res.mode == "tf1"
-    assert res.warnings[0].startswith("the statistics of A were computed with the 'clean' resize")
-    unlabelled = fid(GaussianStats(mu + 0.1, sigma, 60), ours)  # pytorch-fid file: not checked
-    assert unlabelled.value == res.value and not any("resize" in w for w in unlabelled.warnings)
+    unlabelled = fid(GaussianStats(mu + 0.1, sigma, 60), ours)  # pytorch-fid file: accepted, marked
+    assert unlabelled.value == res.value
+    assert any("provenance unknown" in w for w in unlabelled.warnings)
 
 
 def test_bad_stats_files_give_specific_errors(tmp_path) -> None:
