@@ -186,13 +186,14 @@ class MultiScaleUNet(nn.Module):
         return self.heads[c - 1](y)
 
     def full_size(self, x: torch.Tensor, stage: int | None = None) -> torch.Tensor:
-        """``forward`` padded to a multiple of ``2 ** (S - 1)`` and brought back to ``x``'s size
-        (bilinear upsampling when the stage is not the finest; ``align_corners=False``)."""
+        """``tanh`` of the output for ``x`` padded to a multiple of ``2 ** (S - 1)``, brought back
+        to ``x``'s size (bilinear upsampling, ``align_corners=False``, when the stage is not the
+        finest: the stage's own output, enlarged)."""
         h, w = x.shape[-2:]
         m = 2 ** (self.stages - 1)
         ph, pw = (-h) % m, (-w) % m
         xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
-        y = self.raw(xp, stage)
+        y = torch.tanh(self.raw(xp, stage))
         if y.shape[-2:] != xp.shape[-2:]:
             y = F.interpolate(y, size=xp.shape[-2:], mode="bilinear", align_corners=False)
         return y[..., :h, :w]
@@ -212,7 +213,7 @@ class CoarseToFineColorizer(MultiScaleUNet):
     def forward(self, l_channel: torch.Tensor, stage: int | None = None) -> torch.Tensor:  # type: ignore[override]
         if l_channel.dim() != 4 or l_channel.shape[1] != 1:
             raise ValueError(f"expected L as N x 1 x H x W, got shape {tuple(l_channel.shape)}")
-        return torch.tanh(self.full_size(normalize_l(l_channel), stage)) * AB_NORM
+        return self.full_size(normalize_l(l_channel), stage) * AB_NORM
 
     def at_stage(self, l_channel: torch.Tensor, stage: int) -> torch.Tensor:
         """ab at stage ``stage``'s own resolution (what that stage's loss compares), Lab units."""
@@ -242,7 +243,7 @@ class CoarseToFineRestorer(MultiScaleUNet):
     def forward(self, rgb: torch.Tensor, stage: int | None = None) -> torch.Tensor:  # type: ignore[override]
         if rgb.dim() != 4 or rgb.shape[1] != 3:
             raise ValueError(f"expected RGB as N x 3 x H x W, got shape {tuple(rgb.shape)}")
-        return torch.tanh(self.full_size(rgb, stage))
+        return self.full_size(rgb, stage)
 
     def at_stage(self, rgb: torch.Tensor, stage: int) -> torch.Tensor:
         return torch.tanh(self.raw(rgb, stage))

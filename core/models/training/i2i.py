@@ -144,10 +144,15 @@ class I2ITrainer:
     # ---- training -----------------------------------------------------------------------------
 
     def _apply_phase(self, phase) -> None:  # type: ignore[no-untyped-def]
+        """Parameters of the phase's training stages train, all others are frozen; the output
+        heads of stages coarser than the active one are unused (pix2pixHD drops G1's output layer)
+        and frozen too."""
         trainable = set(phase.trainable())
         for k in range(1, int(self.config.stages) + 1):
             for p in self.model.stage_parameters(k):
                 p.requires_grad_(k in trainable)
+            if k < phase.stage:
+                self.model.heads[k - 1].requires_grad_(False)
         self.model.active_stage.fill_(phase.stage)
 
     def stage_output(self, x: torch.Tensor, stage: int) -> torch.Tensor:
