@@ -119,7 +119,7 @@ def test_logged_psnr_is_the_mean_of_image_psnrs(task):
     )
     assert got["val_psnr"] == pytest.approx(float(np.mean(10 * np.log10(255.0**2 / mse))), rel=1e-12)
     assert got["val_psnr"] == pytest.approx(
-        np.mean([psnr(a, b) for a, b in zip(d.val_targets, out)]), rel=1e-12
+        np.mean([psnr(a, b) for a, b in zip(d.val_targets, out, strict=True)]), rel=1e-12
     )
     assert out.dtype == np.uint8 and out.shape == d.val_targets.shape
 
