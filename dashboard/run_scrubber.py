@@ -314,7 +314,7 @@ def _panel(label: str, tl: Timeline, step: int, side: int | None, width: int | s
         st.caption(f"ℹ️ {note}")
 
 
-def _viewer(key: str, loaders: dict[str, Loader]) -> None:
+def _viewer(key: str, loaders: dict[str, Loader], start_at_end: bool = False) -> None:
     panels = {label: tl for label, loader in loaders.items() if (tl := _load(label, loader)) is not None}
     if not panels:
         st.info(f"Choose a run or an animation for {' and '.join(loaders)} under “Choose runs” above.")
@@ -322,6 +322,8 @@ def _viewer(key: str, loaders: dict[str, Loader]) -> None:
     stops = merged_steps(*(tl.steps for tl in panels.values())) or [0]
     st.session_state[f"_{key}_stops"] = stops
     last = max(stops)
+    if start_at_end and f"{key}_step" not in st.session_state:
+        st.session_state[f"{key}_step"] = last  # first visit: the runs' outcome
     step = min(max(int(st.session_state.get(f"{key}_step", 0)), 0), last)
     if st.session_state.get(f"{key}_play"):
         now = time.monotonic()
@@ -389,12 +391,13 @@ def _viewer(key: str, loaders: dict[str, Loader]) -> None:
         st.caption("Animations carry frames only: no loss or quality curves for them.")
 
 
-def show_scrubber(key: str, loaders: dict[str, Loader]) -> None:
+def show_scrubber(key: str, loaders: dict[str, Loader], *, start_at_end: bool = False) -> None:
     """The Play toggle and the synced viewer, refreshed while Play is on or while one of this
-    session's training jobs runs."""
+    session's training jobs runs; ``start_at_end``: the slider starts at the last step on a
+    session's first visit (else at step 0)."""
     st.toggle("Play", key=f"{key}_play", help="Step through the snapshots automatically (loops at the end).")
     any_live = any(j.active for j in my_jobs())
     run_every = (
         PLAY_INTERVAL_S if st.session_state.get(f"{key}_play") else (LIVE_REFRESH_S if any_live else None)
     )
-    st.fragment(run_every=run_every)(_viewer)(key, loaders)
+    st.fragment(run_every=run_every)(_viewer)(key, loaders, start_at_end)

@@ -16,7 +16,7 @@ from core.models.networks.coarse_to_fine import MODELS
 from core.models.training.configs import I2IConfig
 from core.models.training.degradations import TASKS
 from core.models.training.i2i_data import BUILTIN, load_i2i_data
-from core.models.training.i2i_summary import run_figures
+from core.models.training.i2i_summary import ranking_line, run_figures
 from core.models.training.stage_schedule import SCHEDULES
 from core.runtime.server_paths import DISABLED_NOTE
 from dashboard import session
@@ -37,7 +37,7 @@ STOP_HELP = "Stop after the current step; a checkpoint is saved and the model tr
 
 def _figures_table(loaders: dict) -> None:
     """The chosen image-to-image runs' final figures, one row per run."""
-    rows = []
+    rows, figures = [], []
     for label, loader in loaders.items():
         if loader is None:
             continue
@@ -52,6 +52,7 @@ def _figures_table(loaders: dict) -> None:
         except RunError:
             continue
         cfg = tl.config
+        figures.append(f)
         rows.append(
             {
                 "run": f"{label} · {f.name}",
@@ -61,16 +62,19 @@ def _figures_table(loaders: dict) -> None:
                 "train PSNR (dB)": round(f.train_psnr, 2),
                 "validation PSNR (dB)": round(f.val_psnr, 2),
                 "best validation PSNR (dB)": f"{f.best_val_psnr:.2f} at step {f.best_val_step}",
-                "s/step": None if f.seconds_per_step is None else round(f.seconds_per_step, 3),
-                "s/step, stage 1": None
+                "s/step": "—" if f.seconds_per_step is None else f"{f.seconds_per_step:.3g}",
+                "s/step, stage 1": "—"
                 if f.first_stage_seconds_per_step is None
-                else round(f.first_stage_seconds_per_step, 3),
+                else f"{f.first_stage_seconds_per_step:.3g}",
             }
         )
     if not rows:
         return
     st.subheader("Figures at the last step")
     st.dataframe(rows, hide_index=True)
+    line = ranking_line(figures, [r["run"] for r in rows])
+    if line is not None:
+        st.markdown(line)
     st.caption(
         "PSNR: mean over images of each output's PSNR against the clean image (uint8 RGB), on the "
         "run's held-out validation images and on up to 64 training images; one run per seed, so small "
@@ -183,7 +187,7 @@ st.caption(
     "validation PSNR and time per step."
 )
 runs_dir, loaders = choose_runs(KEY, LABELS, DEMOS, required=2)
-show_scrubber(KEY, loaders)
+show_scrubber(KEY, loaders, start_at_end=True)
 _figures_table(loaders)
 
 st.divider()

@@ -82,9 +82,9 @@ def test_two_tiny_runs_side_by_side(tmp_path, single_thread):
         at.radio(key=f"i2i_src_{label}").set_value("No run").run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    caps = _captions(at)
-    assert caps[0].startswith("A · tiny-unet · step 0 of 6") and caps[1].startswith(
-        "B · tiny-ctf-each · step 0 of 6"
+    caps = _captions(at)  # the lab opens at the runs' last step: their outcome
+    assert caps[0].startswith("A · tiny-unet · step 6 of 6") and caps[1].startswith(
+        "B · tiny-ctf-each · step 6 of 6"
     )
 
     step = 5  # A shows its snapshot 4, B its snapshot 3
@@ -116,6 +116,7 @@ def test_two_tiny_runs_side_by_side(tmp_path, single_thread):
     # the figures table: the last row of each run's metrics
     table = at.dataframe[0].value
     assert list(table["run"]) == ["A · tiny-unet", "B · tiny-ctf-each"]
+    assert any(m.value.startswith("Highest validation PSNR at the last step: ") for m in at.markdown)
     np.testing.assert_allclose(
         table["validation PSNR (dB)"],
         [round(a.metrics.get("val_psnr")[-1], 2), round(b.metrics.get("val_psnr")[-1], 2)],

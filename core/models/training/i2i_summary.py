@@ -83,3 +83,20 @@ def comparison_lines(run_dirs: Iterable[Path]) -> list[str]:
             f"s/step{first}"
         )
     return lines
+
+
+def ranking_line(figures: Iterable[RunFigures], labels: Iterable[str] | None = None) -> str | None:
+    """One plain sentence: which run has the highest validation PSNR at its last step, and by how
+    many dB each other run trails it (``None`` for fewer than two runs). ``labels``: names to use
+    instead of the runs' folder names."""
+    items = list(figures)
+    names = list(labels) if labels is not None else [f.name for f in items]
+    if len(items) < 2:
+        return None
+    order = sorted(range(len(items)), key=lambda i: items[i].val_psnr, reverse=True)
+    best = items[order[0]]
+    behind = ", ".join(f"{names[i]} by {best.val_psnr - items[i].val_psnr:.2f} dB" for i in order[1:])
+    return (
+        f"Highest validation PSNR at the last step: {names[order[0]]} ({best.val_psnr:.2f} dB); "
+        f"behind it: {behind}."
+    )

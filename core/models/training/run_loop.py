@@ -1,11 +1,11 @@
 """The training loop of GAN Lens' image-to-image trainers (:mod:`~core.models.training.colorizer`,
-:mod:`~core.models.training.cyclegan`): one step at a time into a run folder in the Training lab's
+:mod:`~core.models.training.cyclegan`, :mod:`~core.models.training.i2i`): one step at a time into a run folder in the Training lab's
 format (:mod:`core.gan.runs`), so every trainer can be followed live and resumed the same way.
 
 What it writes (a trainer supplies the steps, its checkpoint dict, a sample frame and its
 exported model files):
 
-* ``config.json`` - the trainer's settings with ``"kind"`` (``"colorizer"``, ``"cyclegan"``) and
+* ``config.json`` - the trainer's settings with ``"kind"`` (``"colorizer"``, ``"cyclegan"``, ``"i2i"``) and
   ``"quality": false`` (no SWD curve);
 * ``frames/step_NNNNNN.png`` - the trainer's sample grid at step 0, every ``snapshot_every``
   steps and at the last step;
@@ -17,8 +17,8 @@ exported model files):
 * ``metrics.csv`` - for a trainer with ``metric_columns`` and ``evaluate()`` (the image-to-image
   lab): at step 0 and at every snapshot, ``step``, the trainer's measurements and
   ``seconds_per_step``, the wall time of the training steps since the previous row divided by
-  their number (frames, evaluation and checkpoints not counted; empty at step 0 and for the first
-  row after a resume);
+  their number (frames, evaluation and checkpoints not counted; empty at step 0; after a resume,
+  over the steps since the resume);
 * ``progress.gif`` - the frames as an animation, at the end;
 * ``checkpoint.pt`` - everything needed to resume (written with the losses at every snapshot and
   at the end; rows and frames after it are dropped when resuming, as the GAN lab does);

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import math
 import threading
 from pathlib import Path
@@ -26,7 +27,7 @@ from core.models.training.configs import I2IConfig
 from core.models.training.degradations import degrade
 from core.models.training.i2i import I2ITrainer, train_i2i
 from core.models.training.i2i_data import I2IData, split_validation
-from core.models.training.i2i_summary import comparison_lines, run_figures
+from core.models.training.i2i_summary import comparison_lines, ranking_line, run_figures
 from core.models.training.stage_schedule import StageSchedule
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -148,6 +149,11 @@ def test_run_folder_metrics_and_exported_models(tmp_path):
     f = run_figures(run)
     assert f.step == 6 and f.val_psnr == tl.metrics.get("val_psnr")[-1]
     assert "validation PSNR" in comparison_lines([run])[0]
+    other = dataclasses.replace(f, name="other", val_psnr=f.val_psnr - 1.25)
+    assert ranking_line([other, f], ["B", "A"]) == (
+        f"Highest validation PSNR at the last step: A ({f.val_psnr:.2f} dB); behind it: B by 1.25 dB."
+    )
+    assert ranking_line([f]) is None
 
 
 def test_mosaic_export_is_a_translation_model(tmp_path):
