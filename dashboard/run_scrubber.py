@@ -26,6 +26,7 @@ from core.gan import runs
 from core.gan.frames import AnimationError, common_grid, crop_grid
 from core.gan.runs import RunError, Timeline, merged_steps, neighbor_step
 from core.images import ImageError
+from core.models.training.i2i import TRAIN_EVAL_IMAGES
 from core.runtime.server_paths import DISABLED_NOTE, OPERATOR_NOTE
 from dashboard.run_charts import run_loss_figure, run_pace_figure, run_psnr_figure, run_quality_figure
 from dashboard.server_path import PathRefused, checked_path, server_path_input, server_policy
@@ -279,6 +280,9 @@ def measured_at(tl: Timeline, step: int) -> str | None:
         parts.append(
             f"PSNR at step {row['step']}: train {row['train_psnr']:.2f} dB, validation {row['val_psnr']:.2f} dB"
         )
+        n_train, n_val = tl.config.get("dataset_images"), tl.config.get("validation_images")
+        if isinstance(n_train, int) and isinstance(n_val, int):
+            parts.append(f"on {min(n_train, TRAIN_EVAL_IMAGES)} training and {n_val} held-out images")
     if row.get("stage") is not None:
         parts.append(f"finest trained stage {int(row['stage'])} of {tl.config.get('stages', '?')}")
     if row.get("seconds_per_step") is not None:

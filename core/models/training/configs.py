@@ -174,7 +174,7 @@ class I2IConfig(_Settings):
         if self.model == "unet" and self.schedule == "each":
             raise ValueError(
                 "the plain U-Net takes its input at the full size only, so it cannot be trained stage by "
-                "stage: use --schedule all (each is for ctf and ctf-ae)"
+                "stage: use the schedule 'all' (train each is for ctf and ctf-ae)"
             )
         _check_positive(self, ("steps", "batch_size", "base_channels", "snapshot_every", "samples"))
         if self.lr <= 0:

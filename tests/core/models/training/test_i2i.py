@@ -73,7 +73,7 @@ def test_each_schedule_shares_steps_out_like_the_study():
 
 
 def test_config_refuses_unet_each_and_bad_sizes():
-    with pytest.raises(ValueError, match="schedule all"):
+    with pytest.raises(ValueError, match="schedule 'all'"):
         I2IConfig(model="unet", schedule="each")
     with pytest.raises(ValueError, match="power of two"):
         I2IConfig(size=48)
