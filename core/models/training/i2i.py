@@ -42,6 +42,7 @@ from core.gan import runs
 from core.metrics.image_quality import psnr
 from core.models.lab import lab_to_rgb
 from core.models.networks.colorization import AB_NORM
+from core.models.networks.init import init_default
 from core.models.registry import get_architecture
 from core.models.training.configs import I2IConfig
 from core.models.training.data import to_signed
@@ -100,11 +101,9 @@ class I2ITrainer:
         self.config, self.data = config, data
         self.device = resolve_device(device)
         self.arch = get_architecture(TASK_ARCH[config.task])
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
-            self.model = self.arch.build(
-                model=config.model, stages=config.stages, base_channels=config.base_channels
-            )
+        init = torch.Generator().manual_seed(config.seed)  # own RNG: thread-safe, reproducible
+        net = self.arch.build(model=config.model, stages=config.stages, base_channels=config.base_channels)
+        self.model = init_default(net, generator=init)
         self.model.to(self.device)
         self.schedule = StageSchedule.build(
             config.schedule, int(config.stages), config.steps, config.freeze_steps

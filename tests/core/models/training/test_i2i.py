@@ -249,3 +249,19 @@ def test_cli_trains_and_reports(tmp_path, capsys):
     cfg = runs.load_run(out).config
     assert cfg["validation_images"] == 1 and cfg["dataset_images"] == 4 and cfg["model"] == "ctf-ae"
     assert math.isfinite(runs.load_run(out).metrics.get("val_psnr")[-1])
+
+
+def test_weights_are_the_same_when_runs_start_together_in_threads():
+    """Four trainers built at once in threads (as the demo build does) get the weights a lone one
+    gets: the initialisation draws from each trainer's own generator, not the process RNG."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = _config(model="ctf-ae", steps=2)
+    alone = I2ITrainer(config, _data()).model.state_dict()
+    with ThreadPoolExecutor(4) as pool:
+        built = list(pool.map(lambda _: I2ITrainer(config, _data()).model.state_dict(), range(4)))
+    for sd in built:
+        assert all(torch.equal(sd[k], v) for k, v in alone.items())
+    # PyTorch's default init: conv weights within +-1/sqrt(fan_in)
+    w = alone["encoders.0.0.weight"]
+    assert w.abs().max() <= 1 / math.sqrt(w[0].numel()) and w.std() > 0.3 / math.sqrt(w[0].numel())
