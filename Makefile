@@ -12,7 +12,7 @@ SERVER_ROOTS ?=
 # (torch already uses both cores); try `make test WORKERS=auto` on a bigger one
 WORKERS ?= 0
 
-.PHONY: run test lint format install install-dev demo-runs demo-models bench clean-venv
+.PHONY: run test lint format install install-dev demo-runs i2i-demo demo-models bench clean-venv
 
 install: $(STAMP)
 install-dev: $(DEV_STAMP)
@@ -47,6 +47,12 @@ format: $(DEV_STAMP)
 
 demo-runs: $(STAMP)
 	$(VENV)/bin/ganlens make-demo-runs --out dashboard/demo_runs
+
+# The image-to-image lab's shipped comparison (U-Net vs coarse-to-fine train all / train each vs
+# coarse-to-fine auto-encoder, colorize, 64 px, built-in data); see dashboard/demo_runs/README.md
+# for its build time and figures.
+i2i-demo: $(STAMP)
+	$(VENV)/bin/ganlens make-demo-runs --i2i --out dashboard/demo_runs
 
 # The shipped demo translator (discs <-> squares) and demo colorizer, retrained on the CPU (about
 # 8 minutes on 2 shared cores); rewrites core/models/demo/weights/*.pth and manifest.json.

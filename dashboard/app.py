@@ -27,6 +27,7 @@ pages = [
     _page("translate.py", "Translate (CycleGAN)", ":material/swap_horiz:"),
     _page("colorize.py", "Colorize", ":material/palette:"),
     _page("training.py", "Training lab", ":material/show_chart:"),
+    _page("i2i_lab.py", "Image-to-image lab", ":material/difference:"),
 ]
 
 sidebar_settings()

@@ -1,5 +1,6 @@
-"""Plotly figures of the training lab's runs: loss curves and the SWD quality curve against the
-training step (presentation only; the numbers come from ``core.gan.runs``).
+"""Plotly figures of the lab pages' runs (:mod:`dashboard.run_scrubber`): loss curves, the SWD
+quality curve of GAN runs, and the PSNR curves and time per step of image-to-image runs, against
+the training step (presentation only; the numbers come from ``core.gan.runs``).
 
 Losses of different models live on different scales (DCGAN's cross-entropies are around 1, a
 WGAN critic's values around 0.01), so each run gets its own row and y axis, over one shared step
@@ -19,12 +20,14 @@ from plotly.subplots import make_subplots
 
 from core.gan.runs import Timeline
 
-RUN_COLORS = {"A": "#1f77b4", "B": "#d62728"}
+RUN_COLORS = {"A": "#1f77b4", "B": "#d62728", "C": "#2ca02c", "D": "#9467bd"}
 #: Shades of each run's colour for rows with many curves (a CycleGAN's eight further terms): the
 #: run stays recognisable by its hue, the curves by shade and dash.
 RUN_SHADES = {
     "A": ("#1f77b4", "#6baed6", "#08306b", "#17becf", "#3182bd", "#9ecae1", "#2c7fb8", "#0b5394"),
     "B": ("#d62728", "#fc9272", "#67000d", "#ff7f0e", "#de2d26", "#fcbba1", "#a50f15", "#e6550d"),
+    "C": ("#2ca02c", "#74c476", "#00441b", "#bcbd22", "#31a354", "#a1d99b", "#006d2c", "#78c679"),
+    "D": ("#9467bd", "#bcbddc", "#3f007d", "#e377c2", "#756bb1", "#dadaeb", "#54278f", "#c994c7"),
 }
 DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
 ROW_HEIGHT_PX = 210
@@ -43,7 +46,7 @@ def _step_range(panels: Mapping[str, Timeline]) -> list[int]:
     """First and last step of anything the runs show (frames, losses, quality points)."""
     steps = [s for tl in panels.values() for s in (tl.steps[:1] + tl.steps[-1:])]
     for tl in panels.values():
-        for log in (tl.losses, tl.quality):
+        for log in (tl.losses, tl.quality, tl.metrics):
             if log is not None and log.steps:
                 steps += [log.steps[0], log.steps[-1]]
     return [min(steps, default=0), max(steps, default=1)]
@@ -57,7 +60,7 @@ def _loss_rows(panels: Mapping[str, Timeline]) -> list[tuple[str, str, list[tupl
         if log is None or not log.steps:
             continue
         curves = [("loss D", log.loss_d)] if any(v is not None for v in log.loss_d) else []
-        curves.append(("loss G", log.loss_g))
+        curves.append(("L1 loss" if tl.config.get("kind") == "i2i" else "loss G", log.loss_g))
         if log.has_em:
             curves.append(("EM estimate", log.em_estimate))
         model = tl.config.get("model")
@@ -126,6 +129,75 @@ def run_quality_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
         xaxis=dict(title_text="step", range=_step_range(panels)),
         yaxis_title="SWD avg × 1e3",
         height=MARGIN["t"] + MARGIN["b"] + 260,
+        margin=MARGIN,
+        legend=dict(x=LEGEND_X, xanchor="left", y=1, yanchor="top"),
+    )
+    return fig
+
+
+def _finite(steps: Sequence[int], values: Sequence[float | None]) -> tuple[list[int], list[float]]:
+    pairs = [(s, float(v)) for s, v in zip(steps, values, strict=True) if v is not None]
+    return [s for s, _ in pairs], [v for _, v in pairs]
+
+
+def run_psnr_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
+    """Train (dotted) and validation (solid) PSNR of image-to-image runs in each run's colour,
+    one shared dB axis, with a dashed line at ``step``."""
+    fig = go.Figure()
+    for label, tl in panels.items():
+        log = tl.metrics
+        if log is None:
+            continue
+        for column, name, dash in (("val_psnr", "validation", "solid"), ("train_psnr", "train", "dot")):
+            x, y = _finite(log.steps, log.get(column))
+            if x:
+                fig.add_scatter(
+                    x=x,
+                    y=y,
+                    name=f"{label}: {tl.name} {name}",
+                    mode="lines+markers",
+                    line=dict(color=RUN_COLORS[label], dash=dash),
+                    marker=dict(size=4),
+                    cliponaxis=False,
+                )
+    fig.add_vline(x=step, line_color="gray", line_dash="dash")
+    fig.update_layout(
+        title=dict(text="PSNR of the output against the clean image (higher is better)", x=0, xanchor="left"),
+        xaxis=dict(title_text="step", range=_step_range(panels)),
+        yaxis_title="PSNR (dB)",
+        height=MARGIN["t"] + MARGIN["b"] + 300,
+        margin=MARGIN,
+        legend=dict(x=LEGEND_X, xanchor="left", y=1, yanchor="top"),
+    )
+    return fig
+
+
+def run_pace_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
+    """Seconds per training step of image-to-image runs (each point: the mean over the steps since
+    the previous measurement), with a dashed line at ``step``."""
+    fig = go.Figure()
+    for label, tl in panels.items():
+        if tl.metrics is None:
+            continue
+        x, y = _finite(tl.metrics.steps, tl.metrics.get("seconds_per_step"))
+        if x:
+            fig.add_scatter(
+                x=x,
+                y=y,
+                name=f"{label}: {tl.name}",
+                mode="lines+markers",
+                line=dict(color=RUN_COLORS[label], shape="vh"),
+                marker=dict(size=4),
+                cliponaxis=False,
+            )
+    fig.add_vline(x=step, line_color="gray", line_dash="dash")
+    fig.update_layout(
+        title=dict(
+            text="Time per training step (measured on the machine that trained the run)", x=0, xanchor="left"
+        ),
+        xaxis=dict(title_text="step", range=_step_range(panels)),
+        yaxis=dict(title_text="seconds per step", rangemode="tozero"),
+        height=MARGIN["t"] + MARGIN["b"] + 220,
         margin=MARGIN,
         legend=dict(x=LEGEND_X, xanchor="left", y=1, yanchor="top"),
     )

@@ -45,7 +45,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("make-demo-runs", help="rebuild the shipped DCGAN and WGAN demo runs (CPU)")
+    p = sub.add_parser(
+        "make-demo-runs",
+        help="rebuild the shipped DCGAN and WGAN demo runs, or with --i2i the image-to-image ones (CPU)",
+    )
+    p.add_argument(
+        "--i2i",
+        action="store_true",
+        help="build the image-to-image lab's runs instead (U-Net vs coarse-to-fine, colorize, 64 px)",
+    )
     p.add_argument("--out", type=Path, default=Path("dashboard/demo_runs"))
     p.add_argument("--device", default="cpu", help="device (default cpu, so the runs are reproducible)")
     p.add_argument(
@@ -95,15 +103,29 @@ def _train(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from core.gan.demo import make_demo_runs
 
+    configs = None
+    if args.i2i:
+        from core.models.training.i2i_demo import I2I_DEMO_RUNS
+
+        configs = I2I_DEMO_RUNS
     progress = TqdmProgress(disable=args.quiet)
     t0 = time.perf_counter()
     try:
         results = make_demo_runs(
-            args.out, device=args.device, keep_checkpoints=args.keep_checkpoints, progress=progress
+            args.out,
+            device=args.device,
+            keep_checkpoints=args.keep_checkpoints,
+            progress=progress,
+            configs=configs,
         )
     finally:
         progress.close()
     for r in results:
         print(f"{r.run_dir}: {r.step} steps in {r.seconds:.1f} s")
     print(f"all runs built in {time.perf_counter() - t0:.1f} s (wall clock; the runs train in parallel)")
+    if args.i2i:
+        from core.models.training.i2i_summary import comparison_lines
+
+        for line in comparison_lines([r.run_dir for r in results]):
+            print(line)
     return 0

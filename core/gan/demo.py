@@ -1,5 +1,7 @@
 """The shipped demo runs (``dashboard/demo_runs``): one DCGAN and one WGAN trained on the built-in
-digits at 32 px on the CPU, small enough to rebuild in a few minutes on two cores.
+digits at 32 px on the CPU, small enough to rebuild in a few minutes on two cores; and (``--i2i``)
+the image-to-image lab's comparison of :data:`core.models.training.i2i_demo.I2I_DEMO_RUNS`. Any
+trainer's settings can be built here (:func:`core.gan.jobs.trainer_for` picks the trainer).
 
 Both use the papers' optimiser settings (see :mod:`core.gan.train`) with narrow networks so CPU
 training is quick (DCGAN: G 32 / D 16 feature maps at the outer layers; WGAN: 16 / 16); the WGAN
@@ -8,8 +10,9 @@ updates). Frames hold the default 25 fixed-noise samples (5 x 5 grid, about 60 k
 every new run does; the quality curve uses 128 generated vs 128 training images per snapshot
 (instead of the default 256) to keep the build short.
 The two runs train at the same time in two threads with one intra-op thread each (tiny networks
-run faster that way than with several threads per run). ``checkpoint.pt`` is removed from the
-shipped runs (they are for viewing; ``--keep-checkpoints`` keeps it for resuming).
+run faster that way than with several threads per run). ``checkpoint.pt`` (and an image-to-image run's
+exported model, 2 MB) is removed from the shipped runs (they are for viewing;
+``--keep-checkpoints`` keeps them).
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from core.gan import runs
 from core.gan.config import TrainConfig
-from core.gan.train import TrainResult, train
+from core.gan.jobs import trainer_for
 from core.runtime.progress import Progress, null_progress
 
 DEMO_RUNS: dict[str, TrainConfig] = {
@@ -65,16 +69,16 @@ class _Staged:
         self.progress(f"{self.name} {stage}", done, total)
 
 
-def _build(
-    name: str, config: TrainConfig, out: Path, device: str, keep_checkpoints: bool, progress: Progress
-) -> TrainResult:
+def _build(name: str, config: Any, out: Path, device: str, keep_checkpoints: bool, progress: Progress) -> Any:
     run_dir = out / name
     tmp = out / f".{name}.building"  # built aside, so a failed rebuild keeps the old run
     shutil.rmtree(tmp, ignore_errors=True)
     t0 = time.perf_counter()
-    result = train(config, tmp, device=device, progress=_Staged(name, progress))
+    result = trainer_for(config)(config, tmp, device=device, progress=_Staged(name, progress))
     if not keep_checkpoints:
         (tmp / runs.CHECKPOINT).unlink(missing_ok=True)
+        for path in getattr(result, "exported", []):
+            Path(tmp / Path(path).name).unlink(missing_ok=True)
     shutil.rmtree(run_dir, ignore_errors=True)
     tmp.rename(run_dir)
     result.run_dir = run_dir
@@ -88,10 +92,11 @@ def make_demo_runs(
     device: str = "cpu",
     keep_checkpoints: bool = False,
     progress: Progress = null_progress,
-    configs: dict[str, TrainConfig] | None = None,
+    configs: dict[str, Any] | None = None,
     parallel: bool = True,
-) -> list[TrainResult]:
-    """(Re)build the demo runs under ``out``; existing runs of the same names are replaced."""
+) -> list[Any]:
+    """(Re)build the demo runs under ``out`` (``configs``: name -> any trainer's settings; default
+    the GAN demo runs); existing runs of the same names are replaced."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     items = list((configs or DEMO_RUNS).items())

@@ -6,10 +6,13 @@ The trainer is chosen by the type of the settings (:func:`trainer_for`): a
 :class:`core.models.training.configs.CycleGANConfig` runs
 :func:`core.models.training.cyclegan.train_cyclegan` and a
 :class:`core.models.training.configs.ColorizerConfig` runs
-:func:`core.models.training.colorizer.train_colorizer`. All three take ``(config, run_dir, *,
+:func:`core.models.training.colorizer.train_colorizer` and an
+:class:`core.models.training.configs.I2IConfig` runs :func:`core.models.training.i2i.train_i2i`.
+All four take ``(config, run_dir, *,
 device, progress, stop, **inputs)``, report their steps as the progress stage ``"train"`` and
 return a result with ``state`` and ``step``; ``inputs`` are what the caller loaded already
-(``data=`` for the GAN lab, ``domains=`` for CycleGAN, ``images=`` for the colorizer).
+(``data=`` for the GAN lab and the image-to-image lab, ``domains=`` for CycleGAN, ``images=`` for
+the colorizer).
 
 The thread writes the run directory as usual (frames, CSVs, ``status.json``), so any viewer can
 follow it by reading the folder; the :class:`TrainingJob` adds the live step counter, the stop
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from core.gan.config import TrainConfig
-from core.models.training.configs import ColorizerConfig, CycleGANConfig
+from core.models.training.configs import ColorizerConfig, CycleGANConfig, I2IConfig
 from core.runtime.jobs import BackgroundJob
 
 #: The trainer of each kind of settings, as ``(module, function)``: imported on the job's thread
@@ -36,9 +39,10 @@ _TRAINERS: dict[type, tuple[str, str]] = {
     TrainConfig: ("core.gan.train", "train"),
     CycleGANConfig: ("core.models.training.cyclegan", "train_cyclegan"),
     ColorizerConfig: ("core.models.training.colorizer", "train_colorizer"),
+    I2IConfig: ("core.models.training.i2i", "train_i2i"),
 }
 
-TrainerSettings = TrainConfig | CycleGANConfig | ColorizerConfig
+TrainerSettings = TrainConfig | CycleGANConfig | ColorizerConfig | I2IConfig
 
 
 def trainer_for(config: Any) -> Callable[..., Any]:
@@ -58,7 +62,7 @@ def trainer_for(config: Any) -> Callable[..., Any]:
 
 
 def job_kind(config: Any) -> str:
-    """``"gan"``, ``"cyclegan"`` or ``"colorizer"``: what a job with these settings trains."""
+    """``"gan"``, ``"cyclegan"``, ``"colorizer"`` or ``"i2i"``: what a job with these settings trains."""
     return getattr(type(config), "kind", "gan")
 
 

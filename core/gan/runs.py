@@ -12,6 +12,9 @@ A run directory holds::
                          any further named loss terms of a trainer (e.g. CycleGAN's
                          cycle_a, idt_a, ...), read into ``LossLog.extra``
     quality.csv          step, swd_avg, swd_<res>px ... (SWD x 1e3 per pyramid level)
+    metrics.csv          step, then a trainer's named measurements at each snapshot (the
+                         image-to-image lab: stage, train_psnr, val_psnr, seconds_per_step),
+                         read into :class:`MetricsLog`
     status.json          state (running/done/stopped/failed), step, steps, message, and the
                          writer's pid, host and the time it was written (``updated``, a
                          heartbeat: rewritten at every checkpoint)
@@ -62,6 +65,7 @@ FRAMES = "frames"
 GIF = "progress.gif"
 LOSSES = "losses.csv"
 QUALITY = "quality.csv"
+METRICS = "metrics.csv"
 STATUS = "status.json"
 CHECKPOINT = "checkpoint.pt"
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "em_estimate")
@@ -215,10 +219,24 @@ def append_quality(run_dir: Path, step: int, average: float, levels: Sequence[tu
         w.writerow([int(step), _fmt(average)] + [_fmt(v) for _, v in levels])
 
 
+def append_metrics(run_dir: Path, columns: Sequence[str], row: Sequence[float | None]) -> None:
+    """Append one ``(step, *values)`` row to metrics.csv (header ``step, *columns`` on creation);
+    a file is always written with the columns it was created with."""
+    if len(row) != 1 + len(columns):
+        raise ValueError(f"a metrics row needs the step and {len(columns)} values, got {len(row)} values")
+    path = Path(run_dir) / METRICS
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["step", *columns])
+        w.writerow([int(row[0]), *(_fmt(v) for v in row[1:])])
+
+
 def truncate_after(run_dir: Path, step: int) -> None:
     """Drop CSV rows and frames newer than ``step`` (work done after the last checkpoint)."""
     run_dir = Path(run_dir)
-    for name in (LOSSES, QUALITY):
+    for name in (LOSSES, QUALITY, METRICS):
         path = run_dir / name
         if not path.exists():
             continue
@@ -261,6 +279,24 @@ class QualityLog:
     steps: list[int] = field(default_factory=list)
     swd_avg: list[float] = field(default_factory=list)
     levels: dict[int, list[float]] = field(default_factory=dict)  # resolution -> values
+
+
+@dataclass
+class MetricsLog:
+    """metrics.csv: the steps and each named column's values (``None`` where empty)."""
+
+    steps: list[int] = field(default_factory=list)
+    columns: dict[str, list[float | None]] = field(default_factory=dict)
+
+    def get(self, name: str) -> list[float | None]:
+        return self.columns.get(name, [])
+
+    def at_or_before(self, step: int) -> dict[str, float | None] | None:
+        """The row of the latest measurement at or before ``step`` (with its ``step``)."""
+        i = frame_at_or_before(self.steps, step)
+        if i is None:
+            return None
+        return {"step": self.steps[i], **{k: v[i] for k, v in self.columns.items()}}
 
 
 def _float_or_none(s: str) -> float | None:
@@ -339,6 +375,25 @@ def read_quality(path: Path) -> QualityLog:
     return log
 
 
+def read_metrics(path: Path) -> MetricsLog:
+    log = MetricsLog()
+    reader = csv.DictReader(_complete_lines(path))
+    cols = reader.fieldnames or []
+    if "step" not in cols:
+        raise RunError(f"{path.name}: missing column step")
+    names = [c for c in cols if c != "step"]
+    log.columns = {c: [] for c in names}
+    for i, row in enumerate(reader, start=2):
+        try:
+            values = [_float_or_none(row.get(c) or "") for c in names]
+            log.steps.append(int(row["step"]))
+        except (TypeError, ValueError) as exc:
+            raise RunError(f"{path.name}: line {i} is not a valid row ({exc})") from None
+        for c, v in zip(names, values, strict=True):
+            log.columns[c].append(v)
+    return log
+
+
 def list_frames(run_dir: Path) -> list[tuple[int, Path]]:
     """``(step, path)`` of every snapshot frame, sorted by step."""
     folder = Path(run_dir) / FRAMES
@@ -387,6 +442,7 @@ class Timeline:
     config: dict[str, Any] = field(default_factory=dict)
     losses: LossLog | None = None
     quality: QualityLog | None = None
+    metrics: MetricsLog | None = None
     notes: list[str] = field(default_factory=list)
     path: Path | None = None
     _frame_paths: list[Path] = field(default_factory=list, repr=False)
@@ -443,6 +499,7 @@ def load_run(run_dir: str | os.PathLike) -> Timeline:
         quality = read_quality(run_dir / QUALITY)
     elif config.get("quality", True):
         notes.append(f"{QUALITY} is missing: no quality curve")
+    metrics = read_metrics(run_dir / METRICS) if (run_dir / METRICS).is_file() else None
     status = read_status(run_dir)
     try:
         status_mtime = (run_dir / STATUS).stat().st_mtime
@@ -463,6 +520,7 @@ def load_run(run_dir: str | os.PathLike) -> Timeline:
         config=config,
         losses=losses,
         quality=quality,
+        metrics=metrics,
         notes=notes,
         path=run_dir,
         _frame_paths=[p for _, p in frames],

@@ -17,7 +17,8 @@ about a network, so no other module keeps a list of architecture names or an if-
 The entries follow junyanz/pytorch-CycleGAN-and-pix2pix (``resnet_9blocks``, ``resnet_6blocks``,
 ``unet_256``, ``unet_128`` of ``models/networks.py define_G``; ``cyclegan_resnet`` is the same
 ``ResnetGenerator`` with any other block count, as GAN Lens' own CycleGAN trainer makes them) and richzhang/colorization
-(``eccv16``, ``siggraph17``), plus GAN Lens' own ``color_unet``. Adding an architecture means adding
+(``eccv16``, ``siggraph17``), plus GAN Lens' own ``color_unet`` and the image-to-image lab's
+``i2i_colorizer`` / ``i2i_restorer`` (:mod:`core.models.networks.coarse_to_fine`). Adding an architecture means adding
 its network file under :mod:`core.models.networks` and one entry to ``_ENTRIES`` below.
 Detection of the architecture of a weights file lives with the loading code
 (:func:`core.models.checkpoints.detect_architecture`), which tries the entries in registry order.
@@ -33,6 +34,12 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from core.models.networks.coarse_to_fine import (
+    CoarseToFineColorizer,
+    CoarseToFineRestorer,
+    colorizer_config_from_state_dict,
+    restorer_config_from_state_dict,
+)
 from core.models.networks.color_unet import ColorUNet, color_unet_config_from_state_dict
 from core.models.networks.colorization import (
     ECCV16Colorizer,
@@ -143,6 +150,26 @@ _ENTRIES: tuple[Architecture, ...] = (
         size_multiple=1,  # pads to a multiple of 2 ** depth and crops back
         takes_hints=False,
         description="GAN Lens' own small colorization U-Net (L -> ab regression)",
+    ),
+    Architecture(
+        name="i2i_colorizer",
+        family="colorization",
+        build=CoarseToFineColorizer,
+        infer_config=colorizer_config_from_state_dict,
+        size_multiple=1,  # pads to a multiple of 2 ** (stages - 1) and crops back
+        takes_hints=False,
+        description="Image-to-image lab colorizer: U-Net, coarse-to-fine model or coarse-to-fine "
+        "auto-encoder (after pix2pixHD's coarse-to-fine generator), L -> ab",
+    ),
+    Architecture(
+        name="i2i_restorer",
+        family="translation",
+        build=CoarseToFineRestorer,
+        infer_config=restorer_config_from_state_dict,
+        size_multiple=1,
+        takes_hints=False,
+        description="Image-to-image lab restorer (e.g. mosaic removal): U-Net, coarse-to-fine model "
+        "or coarse-to-fine auto-encoder (after pix2pixHD's coarse-to-fine generator), RGB -> RGB",
     ),
 )
 

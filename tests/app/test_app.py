@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "app.py")
-PAGES = ["metrics.py", "translate.py", "colorize.py", "training.py"]
+PAGES = ["metrics.py", "translate.py", "colorize.py", "training.py", "i2i_lab.py"]
 
 
 @pytest.fixture(autouse=True)

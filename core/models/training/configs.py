@@ -121,3 +121,64 @@ class ColorizerConfig(_Settings):
         _check_positive(self, ("steps", "batch_size", "base_channels", "depth", "snapshot_every", "samples"))
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+
+
+@dataclass
+class I2IConfig(_Settings):
+    """An image-to-image lab run (:mod:`core.models.training.i2i`): ``model`` (``unet``, ``ctf``,
+    ``ctf-ae``) trained with ``schedule`` ``all`` (every stage at once) or ``each`` (stage by
+    stage, :mod:`core.models.training.stage_schedule`) on ``task`` (``colorize``, ``mosaic``) over
+    ``data`` (``builtin`` or a folder of colour images) at ``size`` px. ``stages``: default
+    :func:`~core.models.networks.coarse_to_fine.stages_for_size` (6 at 256 px, as the study);
+    ``freeze_steps``: steps a new stage of ``each`` trains with the earlier ones frozen (default:
+    the study's 10 of every 50 epochs of a stage); ``snapshot_every``: frame, PSNR row and
+    checkpoint every K steps."""
+
+    kind: ClassVar[str] = "i2i"
+
+    model: str = "ctf"
+    schedule: str = "all"
+    task: str = "colorize"
+    data: str = "builtin"
+    size: int = 64
+    steps: int = 600
+    batch_size: int = 8
+    lr: float = 1e-3
+    base_channels: int = 16
+    stages: int | None = None
+    freeze_steps: int | None = None
+    seed: int = 0
+    snapshot_every: int = 50
+    samples: int = 4
+
+    def __post_init__(self) -> None:
+        from core.models.networks.coarse_to_fine import MODELS, stages_for_size
+        from core.models.training.degradations import MOSAIC_FACTOR, TASKS
+        from core.models.training.stage_schedule import SCHEDULES, StageSchedule
+
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; expected one of {', '.join(SCHEDULES)}")
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(TASKS)}")
+        if not str(self.data).strip():
+            raise ValueError("training images are needed: builtin or a folder of colour images")
+        full = stages_for_size(self.size)  # ValueError unless 8 x a power of two
+        if self.task == "mosaic" and self.size < MOSAIC_FACTOR:
+            raise ValueError(f"the mosaic task needs a size of at least {MOSAIC_FACTOR} px")
+        if self.stages is None:
+            self.stages = full
+        if not 1 <= self.stages <= full:
+            raise ValueError(f"stages must be between 1 and {full} at {self.size} px, got {self.stages}")
+        if self.model == "unet" and self.schedule == "each":
+            raise ValueError(
+                "the plain U-Net takes its input at the full size only, so it cannot be trained stage by "
+                "stage: use the schedule 'all' (train each is for ctf and ctf-ae)"
+            )
+        _check_positive(self, ("steps", "batch_size", "base_channels", "snapshot_every", "samples"))
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        # raises for too few steps or a freeze longer than a stage
+        schedule = StageSchedule.build(self.schedule, self.stages, self.steps, self.freeze_steps)
+        self.freeze_steps = schedule.freeze_steps

@@ -1,11 +1,11 @@
 """The training loop of GAN Lens' image-to-image trainers (:mod:`~core.models.training.colorizer`,
-:mod:`~core.models.training.cyclegan`): one step at a time into a run folder in the Training lab's
+:mod:`~core.models.training.cyclegan`, :mod:`~core.models.training.i2i`): one step at a time into a run folder in the Training lab's
 format (:mod:`core.gan.runs`), so every trainer can be followed live and resumed the same way.
 
 What it writes (a trainer supplies the steps, its checkpoint dict, a sample frame and its
 exported model files):
 
-* ``config.json`` - the trainer's settings with ``"kind"`` (``"colorizer"``, ``"cyclegan"``) and
+* ``config.json`` - the trainer's settings with ``"kind"`` (``"colorizer"``, ``"cyclegan"``, ``"i2i"``) and
   ``"quality": false`` (no SWD curve);
 * ``frames/step_NNNNNN.png`` - the trainer's sample grid at step 0, every ``snapshot_every``
   steps and at the last step;
@@ -14,6 +14,11 @@ exported model files):
   least every :data:`HEARTBEAT_S` seconds, its message holding the measured seconds per step
   and the estimated time left (:class:`core.runtime.eta.PaceLog` over the latest steps, fed from
   the end of the first step on, so its warm-up does not count);
+* ``metrics.csv`` - for a trainer with ``metric_columns`` and ``evaluate()`` (the image-to-image
+  lab): at step 0 and at every snapshot, ``step``, the trainer's measurements and
+  ``seconds_per_step``, the wall time of the training steps since the previous row divided by
+  their number (frames, evaluation and checkpoints not counted; empty at step 0; after a resume,
+  over the steps since the resume);
 * ``progress.gif`` - the frames as an animation, at the end;
 * ``checkpoint.pt`` - everything needed to resume (written with the losses at every snapshot and
   at the end; rows and frames after it are dropped when resuming, as the GAN lab does);
@@ -169,6 +174,20 @@ def run_training(
     pace = PaceLog()
     pending: list[tuple] = []
     last_status = time.monotonic()
+    columns = tuple(getattr(trainer, "metric_columns", ()))
+    step_time = 0.0  # training-step wall time since the last metrics row
+    steps_timed = 0
+
+    def measure() -> None:
+        nonlocal step_time, steps_timed
+        if not columns:
+            return
+        values = trainer.evaluate()  # type: ignore[attr-defined]
+        pace_now = step_time / steps_timed if steps_timed else None
+        runs.append_metrics(
+            run_dir, (*columns, "seconds_per_step"), (trainer.step, *(values[c] for c in columns), pace_now)
+        )
+        step_time, steps_timed = 0.0, 0
 
     def status(state: str, message: str) -> None:
         nonlocal last_status
@@ -190,6 +209,7 @@ def run_training(
         status("running", "starting")
         if trainer.step == 0:
             write_png(trainer.frame(), runs.frame_path(run_dir, 0))
+            measure()
             flush("running", "step 0")
         progress(STAGE, trainer.step, steps)
         state = "done"
@@ -197,13 +217,17 @@ def run_training(
             if stop is not None and stop.is_set():
                 state = "stopped"
                 break
+            t_step = time.perf_counter()
             row = (trainer.step + 1, *trainer.train_step())
+            step_time += time.perf_counter() - t_step
+            steps_timed += 1
             pending.append(row)
             result.losses.append(row)
             pace.add(time.perf_counter(), trainer.step)
             live = f"step {trainer.step}/{steps}" + _pace_text(pace, steps)
             if trainer.step % snapshot_every == 0 or trainer.step == steps:
                 write_png(trainer.frame(), runs.frame_path(run_dir, trainer.step))
+                measure()
                 if trainer.step < steps:  # the last step is flushed once, below
                     flush("running", live)
             elif time.monotonic() - last_status >= HEARTBEAT_S:

@@ -1,4 +1,5 @@
-"""Models trained on this server: the exported model files of the colorizer and CycleGAN runs in a
+"""Models trained on this server: the exported model files of the colorizer, CycleGAN and
+image-to-image lab runs in a
 runs folder (their ``config.json`` names them under ``"exports"``, :mod:`core.models.training.run_loop`),
 so that the generator pages can offer what a user trained there next to the zoo.
 """
@@ -15,6 +16,16 @@ from core.models.registry import Family
 
 #: The family of the models each kind of run exports.
 KIND_FAMILY: dict[str, Family] = {"colorizer": "colorization", "cyclegan": "translation"}
+#: An image-to-image lab run (kind ``i2i``) exports a model of its task's family.
+TASK_FAMILY: dict[str, Family] = {"colorize": "colorization", "mosaic": "translation"}
+
+
+def run_family(config: dict) -> Family | None:
+    """The family of the models a run with this ``config.json`` exports (``None``: none)."""
+    kind = str(config.get("kind"))
+    if kind == "i2i":
+        return TASK_FAMILY.get(str(config.get("task")))
+    return KIND_FAMILY.get(kind)
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,7 @@ def trained_models(runs_dir: str | os.PathLike, family: Family) -> list[TrainedM
             config = json.loads((run_dir / runs.CONFIG).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if not isinstance(config, dict) or KIND_FAMILY.get(str(config.get("kind"))) != family:
+        if not isinstance(config, dict) or run_family(config) != family:
             continue
         exports = config.get("exports")
         if not isinstance(exports, dict):

@@ -45,6 +45,8 @@ CONFIGS: dict[str, dict] = {
     "eccv16": {},
     "siggraph17": {},
     "color_unet": {"base_channels": 4, "depth": 3},
+    "i2i_colorizer": {"model": "ctf-ae", "stages": 3, "base_channels": 4},
+    "i2i_restorer": {"model": "unet", "stages": 2, "base_channels": 4, "input_nc": 3},
 }
 
 
@@ -77,8 +79,9 @@ def test_registry_lists_each_architecture_once_by_family():
         "cyclegan_resnet",
         "unet_256",
         "unet_128",
+        "i2i_restorer",
     )
-    assert architecture_names("colorization") == ("eccv16", "siggraph17", "color_unet")
+    assert architecture_names("colorization") == ("eccv16", "siggraph17", "color_unet", "i2i_colorizer")
     assert sum(len(architectures(f)) for f in FAMILIES) == len(names)
     assert [a.name for a in architectures() if a.takes_hints] == ["siggraph17"]
     assert all(
