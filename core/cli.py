@@ -9,6 +9,7 @@ import importlib
 # Modules that define `register(subparsers)`; each adds its own subcommands.
 _SUBCOMMAND_MODULES = (
     "core.metrics.cli",
+    "core.metrics.sweep_cli",
     "core.models.cli",
     "core.models.colorize_cli",
     "core.models.training.cli",
