@@ -255,7 +255,7 @@ def run_experiment(
         if settings.fractions:
             imb = {"0 removed": (0, None, _draw(h2, _even(n_imb, classes), rng))}
             for f in settings.fractions:
-                imb[f"class {low} at {round(100 * f)} %"] = (
+                imb[f"one class at {round(100 * f)} %"] = (
                     0,
                     f,
                     _draw(h2, _imbalanced(n_imb, classes, low, f), rng),
@@ -379,7 +379,7 @@ def experiment_reading(rows: list[dict], columns: list[str]) -> list[str]:
                 if any(_clears(rows, SERIES_REMOVAL, s["case"], "0 removed", c)[0] for s in removal[1:])
                 else None
             )
-            trend = "grows" if rho > 0.8 else ("tends to grow" if rho > 0.3 else "does not grow")
+            trend = "grows" if rho >= 0.8 else ("tends to grow" if rho > 0.3 else "does not grow")
             parts.append(
                 f"{trend} with the number of removed classes (rank correlation {rho:+.2f}; "
                 f"{_fmt(means[0])} with none removed, {_fmt(means[-1])} with {int(ks[-1])} removed, N = "
