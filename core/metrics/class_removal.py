@@ -370,22 +370,19 @@ def experiment_reading(rows: list[dict], columns: list[str]) -> list[str]:
             ks = np.array([s["removed"] for s in removal], dtype=np.float64)
             means = np.array([s[f"{c} mean"] for s in removal], dtype=np.float64)
             rho = _spearman(ks, means)
-            first = (
-                next(
-                    k
-                    for k in range(1, len(removal))
-                    if _clears(rows, SERIES_REMOVAL, removal[k]["case"], "0 removed", c)[0]
-                )
-                if any(_clears(rows, SERIES_REMOVAL, s["case"], "0 removed", c)[0] for s in removal[1:])
-                else None
-            )
+            clear = [_clears(rows, SERIES_REMOVAL, s["case"], "0 removed", c)[0] for s in removal[1:]]
+            first = None  # the fewest removed classes from which on every case clears in every seed
+            for k in range(len(clear), 0, -1):
+                if not clear[k - 1]:
+                    break
+                first = k
             trend = "grows" if rho >= 0.8 else ("tends to grow" if rho > 0.3 else "does not grow")
             parts.append(
                 f"{trend} with the number of removed classes (rank correlation {rho:+.2f}; "
                 f"{_fmt(means[0])} with none removed, {_fmt(means[-1])} with {int(ks[-1])} removed, N = "
                 f"{removal[0]['N']})"
                 + (
-                    f"; every seed is above every floor seed from {first} removed class{'es' if first > 1 else ''}"
+                    f"; from {first} removed class{'es' if first > 1 else ''} on, every seed is above every floor seed"
                     if first
                     else "; no removal clears the floor in every seed"
                 )
