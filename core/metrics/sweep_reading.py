@@ -126,7 +126,8 @@ def read_sweep(result: SweepResult, column: str | None = None) -> SweepReading:
             f"{_fmt(ref.floor_mean)} ± {_fmt(ref.floor_std)} (range {_fmt(ref.floor_lo)}–"
             f"{_fmt(ref.floor_hi)}). The sets are {verdict}"
             + (
-                f" at N = {ref.n}; with more images the floor only falls, so at N = {user_n} they are too."
+                f" at N = {ref.n}; with more images the floor and the spread shrink, so they are expected "
+                f"to stay distinguishable at N = {user_n} (not measured there)."
                 if ref is not at and distinguishable
                 else "."
             )
