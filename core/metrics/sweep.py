@@ -354,6 +354,12 @@ def sweep(
     if min(n_a, n_b) < 2:
         raise ValueError(f"the sweep needs at least 2 readable images per set, got {n_a} and {n_b}")
     ns = list(settings.ns) if settings.ns else default_ns(n_a, n_b)
+    if settings.user_n and settings.user_n > min(n_a, n_b):
+        warnings.append(
+            f"your N = {settings.user_n} is more than the smaller set holds ({min(n_a, n_b)} images); "
+            f"the sweep reads N = {min(n_a, n_b)} as yours"
+        )
+        settings = replace(settings, user_n=min(n_a, n_b))
     if settings.user_n and settings.user_n not in ns:
         ns = sorted({*ns, settings.user_n})
     _check_ns(ns, n_a, n_b)

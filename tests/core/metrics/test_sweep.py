@@ -160,3 +160,10 @@ def test_parse_ns_and_bad_ns():
     a, b = random_sets(10, size=16)
     with pytest.raises(ValueError, match="N = 20 is more than the smaller set holds"):
         sweep(a, b, SweepSettings(ns=(4, 20), device="cpu"))
+
+
+def test_user_n_above_the_sets_is_read_at_the_largest_n(single_thread):
+    a, b = random_sets(12, size=16, seed=1)
+    res = sweep(a, b, SweepSettings(ns=(4, 6), repeats=1, user_n=256, device="cpu"))
+    assert res.user_n == 12 and res.ns == [4, 6, 12]
+    assert any("your N = 256 is more than the smaller set holds (12 images)" in w for w in res.warnings)
