@@ -7,7 +7,7 @@ with the ``app`` extra; it is imported when a chart is asked for."""
 
 from __future__ import annotations
 
-from core.metrics.class_removal import SERIES_REMOVAL, case_summary
+from core.metrics.class_removal_reading import SERIES_REMOVAL, case_summary
 
 __all__ = ["experiment_figure"]
 
