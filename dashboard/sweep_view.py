@@ -142,7 +142,9 @@ def show_sweep(set_a, set_b, identity: dict[str, object], base, inception_loader
         user_n=base.n,
         cache_dir=base.cache_dir,
     )
-    inputs = {**identity, "sweep metric": metric, "N values": ns, "repeats": int(repeats)}
+    # what the sweep depends on: the page's inputs less its choice of metrics and floor (not used here)
+    kept = {k: v for k, v in identity.items() if k not in ("metrics", "noise floor")}
+    inputs = {**kept, "sweep metric": metric, "N values": ns, "repeats": int(repeats)}
     job = st.session_state.get("sweep_job")
     busy = job is not None and job.running
     for p in problems:
