@@ -90,7 +90,8 @@ def values_on_prefixes(
     Returns name -> n -> {column: value} (columns from :func:`metric_columns`). SWD: the
     descriptors of ``a[rows_a]`` (as set A) and of each other (as set B) are collected once
     here with ``seed``; FID/KID index the precomputed features. KID uses ``seed`` for its
-    subsets, and a subset size of at most n. Progress: one step per (other, n)."""
+    subsets, and a subset size of at most n (n itself: one subset, the whole set). Progress: one
+    step per (other, n)."""
     if metric not in SUBSET_METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose from {SUBSET_METRICS}")
     todo = {
@@ -147,12 +148,11 @@ def values_on_prefixes(
             if metric == "fid":
                 per_n[n] = {"fid": fid_from_features(fa[:n], fb[:n], mode=options.fid_mode).value}
             else:
+                # a subset of all n images is the whole set: every subset gives the same value
+                # (up to summation order), so one is computed instead of kid_subsets
+                m = min(options.kid_subset_size, n)
                 k = kid(
-                    fa[:n],
-                    fb[:n],
-                    n_subsets=options.kid_subsets,
-                    subset_size=min(options.kid_subset_size, n),
-                    seed=seed,
+                    fa[:n], fb[:n], n_subsets=1 if m == n else options.kid_subsets, subset_size=m, seed=seed
                 )
                 per_n[n] = {"kid": k.mean}
             done += 1

@@ -87,7 +87,7 @@ def test_experiment_kid_equals_kid_on_the_case_rows(single_thread, monkeypatch):
         assert len(np.unique(labels_b)) == 5 - k  # k classes really absent
         assert len(rows_b) == n and len(np.intersect1d(rows_a, rows_b)) == 0  # disjoint halves
         want = kid(feats[rows_a[:n]], feats[rows_b[:n]], n_subsets=3, subset_size=min(8, n), seed=seed).mean
-        assert out[case][n]["kid"] == want
+        assert out[case][n]["kid"] == pytest.approx(want, rel=1e-12)
 
 
 def test_builtin_digits_and_bad_settings():
