@@ -55,7 +55,9 @@ demo-models: $(STAMP)
 
 # The class-removal check shown on the Compare page (SWD, FID, KID on scikit-learn's digits, 5 seeds):
 # rewrites dashboard/experiments/class_removal.csv (the HTML chart next to it is not kept in git).
-# One Inception pass over the 1797 digits dominates: minutes on 2 CPU cores; cached for reruns.
+# Measured on 2 CPU cores shared with other jobs: the one Inception pass over the 1797 digits ~27 min
+# (cached in the feature cache for reruns), then ~20 min for 5 seeds x 12 cases (FID's 2048-d matrix
+# square roots dominate); SWD alone (--metrics swd) ~4 min.
 experiment: $(STAMP)
 	$(VENV)/bin/ganlens experiment class-removal --data builtin --out dashboard/experiments
 
