@@ -11,6 +11,7 @@ _SUBCOMMAND_MODULES = (
     "core.metrics.cli",
     "core.metrics.classes_cli",
     "core.features.cli",
+    "core.metrics.sweep_cli",
     "core.models.cli",
     "core.models.colorize_cli",
     "core.models.training.cli",

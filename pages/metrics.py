@@ -30,6 +30,7 @@ from dashboard.compare_panels import (
     show_estimate,
     show_verdict,
 )
+from dashboard.experiment_view import show_class_removal
 from dashboard.feedback import changed_inputs, grey_out
 from dashboard.prdc_view import show_prdc
 from dashboard.progress import show_job_progress
@@ -37,6 +38,7 @@ from dashboard.resources import inception_model
 from dashboard.set_input import image_set_input, set_identity, show_set_summary
 from dashboard.settings import device_choice, usable_cache_dir
 from dashboard.swd_explain_view import show_swd_explanation
+from dashboard.sweep_view import show_sweep
 
 FID_MODES = {"tf1": "Standard (as in published FIDs)", "clean": "Clean (sharper resize)"}
 
@@ -378,3 +380,8 @@ if history:
         help="All comparisons of this session: set names, N, seed, settings, values, noise floor, "
         "verdict, device, time taken and when.",
     )
+
+st.divider()
+show_sweep(set_a, set_b, inputs, settings, lambda: inception_model(device_choice()))
+with st.expander("What can these metrics see? A check: digit classes removed, at equal N"):
+    show_class_removal(settings.device, settings.cache_dir, lambda: inception_model(device_choice()))

@@ -31,18 +31,22 @@ about 12x the reference's.
 
 from core.metrics.swd.api import (
     Engine,
+    SWDDescriptors,
     SWDLevel,
     SWDResult,
     compile_kernels,
     descriptor_memory_bytes,
     sliced_wasserstein,
     swd,
+    swd_descriptors,
+    swd_of_first,
 )
 from core.metrics.swd.reference import level_sizes
 from core.metrics.swd.settings import SWDSettings
 
 __all__ = [
     "Engine",
+    "SWDDescriptors",
     "SWDLevel",
     "SWDResult",
     "SWDSettings",
@@ -51,4 +55,6 @@ __all__ = [
     "level_sizes",
     "sliced_wasserstein",
     "swd",
+    "swd_descriptors",
+    "swd_of_first",
 ]

@@ -18,19 +18,22 @@ from core.images.batches import ImageSource, count_images, iter_uint8_batches
 from core.metrics.swd import engine_compiled, engine_torch
 from core.metrics.swd.explain import ExplainSettings, SWDExplanation, TopProjections, explain_level
 from core.metrics.swd.reference import channel_stats, image_moments, level_sizes, random_directions
-from core.metrics.swd.sampling import BLOCK, PatchCentres, seeded_generator
+from core.metrics.swd.sampling import BLOCK, PatchCentres, Select, seeded_generator
 from core.metrics.swd.settings import SWDSettings
 from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
 __all__ = [
     "Engine",
+    "SWDDescriptors",
     "SWDLevel",
     "SWDResult",
     "compile_kernels",
     "descriptor_memory_bytes",
     "sliced_wasserstein",
     "swd",
+    "swd_descriptors",
+    "swd_of_first",
 ]
 
 #: "compiled": the Numba CPU engine; "torch": the reference functions on any torch device;
@@ -235,11 +238,48 @@ def swd(
             f"set {big} so that both sets give the same number of descriptors, as the reference's "
             "sort-matching requires"
         )
+    levels, explained = _level_values(
+        set_a_desc, set_b_desc, sel_a, sel_b, hw, base, settings, eng, budget, progress, explain=explain
+    )
+    average = float(np.mean([lv.value for lv in levels]))
+    return SWDResult(
+        levels=levels,
+        average=average,
+        n_images=n,
+        seed=seed,
+        settings=settings,
+        n_images_a=na,
+        n_images_b=nb,
+        note=note,
+        warnings=_flat_warnings(levels),
+        explanation=None if explain is None else SWDExplanation(explained, explain),
+    )
+
+
+def _level_values(
+    set_a_desc,
+    set_b_desc,
+    sel_a: Select,
+    sel_b: Select,
+    hw: tuple[int, int],
+    base: int,
+    settings: SWDSettings,
+    eng: ModuleType,
+    budget: int,
+    progress: Progress,
+    workspace: dict | None = None,
+    release: bool = True,
+    explain: ExplainSettings | None = None,
+) -> tuple[list[SWDLevel], list]:
+    """Per level: SWD x 1e3 of the selected images of both sets (directions seeded by ``base``),
+    with the channels that are flat in either set; and, with ``explain``, each level's
+    explanation (:func:`.explain.explain_level`, else an empty list). ``release``: free each
+    level's descriptors once it is measured (False keeps them for the next call)."""
     sizes = level_sizes(hw[0], hw[1], settings.min_res, settings.n_levels)
     dim = 3 * settings.patch_size**2
     levels: list[SWDLevel] = []
     explained = []
-    workspace: dict = {}
+    workspace = {} if workspace is None else workspace
     stage = "SWD distance"
     done = 0
     total = None
@@ -272,7 +312,7 @@ def swd(
             total,
             workspace,
             per_direction=per_dir,
-            release=explain is None,
+            release=release and explain is None,  # the explanation reads the level's patches first
             keep_top=kept,
         )
         if explain is not None:
@@ -281,24 +321,113 @@ def swd(
                     eng, (set_a_desc, set_b_desc), (sel_a, sel_b), lv, sizes, hw, per_dir, kept, base, explain
                 )
             )
-            eng.release_level(set_a_desc, set_b_desc, lv)
+            if release:
+                eng.release_level(set_a_desc, set_b_desc, lv)
         if total is None:
             total = k * len(sizes)
         done += k
         levels.append(SWDLevel(resolution=h, value=value * 1e3, shape=(h, w), flat=flat))
     progress(stage, done, done)
-    average = float(np.mean([lv.value for lv in levels]))
+    return levels, explained
+
+
+@dataclass
+class SWDDescriptors:
+    """One set's SWD descriptors on every level, collected once (:func:`swd_descriptors`) and
+    compared on its first n images as often as needed (:func:`swd_of_first`): what :func:`swd`
+    collects, kept. ``set_id`` 0 plays set A, 1 set B (each has its own patch centres)."""
+
+    descriptors: object  # the engine's DescriptorSet
+    size: tuple[int, int]  # (height, width) of the images
+    seed: int
+    set_id: int
+    settings: SWDSettings
+    engine: ModuleType = field(repr=False)
+
+    @property
+    def n_images(self) -> int:
+        return self.descriptors.n_images
+
+
+def swd_descriptors(
+    images: ImageSource,
+    *,
+    set_id: int,
+    seed: int,
+    settings: SWDSettings = SWDSettings(),
+    device: str | torch.device = "auto",
+    engine: Engine = "auto",
+    batch_size: int | None = None,
+    memory_budget_mb: float = _DEFAULT_BUDGET_MB,
+    progress: Progress = null_progress,
+    size: tuple[int, int] | None = None,
+) -> SWDDescriptors:
+    """The descriptors :func:`swd` draws from ``images`` as its set A (``set_id=0``) or set B
+    (``set_id=1``) with ``seed``: patch centres depend on the seed, the set and the image's
+    position, so the first n images' rows are those of a set of only these n images.
+    ``size``: the (height, width) the images must have (None: any one size)."""
+    settings.validate()
+    if set_id not in (0, 1):
+        raise ValueError(f"set_id must be 0 (set A) or 1 (set B), got {set_id}")
+    dev = resolve_device(device)
+    eng = _engine_module(engine, dev)
+    label = "AB"[set_id]
+    budget = int(memory_budget_mb * 2**20)
+    desc, hw = _collect(
+        images, label, set_id, int(seed), settings, eng, dev, batch_size, budget, progress, size
+    )
+    return SWDDescriptors(desc, hw, int(seed), set_id, settings, eng)
+
+
+def swd_of_first(
+    a: SWDDescriptors,
+    b: SWDDescriptors,
+    n: int,
+    *,
+    memory_budget_mb: float = _DEFAULT_BUDGET_MB,
+    progress: Progress = null_progress,
+    workspace: dict | None = None,
+) -> SWDResult:
+    """SWD between the first ``n`` images of ``a`` and of ``b``, bit for bit what
+    ``swd(A[:n], B[:n], seed=seed)`` gives on the same engine and budget (patch centres,
+    normalisation by each subset's own statistics, directions), without collecting again;
+    the descriptors are kept for the next call. ``workspace``: scratch kept between calls."""
+    if (a.set_id, b.set_id) != (0, 1):
+        raise ValueError("swd_of_first compares descriptors collected as set A (set_id 0) and set B (1)")
+    if a.seed != b.seed or a.settings != b.settings or a.engine is not b.engine:
+        raise ValueError("both sets' descriptors must come from the same seed, settings and engine")
+    if a.size != b.size:
+        raise ValueError(
+            f"sets A and B have different resolutions: {a.size[0]} x {a.size[1]} vs {b.size[0]} x {b.size[1]}"
+        )
+    if not 2 <= n <= min(a.n_images, b.n_images):
+        raise ValueError(f"n must be 2..{min(a.n_images, b.n_images)} (images in both sets), got {n}")
+    sel_a = None if n == a.n_images else n
+    sel_b = None if n == b.n_images else n
+    budget = int(memory_budget_mb * 2**20)
+    levels, _ = _level_values(
+        a.descriptors,
+        b.descriptors,
+        sel_a,
+        sel_b,
+        a.size,
+        a.seed,
+        a.settings,
+        a.engine,
+        budget,
+        progress,
+        workspace,
+        release=False,
+    )
     return SWDResult(
         levels=levels,
-        average=average,
+        average=float(np.mean([lv.value for lv in levels])),
         n_images=n,
-        seed=seed,
-        settings=settings,
-        n_images_a=na,
-        n_images_b=nb,
-        note=note,
+        seed=a.seed,
+        settings=a.settings,
+        n_images_a=n,
+        n_images_b=n,
         warnings=_flat_warnings(levels),
-        explanation=None if explain is None else SWDExplanation(explained, explain),
     )
 
 

@@ -19,7 +19,7 @@ import torch
 
 from core.metrics.swd import kernels as K
 from core.metrics.swd.reference import apply_norm, channel_stats, norm_vectors
-from core.metrics.swd.sampling import BLOCK
+from core.metrics.swd.sampling import BLOCK, Select
 from core.metrics.swd.settings import SWDSettings
 from core.runtime.progress import Progress, null_progress
 
@@ -345,10 +345,12 @@ class _Store:
         self.moments.append(moments)
         self.n_images += len(counts)
 
-    def stats(self, select: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def stats(self, select: Select) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel mean and std of the descriptors of all (or the selected) images."""
         mom = np.concatenate(self.moments)
-        if select is not None:
+        if isinstance(select, int):
+            mom = mom[:select]
+        elif select is not None:
             mom = mom[select.numpy()]
         return channel_stats(mom, self.values_per_channel)
 
@@ -384,8 +386,9 @@ class _Store:
     def _take(self, c: int, rows: np.ndarray | None) -> torch.Tensor:
         return self.chunks[c] if rows is None else self.chunks[c].index_select(0, torch.from_numpy(rows))
 
-    def rows(self, select: torch.Tensor | None) -> _Rows:
-        idx = None if select is None else select.numpy()
+    def rows(self, select: Select) -> _Rows:
+        prefix = isinstance(select, int)
+        idx = None if select is None else (np.arange(select) if prefix else select.numpy())
         n_sel = self.n_images if idx is None else len(idx)
 
         def blocks() -> Iterator[torch.Tensor]:
@@ -405,6 +408,11 @@ class _Store:
         rows_ = _Rows(blocks, n_rows, pieces, weights, n_sel * self.per_image)
         if idx is None:
             rows_.matrix = self.matrix()
+        elif prefix and self.region is not None:
+            # the first images' rows are the first rows of the matrix: projected in place, as a
+            # set of only those images would be (its padding rows hold later images' rows here,
+            # zeros there: padding is never compared, so the values are bit-identical)
+            rows_.matrix = self.region[: _blas_rows(n_rows)]
         return rows_
 
 
@@ -525,7 +533,7 @@ class DescriptorSet:
             for lv in range(len(sizes))
         ]
 
-    def stats(self, level: int, select: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def stats(self, level: int, select: Select) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel mean and std of one level's descriptors of all (or the selected) images."""
         return self.stores[level].stats(select)
 
@@ -549,17 +557,18 @@ class DescriptorSet:
 
 
 def level_rows(
-    desc: DescriptorSet, level: int, select: torch.Tensor | None
+    desc: DescriptorSet, level: int, select: Select
 ) -> tuple[Iterator[torch.Tensor], np.ndarray | None, np.ndarray]:
     """One level's stored rows of all (or the selected) images, for :mod:`.explain`: the rows in
     image order (as pieces), their multiplicities (None: one drawn centre each) and the number
     of rows of each image used (the rows of image i follow those of image i - 1; on a merged
     level they are its distinct centres in order of first drawing)."""
     store = desc.stores[level]
-    idx = None if select is None else select.numpy()
     counts = np.concatenate([np.diff(rs) for rs in store.row_starts])
-    if idx is not None:
-        counts = counts[idx]
+    if isinstance(select, int):
+        counts = counts[:select]
+    elif select is not None:
+        counts = counts[select.numpy()]
     rows = store.rows(select)
     return rows.pieces(), rows.weights, counts
 
@@ -568,8 +577,8 @@ def level_distance(
     set_a: DescriptorSet,
     set_b: DescriptorSet,
     level: int,
-    select_a: torch.Tensor | None,
-    select_b: torch.Tensor | None,
+    select_a: Select,
+    select_b: Select,
     directions: torch.Tensor,
     budget_bytes: int,
     progress: Progress = null_progress,
@@ -582,10 +591,10 @@ def level_distance(
     keep_top: object | None = None,
 ) -> tuple[float, int]:
     """Mean |sorted projections A - sorted projections B| on one level, each set normalised by
-    its own channel statistics; ``select_*``: the images used (sorted indices; None: all). The
-    level's descriptors are released (unless ``release`` is False: :func:`release_level` then).
-    ``per_direction``, ``keep_top``: see :func:`_sliced_l1`. Returns (value, number of direction
-    chunks)."""
+    its own channel statistics; ``select_*``: the images used (sorted indices, an int n for the
+    first n images, None: all). The level's descriptors are released unless ``release`` is False
+    (:func:`release_level` then). ``per_direction``, ``keep_top``: see :func:`_sliced_l1`.
+    Returns (value, number of direction chunks)."""
     sa, sb = set_a.stores[level], set_b.stores[level]
     norms = [sa.stats(select_a), sb.stats(select_b)]
     out = _sliced_l1(

@@ -22,7 +22,7 @@ from core.metrics.swd.reference import (
     norm_vectors,
     sorted_l1,
 )
-from core.metrics.swd.sampling import BLOCK
+from core.metrics.swd.sampling import BLOCK, Select
 from core.metrics.swd.settings import SWDSettings
 from core.runtime.progress import Progress, null_progress
 
@@ -62,18 +62,26 @@ class DescriptorSet:
         self.starts.append(self.n_images)
         self.n_images += images.shape[0]
 
-    def stats(self, level: int, select: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def stats(self, level: int, select: Select) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel mean and std of the descriptors of all (or the selected) images."""
         mom = np.concatenate(self.moments[level])
-        if select is not None:
+        if isinstance(select, int):
+            mom = mom[:select]
+        elif select is not None:
             mom = mom[select.numpy()]
         return channel_stats(mom, self.settings.descriptors_per_image * self.settings.patch_size**2)
 
-    def blocks(self, level: int, select: torch.Tensor | None) -> Blocks:
-        """The rows (descriptors) of all (or the selected, sorted) images, in image order, as
-        blocks of at most BLOCK images' rows."""
+    def count(self, select: Select) -> int:
+        """How many images ``select`` names."""
+        if select is None:
+            return self.n_images
+        return select if isinstance(select, int) else len(select)
+
+    def blocks(self, level: int, select: Select) -> Blocks:
+        """The rows (descriptors) of all (or the selected, sorted, or the first n) images, in
+        image order, as blocks of at most BLOCK images' rows."""
         chunks, starts = self.chunks[level], np.array([*self.starts, self.n_images])
-        ids = np.arange(self.n_images) if select is None else select.numpy()
+        ids = np.arange(self.count(select)) if not isinstance(select, torch.Tensor) else select.numpy()
 
         def gen() -> Iterator[torch.Tensor]:
             for s in range(0, len(ids), BLOCK):
@@ -164,8 +172,8 @@ def level_distance(
     set_a: DescriptorSet,
     set_b: DescriptorSet,
     level: int,
-    select_a: torch.Tensor | None,
-    select_b: torch.Tensor | None,
+    select_a: Select,
+    select_b: Select,
     directions: torch.Tensor,
     budget_bytes: int,
     progress: Progress = null_progress,
@@ -178,12 +186,11 @@ def level_distance(
     keep_top: object | None = None,
 ) -> tuple[float, int]:
     """Mean |sorted projections A - sorted projections B| on one level, each set normalised by
-    its own channel statistics; ``select_*``: the images used (sorted indices; None: all). The
-    level's descriptors are released (unless ``release`` is False: :func:`release_level` then).
-    ``per_direction``, ``keep_top``: see :func:`_sorted_distance`. Returns (value, number of
-    direction chunks)."""
-    n_a = set_a.n_images if select_a is None else len(select_a)
-    n_b = set_b.n_images if select_b is None else len(select_b)
+    its own channel statistics; ``select_*``: the images used (sorted indices, an int n for the
+    first n images, None: all). The level's descriptors are released unless ``release`` is False
+    (:func:`release_level` then). ``per_direction``, ``keep_top``: see
+    :func:`_sorted_distance`. Returns (value, number of direction chunks)."""
+    n_a, n_b = set_a.count(select_a), set_b.count(select_b)
     if n_a != n_b:
         raise ValueError(f"sliced_wasserstein needs equal descriptor counts, got {n_a} and {n_b} images")
     norms = [set_a.stats(level, select_a), set_b.stats(level, select_b)]
@@ -213,13 +220,12 @@ def release_level(set_a: DescriptorSet, set_b: DescriptorSet, level: int) -> Non
 
 
 def level_rows(
-    desc: DescriptorSet, level: int, select: torch.Tensor | None
+    desc: DescriptorSet, level: int, select: Select
 ) -> tuple[Iterator[torch.Tensor], None, np.ndarray]:
     """One level's descriptors of all (or the selected) images in image order, for
     :mod:`.explain` (as :func:`.engine_compiled.level_rows`: rows, no multiplicities, the rows
     per image: ``descriptors_per_image`` each)."""
-    n = desc.n_images if select is None else len(select)
-    counts = np.full(n, desc.settings.descriptors_per_image, dtype=np.int64)
+    counts = np.full(desc.count(select), desc.settings.descriptors_per_image, dtype=np.int64)
     return iter(desc.blocks(level, select)()), None, counts
 
 

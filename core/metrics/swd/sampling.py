@@ -14,7 +14,11 @@ import torch
 from core.metrics.swd.reference import draw_patch_centres
 from core.metrics.swd.settings import SWDSettings
 
-__all__ = ["BLOCK", "PatchCentres", "seeded_generator"]
+__all__ = ["BLOCK", "PatchCentres", "Select", "seeded_generator"]
+
+#: Which images of a set a distance uses: None (all), an int n (the first n: the rows of a set
+#: of only those images, bit for bit) or a sorted tensor of distinct indices.
+Select = torch.Tensor | int | None
 
 #: Images per block for the batch-independent random streams and the projection blocks.
 BLOCK = 256
