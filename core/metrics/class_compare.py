@@ -12,7 +12,7 @@ import numpy as np
 from core.images import ImageSet
 from core.images.classes import ClassFolders, class_folders
 from core.metrics.class_balance import ClassBalance, class_balance_from_features
-from core.metrics.compare import CompareResult, CompareSettings, _features, _row_names
+from core.metrics.compare import CompareResult, CompareSettings, feature_row_names, set_features
 from core.runtime.progress import Progress, null_progress
 
 __all__ = ["NO_CLASSES", "class_balance", "classes_of"]
@@ -61,8 +61,8 @@ def class_balance(
     feats = {}
     names = {}
     for s, label in ((a, "A"), (b, "B")):
-        feats[label] = _features(s, label, ext, settings, res, progress, model)
-        names[label] = _row_names(s, int(feats[label].shape[0]))
+        feats[label] = set_features(s, label, ext, settings, res, progress, model)
+        names[label] = feature_row_names(s, int(feats[label].shape[0]))
     by_name = dict(zip(a.names, layout.labels, strict=True))
     labels = np.array([by_name[n] for n in names["A"]], dtype=np.int64)
     out = class_balance_from_features(

@@ -14,7 +14,7 @@ from core.runtime.progress import TqdmProgress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from core.metrics.cli import _fid_opts
+    from core.metrics.cli import add_fid_options
 
     p = sub.add_parser(
         "classes",
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kid-subset-size", type=int_in_range(2), default=1000, help="KID subset size")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    _fid_opts(p)
+    add_fid_options(p)
     p.set_defaults(func=_run)
 
 

@@ -36,7 +36,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _fid_opts(p: argparse.ArgumentParser) -> None:
+def add_fid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--extractor",
         default=None,
@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("fid", help="Fréchet Inception Distance (TTUR reference)")
     _common(p)
-    _fid_opts(p)
+    add_fid_options(p)
     p.add_argument(
         "--save-stats",
         type=Path,
@@ -100,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("kid", help="Kernel Inception Distance (unbiased MMD, polynomial kernel)")
     _common(p)
-    _fid_opts(p)
+    add_fid_options(p)
     p.add_argument("--subsets", type=int, default=100)
     p.add_argument("--subset-size", type=int, default=1000)
     p.set_defaults(func=_run, metric="kid")
@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="precision/recall (Kynkäänniemi 2019), density/coverage (Naeem 2020) and possible copies",
     )
     _common(p)
-    _fid_opts(p)
+    add_fid_options(p)
     p.add_argument(
         "--k", type=int_in_range(1), default=3, help="neighbours for precision, recall, realism (default 3)"
     )

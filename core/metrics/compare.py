@@ -545,7 +545,7 @@ def _run_swd(sa: ImageSet, sb: ImageSet, st: CompareSettings, res: CompareResult
         )
 
 
-def _features(
+def set_features(
     s: ImageSet,
     label: str,
     ext: FeatureExtractor,
@@ -554,6 +554,10 @@ def _features(
     progress: Progress,
     model,
 ) -> np.ndarray:
+    """The ``N x d`` features of set ``s`` (``label`` "A" or "B") by ``ext``, from the feature
+    cache when ``st`` allows it, else by one pass of the network (``model``: a loaded extractor
+    or None); records the cache use and skipped files on ``res``. Compare, the N-sweep and the
+    class balance all take their features from here."""
     from core.features import FeatureCache, extract_features, features_cached
 
     stage = features_stage(label)
@@ -589,7 +593,7 @@ def _features(
     return feats
 
 
-def _row_names(s: ImageSet, rows: int) -> list[str]:
+def feature_row_names(s: ImageSet, rows: int) -> list[str]:
     """The names of the images behind the ``rows`` feature rows of ``s``: its images in order, less
     the unreadable ones. Features from the cache leave an unreadable file unrecorded when this set
     was not decoded here; then the readable images are found by decoding (rare: a set with a bad
@@ -639,10 +643,10 @@ def _run_features(
             res.feature_rows[label] = int(f.shape[0])
             setattr(res, f"names_{label.lower()}", s.names)
             continue
-        f = _features(s, label, ext, st, res, progress, model)
+        f = set_features(s, label, ext, st, res, progress, model)
         feats[label] = f
         res.feature_rows[label] = int(f.shape[0])
-        setattr(res, f"names_{label.lower()}", _row_names(s, int(f.shape[0])))
+        setattr(res, f"names_{label.lower()}", feature_row_names(s, int(f.shape[0])))
     if "prdc" in st.metrics:
         _run_prdc(feats, st, res, progress)
     if "fid" not in st.metrics and "kid" not in st.metrics:

@@ -254,7 +254,7 @@ def prepare(
         passes[f"decodes of {label}"] = passes.get(f"decodes of {label}", 0) + 1
         return PerImageData(s.name, images=images)
     from core.features import get_extractor
-    from core.metrics.compare import CompareResult, CompareSettings, _features
+    from core.metrics.compare import CompareResult, CompareSettings, set_features
     from core.runtime.device import resolve_device
 
     ext = get_extractor(settings.feature_extractor)
@@ -274,7 +274,7 @@ def prepare(
             loaded[0] = ext.load(resolve_device(settings.device))
         return loaded[0]
 
-    feats = _features(s, label, ext, cs, holder, progress, model)
+    feats = set_features(s, label, ext, cs, holder, progress, model)
     key = f"feature passes of {label}"
     passes[key] = passes.get(key, 0) + (0 if holder.cached.get(f"features {label}") else 1)
     if warnings is not None:
