@@ -24,6 +24,7 @@ from core.gan import runs
 from core.images.batches import as_uint8_nchw
 from core.models.lab import lab_to_rgb, rgb_to_lab
 from core.models.networks.colorization import AB_NORM
+from core.models.networks.init import init_default
 from core.models.registry import get_architecture
 from core.models.training.configs import ColorizerConfig
 from core.models.training.data import (
@@ -119,9 +120,11 @@ class ColorizerTrainer:
         if small:
             raise ValueError(f"{images.name}: {len(small)} image(s) smaller than the crop size {config.size}")
         self.samples = np.stack([center_crop(img, config.size) for img in samples])
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
-            self.model = ARCH.build(base_channels=config.base_channels, depth=config.depth)
+        # its own generator, not the process RNG: runs started together in threads (several
+        # users, the demo build) stay reproducible. The draws are those of torch.manual_seed(seed)
+        # followed by PyTorch's default init, so earlier runs' weights are unchanged.
+        init = torch.Generator().manual_seed(config.seed)
+        self.model = init_default(ARCH.build(base_channels=config.base_channels, depth=config.depth), init)
         self.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=(0.9, 0.999))
         self.steps_per_epoch = math.ceil(len(self.train_images) / config.batch_size)

@@ -199,3 +199,25 @@ def test_cli_train_and_colorize(folder, tmp_path, capsys):
     result = np.asarray(Image.open(out_dir / "img0_colorizer.png"))
     assert result.shape == np.asarray(Image.open(img)).shape
     assert "PSNR" in capsys.readouterr().out
+
+
+def test_weights_are_the_same_when_trainers_start_together_in_threads(folder):
+    """Trainers built at once in threads (several users, the demo build) get the weights a lone
+    one gets, and those are the draws of torch.manual_seed(seed) + PyTorch's default init (the
+    shipped demo colorizer was made that way)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.models.training.colorizer import ARCH, ColorizerTrainer
+    from core.models.training.data import load_image_domain
+
+    config = _config(folder)
+    images = load_image_domain(str(folder), config.load_size)
+    alone = ColorizerTrainer(config, images).model.state_dict()
+    with ThreadPoolExecutor(4) as pool:
+        built = list(pool.map(lambda _: ColorizerTrainer(config, images).model.state_dict(), range(4)))
+    for sd in built:
+        assert all(torch.equal(sd[k], v) for k, v in alone.items())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        default = ARCH.build(base_channels=config.base_channels, depth=config.depth).state_dict()
+    assert all(torch.equal(default[k], v) for k, v in alone.items())
