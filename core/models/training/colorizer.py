@@ -11,7 +11,6 @@ page load (``size``: the network size it runs at, the scale it was trained at).
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from pathlib import Path
@@ -20,7 +19,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.gan import runs
 from core.images.batches import as_uint8_nchw
 from core.models.lab import lab_to_rgb, rgb_to_lab
 from core.models.networks.colorization import AB_NORM
@@ -34,7 +32,7 @@ from core.models.training.data import (
     random_crop_flip,
     split_held_out,
 )
-from core.models.training.run_loop import RunResult, open_run, run_training, save_weights
+from core.models.training.run_loop import OneNetworkTrainer, RunResult, open_run, run_training
 from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
 
@@ -106,9 +104,12 @@ def sample_grid(model: torch.nn.Module, crops: np.ndarray, device: torch.device)
     return np.concatenate(rows, axis=0)
 
 
-class ColorizerTrainer:
+class ColorizerTrainer(OneNetworkTrainer):
     """The network, its optimiser and the data order; one epoch visits every training image once
     in a seeded order, so step ``s`` always sees the same batch (a resumed run needs no data RNG)."""
+
+    kind = KIND
+    export_name = EXPORT
 
     def __init__(
         self, config: ColorizerConfig, images: ImageDomain, device: torch.device | str = "cpu"
@@ -161,24 +162,6 @@ class ColorizerTrainer:
             "step": self.step,
             "trained_on": c.data,
         }
-
-    def export(self, run_dir: Path) -> list[Path]:
-        return [save_weights(self.exported(), Path(run_dir) / EXPORT)]
-
-    def state_dict(self) -> dict:
-        return {
-            "format": runs.FORMAT,
-            "kind": KIND,
-            "step": self.step,
-            "config": json.dumps(self.config.to_dict()),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"], strict=True)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step = int(state["step"])
 
 
 def train_colorizer(

@@ -29,7 +29,6 @@ a restorer of mosaicked images) load like any model of their family.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from pathlib import Path
@@ -38,7 +37,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.gan import runs
 from core.metrics.image_quality import psnr
 from core.models.lab import lab_to_rgb
 from core.models.networks.colorization import AB_NORM
@@ -48,7 +46,7 @@ from core.models.training.configs import I2IConfig
 from core.models.training.data import to_signed
 from core.models.training.degradations import colorize_pair
 from core.models.training.i2i_data import I2IData, load_i2i_data
-from core.models.training.run_loop import RunResult, open_run, run_training, save_weights
+from core.models.training.run_loop import OneNetworkTrainer, RunResult, open_run, run_training
 from core.models.training.stage_schedule import StageSchedule
 from core.runtime.device import resolve_device
 from core.runtime.progress import Progress, null_progress
@@ -86,8 +84,11 @@ def mean_psnr(references: np.ndarray, outputs: np.ndarray) -> float:
     return float(np.mean([psnr(a, b) for a, b in zip(references, outputs, strict=True)]))
 
 
-class I2ITrainer:
+class I2ITrainer(OneNetworkTrainer):
     """The network, its optimiser, the schedule and the data order (see the module docstring)."""
+
+    kind = KIND
+    export_name = EXPORT
 
     metric_columns = METRIC_COLUMNS
 
@@ -227,23 +228,8 @@ class I2ITrainer:
             "trained_on": c.data,
         }
 
-    def export(self, run_dir: Path) -> list[Path]:
-        return [save_weights(self.exported(), Path(run_dir) / EXPORT)]
-
-    def state_dict(self) -> dict:
-        return {
-            "format": runs.FORMAT,
-            "kind": KIND,
-            "step": self.step,
-            "config": json.dumps(self.config.to_dict()),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-        }
-
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"], strict=True)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step = int(state["step"])
+        super().load_state_dict(state)
         self._apply_phase(self.schedule.at(max(self.step - 1, 0)))
 
 

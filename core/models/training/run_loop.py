@@ -38,7 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
@@ -79,6 +79,40 @@ class StepTrainer(Protocol):
     def export(self, run_dir: Path) -> list[Path]:
         """Write the trained model file(s) into ``run_dir``; returns their paths."""
         ...
+
+
+class OneNetworkTrainer:
+    """The checkpoint and export of a trainer of one network with one optimiser (the colorizer,
+    the image-to-image lab): subclasses set ``kind`` and ``export_name`` and provide ``config``,
+    ``model``, ``optimizer``, ``step`` and :meth:`exported` (the model file's content)."""
+
+    kind: ClassVar[str]
+    export_name: ClassVar[str]
+    config: object
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    step: int
+
+    def exported(self) -> dict:
+        raise NotImplementedError
+
+    def export(self, run_dir: Path) -> list[Path]:
+        return [save_weights(self.exported(), Path(run_dir) / self.export_name)]
+
+    def state_dict(self) -> dict:
+        return {
+            "format": runs.FORMAT,
+            "kind": self.kind,
+            "step": self.step,
+            "config": json.dumps(self.config.to_dict()),  # type: ignore[attr-defined]
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"], strict=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
 
 
 @dataclass
