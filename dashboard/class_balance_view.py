@@ -15,7 +15,7 @@ from core.metrics.class_compare import NO_CLASSES, class_balance, classes_of
 from core.metrics.compare import CompareSettings
 from core.runtime.jobs import BackgroundJob
 from dashboard.charts import class_share_figure
-from dashboard.progress import show_job_progress
+from dashboard.progress import follow_job, show_job_message
 from dashboard.resources import inception_model
 from dashboard.settings import device_choice
 
@@ -107,10 +107,8 @@ def class_balance_panel(set_a, set_b, settings: CompareSettings, key: str = "met
             )
             st.session_state[f"{key}_job_inputs"] = (set_a, set_b, int(k))
             busy = True
-    _job_panel(key, busy)
-    message = st.session_state.get(f"{key}_message")
-    if message:
-        st.error(message)
+    follow_job(key, busy, "Checking the class balance…", "The class balance")
+    show_job_message(key)
     balance = st.session_state.get(f"{key}_last")
     if balance is not None:
         made_for = st.session_state.get(f"{key}_last_inputs", ())
@@ -124,31 +122,6 @@ def class_balance_panel(set_a, set_b, settings: CompareSettings, key: str = "met
                 "Out of date — run again: the sets or k changed since this class balance was computed."
             )
         _show(balance)
-
-
-def _job_panel(key: str, busy: bool) -> None:
-    @st.fragment(run_every=0.5 if busy else None)
-    def panel() -> None:
-        job = st.session_state.get(f"{key}_job")
-        if job is None:
-            return
-        if job.running:
-            show_job_progress(job, "Checking the class balance…")
-            return
-        del st.session_state[f"{key}_job"]
-        inputs = st.session_state.pop(f"{key}_job_inputs", ())
-        if job.error is None:
-            st.session_state[f"{key}_last"] = job.result
-            st.session_state[f"{key}_last_inputs"] = inputs
-        elif isinstance(job.error, (ValueError, RuntimeError, OSError)):
-            st.session_state[f"{key}_message"] = f"The class balance could not be computed: {job.error}"
-        else:
-            st.session_state[f"{key}_message"] = (
-                f"The class balance failed unexpectedly: {type(job.error).__name__}: {job.error}"
-            )
-        st.rerun()
-
-    panel()
 
 
 def _show(balance) -> None:

@@ -19,7 +19,7 @@ from core.metrics.class_removal import (
 )
 from core.metrics.class_removal_chart import experiment_figure
 from core.runtime.jobs import BackgroundJob
-from dashboard.progress import show_job_progress
+from dashboard.progress import follow_job, show_job_message
 
 SHIPPED_CSV = Path(__file__).with_name("experiments") / "class_removal.csv"
 
@@ -85,21 +85,5 @@ def show_class_removal(device: str, cache_dir, inception_loader) -> None:
             )
             busy = True
 
-    @st.fragment(run_every=0.5 if busy else None)
-    def panel() -> None:
-        job = st.session_state.get("experiment_job")
-        if job is None:
-            return
-        if job.running:
-            show_job_progress(job, "Running the class-removal experiment…")
-            return
-        del st.session_state["experiment_job"]
-        if job.error is None:
-            st.session_state["experiment_last"] = job.result
-        else:
-            st.session_state["experiment_message"] = f"The experiment could not run: {job.error}"
-        st.rerun()
-
-    panel()
-    if msg := st.session_state.get("experiment_message"):
-        st.error(msg)
+    follow_job("experiment", busy, "Running the class-removal experiment…", "The experiment")
+    show_job_message("experiment")

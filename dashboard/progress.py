@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -72,3 +73,54 @@ def show_job_progress(job, label: str, estimate=None) -> None:
         st.progress((sp.fraction or 0.0) if sp else 0.0, text=f"{stage}: {status}")
     if left.slower:
         st.caption("Taking longer than estimated: " + ", ".join(left.slower) + " (the machine may be busy).")
+
+
+def follow_job(
+    key: str,
+    busy: bool,
+    label: str,
+    what: str,
+    *,
+    estimate=None,
+    on_done: Callable[[object], None] | None = None,
+) -> None:
+    """Follow this session's background job ``st.session_state[key + "_job"]`` (a
+    ``core.runtime.jobs.BackgroundJob``) in a fragment that refreshes while ``busy``: its progress
+    while it runs (:func:`show_job_progress`); when it ends, its result goes to ``key + "_last"``,
+    the inputs it was started with (``key + "_job_inputs"``) to ``key + "_last_inputs"``, and a
+    line to ``key + "_message"`` ("Done in … s", or why ``what`` could not run: the error's text
+    for bad input, its type too for anything unexpected); ``on_done(result)`` then runs, and the
+    page reruns. Every long panel of the app (Compare, N-sweep, class balance, experiment) uses it."""
+
+    @st.fragment(run_every=0.5 if busy else None)
+    def panel() -> None:
+        job = st.session_state.get(f"{key}_job")
+        if job is None:
+            return
+        if job.running:
+            show_job_progress(job, label, estimate)
+            return
+        del st.session_state[f"{key}_job"]
+        inputs = st.session_state.pop(f"{key}_job_inputs", None)
+        if job.error is None:
+            st.session_state[f"{key}_last"] = job.result
+            st.session_state[f"{key}_last_inputs"] = inputs
+            st.session_state[f"{key}_message"] = f"Done in {job.elapsed:.1f} s"
+            if on_done is not None:
+                on_done(job.result)
+        elif isinstance(job.error, (ValueError, RuntimeError, OSError)):  # ImageError is a ValueError
+            st.session_state[f"{key}_message"] = f"{what} could not run: {job.error}"
+        else:
+            st.session_state[f"{key}_message"] = (
+                f"{what} failed unexpectedly: {type(job.error).__name__}: {job.error}"
+            )
+        st.rerun()
+
+    panel()
+
+
+def show_job_message(key: str) -> None:
+    """The line :func:`follow_job` left for the job ``key``: green when it finished, red when not."""
+    message = st.session_state.get(f"{key}_message")
+    if message:
+        (st.success if message.startswith("Done") else st.error)(message)

@@ -16,7 +16,7 @@ from core.metrics.sweep import SweepResult, SweepSettings, parse_ns, sweep
 from core.metrics.sweep_reading import read_sweep, summarize
 from core.runtime.jobs import BackgroundJob
 from dashboard.feedback import changed_inputs, grey_out
-from dashboard.progress import show_job_progress
+from dashboard.progress import follow_job, show_job_message
 
 _METRICS = {"swd": "SWD (no network)", "fid": "FID", "kid": "KID"}
 
@@ -166,10 +166,8 @@ def show_sweep(set_a, set_b, identity: dict[str, object], base, inception_loader
             )
             st.session_state["sweep_job_inputs"] = inputs
             busy = True
-    _job_panel(busy)
-    message = st.session_state.get("sweep_message")
-    if message:
-        (st.success if message.startswith("Done") else st.error)(message)
+    follow_job("sweep", busy, "Sweeping…", "The N-sweep")
+    show_job_message("sweep")
     result: SweepResult | None = st.session_state.get("sweep_last")
     if result is None:
         return
@@ -205,29 +203,3 @@ def show_sweep(set_a, set_b, identity: dict[str, object], base, inception_loader
             mime="text/csv",
             key="sweep_csv",
         )
-
-
-def _job_panel(busy: bool) -> None:
-    @st.fragment(run_every=0.5 if busy else None)
-    def panel() -> None:
-        job = st.session_state.get("sweep_job")
-        if job is None:
-            return
-        if job.running:
-            show_job_progress(job, "Sweeping…")
-            return
-        del st.session_state["sweep_job"]
-        inputs = st.session_state.pop("sweep_job_inputs", None)
-        if job.error is None:
-            st.session_state["sweep_last"] = job.result
-            st.session_state["sweep_last_inputs"] = inputs
-            st.session_state["sweep_message"] = f"Done in {job.elapsed:.1f} s"
-        elif isinstance(job.error, (ValueError, RuntimeError, OSError)):
-            st.session_state["sweep_message"] = f"The N-sweep could not run: {job.error}"
-        else:
-            st.session_state["sweep_message"] = (
-                f"The N-sweep failed unexpectedly: {type(job.error).__name__}: {job.error}"
-            )
-        st.rerun()
-
-    panel()

@@ -33,7 +33,7 @@ from dashboard.compare_panels import (
 from dashboard.experiment_view import show_class_removal
 from dashboard.feedback import changed_inputs, grey_out
 from dashboard.prdc_view import show_prdc
-from dashboard.progress import show_job_progress
+from dashboard.progress import follow_job, show_job_message
 from dashboard.resources import inception_model
 from dashboard.set_input import image_set_input, set_identity, show_set_summary
 from dashboard.settings import device_choice, usable_cache_dir
@@ -210,40 +210,25 @@ if st.button(
         busy = True
 
 
-@st.fragment(run_every=0.5 if busy else None)
-def job_panel() -> None:
-    """Live progress of the running comparison (named stages, time left); collects its result
-    with the inputs it was started with when it ends."""
-    job = st.session_state.get("metrics_job")
-    if job is None:
-        return
-    if job.running:
-        show_job_progress(job, "Comparing…", st.session_state.get("metrics_job_estimate"))
-        return
-    del st.session_state["metrics_job"]
-    job_inputs = st.session_state.pop("metrics_job_inputs", None)
+def _compare_done(result) -> None:
+    """A finished comparison: its sets (the galleries show their pictures), the history, the
+    measured speeds for the next estimate."""
     st.session_state.pop("metrics_job_estimate", None)
-    if job.error is None:
-        st.session_state["metrics_last"] = job.result
-        st.session_state["metrics_last_inputs"] = job_inputs
-        st.session_state["metrics_last_sets"] = st.session_state.pop("metrics_job_sets", None)
-        st.session_state.setdefault("metrics_history", []).append(job.result)
-        st.session_state["metrics_speeds"] = speeds_from_result(job.result)
-        st.session_state["metrics_message"] = f"Done in {job.elapsed:.1f} s"
-        forget_plan()  # the features may be cached now
-    elif isinstance(job.error, (ValueError, RuntimeError, OSError)):  # ImageError is a ValueError
-        st.session_state["metrics_message"] = f"The comparison could not run: {job.error}"
-    else:
-        st.session_state["metrics_message"] = (
-            f"The comparison failed unexpectedly: {type(job.error).__name__}: {job.error}"
-        )
-    st.rerun()
+    st.session_state["metrics_last_sets"] = st.session_state.pop("metrics_job_sets", None)
+    st.session_state.setdefault("metrics_history", []).append(result)
+    st.session_state["metrics_speeds"] = speeds_from_result(result)
+    forget_plan()  # the features may be cached now
 
 
-job_panel()
-message = st.session_state.get("metrics_message")
-if message:
-    (st.success if message.startswith("Done") else st.error)(message)
+follow_job(
+    "metrics",
+    busy,
+    "Comparing…",
+    "The comparison",
+    estimate=st.session_state.get("metrics_job_estimate"),
+    on_done=_compare_done,
+)
+show_job_message("metrics")
 
 
 def _labels(result) -> str:
