@@ -79,24 +79,36 @@ def class_share_figure(balance, title: str = "Class shares: set A vs set B") -> 
         x=names,
         y=[100 * r.share_a for r in balance.rows],
         name=f"set A ({balance.n_a} labelled images)",
+        offsetgroup="A",
         marker_color="#7f8c8d",
         hovertemplate="<b>%{x}</b><br>set A: %{y:.1f} %<extra></extra>",
     )
-    fig.add_bar(
-        x=names,
-        y=[100 * r.share_b for r in balance.rows],
-        name=f"set B ({balance.n_b} images, assigned by {balance.k}-NN)",
-        marker_color=["#d62728" if r.flag else "#1f77b4" for r in balance.rows],
-        text=[r.flag for r in balance.rows],
-        textposition="outside",
-        cliponaxis=False,
-        customdata=[[r.count_b, r.expected_b] for r in balance.rows],
-        hovertemplate="<b>%{x}</b><br>set B: %{y:.1f} % (%{customdata[0]} images, "
-        "%{customdata[1]:.1f} expected at A's share)<extra></extra>",
-    )
+    # B's bars as two traces in one slot (offsetgroup), so that the legend shows B's colour and
+    # the flagged classes' colour each under its own name
+    for flagged, colour, label in (
+        (False, "#1f77b4", f"set B ({balance.n_b} images, assigned by {balance.k}-NN)"),
+        (True, "#d62728", "set B, flagged class (missing, too rare or too common)"),
+    ):
+        rows = [r for r in balance.rows if bool(r.flag) == flagged]
+        if flagged and not rows:
+            continue
+        fig.add_bar(
+            x=[r.name for r in rows],
+            y=[100 * r.share_b for r in rows],
+            name=label,
+            offsetgroup="B",
+            marker_color=colour,
+            text=[r.flag for r in rows],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=[[r.count_b, r.expected_b] for r in rows],
+            hovertemplate="<b>%{x}</b><br>set B: %{y:.1f} % (%{customdata[0]} images, "
+            "%{customdata[1]:.1f} expected at A's share)<extra></extra>",
+        )
     fig.update_layout(
         title=title,
         barmode="group",
+        xaxis=dict(categoryorder="array", categoryarray=names),
         yaxis_title="share of the set (%)",
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         margin=dict(t=80),

@@ -136,5 +136,11 @@ def _show(balance) -> None:
     )
     st.plotly_chart(class_share_figure(balance), key="metrics_classes_chart")
     st.dataframe(_table(balance), hide_index=True, key="metrics_classes_table")
+    st.caption(
+        "KID in class: how far B's images of a class look from A's (0 = alike; it is an unbiased "
+        "estimate, so values near 0, slightly negative ones too, mean no difference these images can "
+        "show; ± is the spread over KID's random subsets). p (corrected): the chance of a share this "
+        "far from A's if B were drawn like A; small p = a real difference."
+    )
     with st.expander("How this is computed"):
         st.markdown(RULE.format(k=balance.k, min_expected=MIN_EXPECTED, alpha=ALPHA, min_kid=MIN_KID_IMAGES))

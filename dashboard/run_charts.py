@@ -102,6 +102,9 @@ def run_loss_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
     fig.update_xaxes(title_text="step", row=n, col=1)
     fig.update_layout(
         title=dict(text="Losses (each run on its own axis)", x=0, xanchor="left"),
+        # explicitly: plotly hides the first legend by default when it holds one curve only (an
+        # image-to-image run's single L1 loss), and run A would go unnamed
+        showlegend=True,
         height=MARGIN["t"] + MARGIN["b"] + ROW_HEIGHT_PX * n,
         margin=MARGIN,
     )

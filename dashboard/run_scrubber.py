@@ -286,7 +286,7 @@ def measured_at(tl: Timeline, step: int) -> str | None:
     if row.get("stage") is not None:
         parts.append(f"finest trained stage {int(row['stage'])} of {tl.config.get('stages', '?')}")
     if row.get("seconds_per_step") is not None:
-        parts.append(f"{row['seconds_per_step']:.3g} s/step")
+        parts.append(f"{row['seconds_per_step']:.3g} s/step since the previous measurement")
     return " · ".join(parts) or None
 
 

@@ -49,14 +49,18 @@ def show_swd_explanation(
         "SWD compares small 7 × 7 patches of both sets along many random patterns. For the patterns "
         "that make most of a level's value, these are the patches one set has and the other lacks. "
         "Each patch is shown enlarged (grey = no detail; colours = detail in that colour) and, "
-        "below it, where it sits in its image (magenta box). "
+        "below it, where it sits in its image (magenta box). Each set's patches are normalised by that "
+        "set's own colour spread, so a different mix of overall colours (a class missing, say) shows "
+        "less here than new detail does; the class balance below is the view for missing classes. "
         f"Depends on N = {swd.n_images}, seed {swd.seed} and the SWD size "
         f"{result.swd_size[1]} × {result.swd_size[0]} px."
     )
     levels = [lv.resolution for lv in swd.levels]
+    largest = max(range(len(levels)), key=lambda i: swd.levels[i].value)
     pick = st.radio(
         "Level of detail",
         list(range(len(levels))),
+        index=largest,  # opens where the sets differ most
         format_func=lambda i: f"{levels[i]} px (SWD {swd.levels[i].value:.2f})",
         horizontal=True,
         key=f"{key}_level",

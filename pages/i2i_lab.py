@@ -62,8 +62,8 @@ def _figures_table(loaders: dict) -> None:
                 "train PSNR (dB)": round(f.train_psnr, 2),
                 "validation PSNR (dB)": round(f.val_psnr, 2),
                 "best validation PSNR (dB)": f"{f.best_val_psnr:.2f} at step {f.best_val_step}",
-                "s/step": "—" if f.seconds_per_step is None else f"{f.seconds_per_step:.3g}",
-                "s/step, stage 1": "—"
+                "mean s/step (whole run)": "—" if f.seconds_per_step is None else f"{f.seconds_per_step:.3g}",
+                "mean s/step, stage 1": "—"
                 if f.first_stage_seconds_per_step is None
                 else f"{f.first_stage_seconds_per_step:.3g}",
             }
@@ -84,7 +84,9 @@ def _figures_table(loaders: dict) -> None:
 
 
 def _start_form(runs_dir: Path) -> None:
-    st.caption(f"New runs are written to the runs folder, {runs_dir}.")
+    st.caption(
+        f"New runs are saved on the server in the folder `{runs_dir}`; the server's other users can see them."
+    )
     c1, c2, c3, c4 = st.columns(4)
     model = c1.selectbox(
         "Model",

@@ -69,20 +69,26 @@ def _pct(x: float) -> str:
 
 
 def region_sentence(level: LevelExplanation, r: Region) -> str:
-    """E.g. "At 32 px, B has patches like these that A lacks: 0.4 % of B's patches lie beyond
+    """E.g. "At 32 px, B has patches like these that A lacks: 4.1 % of B's patches lie beyond
     anything A has along this pattern; where B reaches further than A, it makes 71 % of this
     pattern's difference." (or that there are none)."""
     other = "A" if r.side == "B" else "B"
     if not r.exemplars:
         return f"At {level.resolution} px, {r.side} has no patches beyond {other}'s along this pattern."
-    where = (
-        f"{_pct(r.beyond)} of {r.side}'s patches lie beyond anything {other} has along this pattern"
-        if r.beyond > 0
-        else f"{r.side}'s most extreme patches along this pattern reach further than {other}'s"
-    )
+    if r.beyond > 0:
+        few = " (few, but a few patches can be the whole difference: look at them)" if r.beyond < 0.01 else ""
+        head = (
+            f"At {level.resolution} px, {r.side} has patches like these that {other} lacks{few}: "
+            f"{_pct(r.beyond)} of {r.side}'s patches lie beyond anything {other} has along this pattern"
+        )
+    else:
+        head = (
+            f"At {level.resolution} px, {r.side}'s most extreme patches along this pattern reach further "
+            f"than {other}'s"
+        )
     return (
-        f"At {level.resolution} px, {r.side} has patches like these that {other} lacks: {where}; "
-        f"where {r.side} reaches further than {other}, it makes {_pct(r.carried)} of this pattern's difference."
+        f"{head}; where {r.side} reaches further than {other}, it makes {_pct(r.carried)} of this "
+        "pattern's difference."
     )
 
 
@@ -92,9 +98,9 @@ def level_sentence(level: LevelExplanation, value: float) -> str:
     shown = sum(d.share for d in level.directions)
     return (
         f"At {level.resolution} px (detail about {level.scale[0]:.0f} image pixel(s) across per patch pixel), "
-        f"SWD is {value:.2f} (x 10³): the average over {k} random patterns (directions) of how far "
-        f"A's patches must move to match B's. The {len(level.directions)} patterns shown make "
-        f"{_pct(shown)} of it; each row shows the patches of one set that reach where the other "
+        f"SWD is {value:.2f} (in the chart's units, SWD × 10³): the average over {k} random patterns "
+        f"(directions) of how far A's patches must move to match B's. The value is spread over many "
+        f"patterns: the {len(level.directions)} largest, shown here, make {_pct(shown)} of it; each row shows the patches of one set that reach where the other "
         "set has (almost) none."
     )
 
