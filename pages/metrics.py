@@ -16,6 +16,7 @@ from core.metrics.compare import (
     compare,
     history_csv,
     input_problems,
+    usable_metrics,
 )
 from core.metrics.estimate import speeds_from_result
 from core.metrics.verdict import CLEAR_RATIO, verdict
@@ -64,6 +65,21 @@ with col_b:
 
 st.divider()
 st.subheader("Settings")
+# A statistics file or feature folder as a set serves only some metrics: when such a set is
+# chosen, the metric choice is narrowed to those once (the user may change it again afterwards)
+usable = [m for m in METRICS if all(m in usable_metrics(s) for s in (set_a, set_b))]
+sides = (set_identity("metrics_A", set_a), set_identity("metrics_B", set_b))
+if usable and len(usable) < len(METRICS) and st.session_state.get("metrics_fitted_to") != sides:
+    chosen = st.session_state.get("metrics_choice") or ["swd"]
+    if not set(chosen) <= set(usable):
+        st.session_state["metrics_choice"] = [m for m in chosen if m in usable] or usable[:1]
+        st.info(
+            "Metrics set to "
+            + ", ".join(METRIC_LABELS.get(m, m.upper()) for m in st.session_state["metrics_choice"])
+            + ": a statistics file serves FID only, a feature folder FID, KID and realism & coverage "
+            "(they hold no pictures)."
+        )
+    st.session_state["metrics_fitted_to"] = sides
 c1, c2, c3, c4 = st.columns(4)
 with c1:
     metrics = st.multiselect(

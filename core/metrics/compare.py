@@ -328,6 +328,17 @@ def _pick_n(a: Source, b: Source, n: int | None, warnings: list[str]) -> int | N
     return n
 
 
+def usable_metrics(s: Source | None) -> tuple[str, ...]:
+    """The metrics a source can serve: every one for images (or a side not chosen yet, None),
+    FID, KID and PRDC for a feature folder (features, no pixels), FID only for a statistics file
+    (a mean and a covariance)."""
+    if isinstance(s, StatsSource):
+        return ("fid",)
+    if isinstance(s, FeatureSource):
+        return FEATURE_METRICS
+    return METRICS
+
+
 def input_problems(a: Source | None, b: Source | None, settings: CompareSettings) -> list[str]:
     """Why ``settings`` cannot run on these inputs (empty: it can), found without reading any
     image: unknown or no metrics, SWD/KID/PRDC with a statistics file, a statistics file made by

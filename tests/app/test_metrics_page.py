@@ -190,12 +190,16 @@ def test_swd_with_statistics_file_is_refused_clearly(tmp_path):
         ("ref.npz", buf.getvalue(), "application/octet-stream")
     ).run()
     assert not at.exception, at.exception
-    # Run is off before the click, with the reason on screen
-    assert at.button(key="metrics_run").disabled
-    assert any("SWD needs images on both sides" in w.value and "set B" in w.value for w in at.warning)
-    at.multiselect(key="metrics_choice").set_value(["fid"]).run()  # FID can use a statistics file
+    # the default SWD is narrowed to FID once, which a statistics file serves, and said
+    assert at.multiselect(key="metrics_choice").value == ["fid"]
+    assert any("a statistics file serves FID only" in i.value for i in at.info)
     assert not at.button(key="metrics_run").disabled
     assert not any("needs images on both sides" in w.value for w in at.warning)
+    # SWD chosen again by the user: kept, and Run is off with the reason on screen
+    at.multiselect(key="metrics_choice").set_value(["swd"]).run()
+    assert at.multiselect(key="metrics_choice").value == ["swd"]
+    assert at.button(key="metrics_run").disabled
+    assert any("SWD needs images on both sides" in w.value and "set B" in w.value for w in at.warning)
 
 
 def test_fid_kid_run_then_rerun_is_cached_and_stats_download():

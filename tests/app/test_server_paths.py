@@ -207,6 +207,11 @@ def test_a_feature_folder_or_statistics_file_on_the_server_is_set_a(tmp_path, se
     text = " ".join(m.value for m in at.markdown)
     assert "**feat** — set A: features of 12 images computed ahead (3 shard(s))" in text
     assert any(f"extractor {fake_extractor.id}, resize pool" in c.value for c in at.caption)
+    # the metric choice (SWD by default) narrowed once to what a feature folder serves, and said
+    assert at.multiselect(key="metrics_choice").value == ["fid"]
+    assert any("a feature folder FID, KID and realism & coverage" in i.value for i in at.info)
+    at.multiselect(key="metrics_choice").set_value(["swd"]).run()  # the user's choice is kept
+    assert at.multiselect(key="metrics_choice").value == ["swd"]
     warnings = [w.value for w in at.warning]
     assert any("SWD needs images on both sides; a feature folder" in w for w in warnings), warnings
     at.multiselect(key="metrics_choice").set_value(["kid"]).run()
@@ -216,3 +221,5 @@ def test_a_feature_folder_or_statistics_file_on_the_server_is_set_a(tmp_path, se
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "FID statistics, dimension 8, from 12 images" in " ".join(m.value for m in at.markdown)
     assert any("N = 12, GAN Lens" in c.value for c in at.caption)
+    assert at.multiselect(key="metrics_choice").value == ["fid"]  # KID narrowed to FID for a stats file
+    assert not [w.value for w in at.warning if "needs images on both sides" in w.value]
