@@ -321,7 +321,15 @@ def _pick_n(a: Source, b: Source, n: int | None, warnings: list[str]) -> int | N
             )
         return avail
     if n > avail:
-        warnings.append(f"N = {n} requested but a set has only {avail} images; using {avail}")
+        left = [
+            f"{size - avail} of set {label}'s {size} images (chosen at random, seeded) are left out"
+            for s, label in ((a, "A"), (b, "B"))
+            if isinstance(s, (ImageSet, FeatureSource)) and (size := len(s)) > avail
+        ]
+        warnings.append(
+            f"N = {n} requested but a set has only {avail} images; using {avail}"
+            + (f" per set: {'; '.join(left)}" if left else "")
+        )
         return avail
     if n < 2:
         raise ValueError("N must be at least 2 images per set")

@@ -192,3 +192,16 @@ def test_prdc_shares_the_features_and_names_the_rows(fake_extractor, tmp_path):
     big_k = CompareSettings(**{**settings.__dict__, "n": 5, "prdc_k_dc": 5})
     with pytest.raises(ValueError, match="k = 5 needs more than 5 images per set; N is 5"):
         plan_comparison(a, b, big_k)
+
+
+def test_an_n_above_the_smaller_set_says_how_many_of_the_larger_are_left_out():
+    """N larger than a set: both sides use the smaller set's size, and the warning says how many
+    images of the larger set were left out (a trial user could not tell)."""
+    a, _ = random_sets(12, 16, seed=2)
+    _, b = random_sets(8, 16, seed=3)
+    res = compare(a, b, CompareSettings(metrics=("swd",), n=50, device="cpu"))
+    assert res.swd.n_images == 8
+    assert (
+        "N = 50 requested but a set has only 8 images; using 8 per set: 4 of set A's 12 images "
+        "(chosen at random, seeded) are left out"
+    ) in res.warnings
