@@ -111,6 +111,23 @@ def run_loss_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
     return fig
 
 
+def _finish_step_chart(
+    fig: go.Figure, panels: Mapping[str, Timeline], step: int, title: str, yaxis: dict, height: int
+) -> go.Figure:
+    """The layout every single-axis run chart shares: a dashed line at ``step``, the title on the
+    left, the runs' step range, the legend to the right of the plot."""
+    fig.add_vline(x=step, line_color="gray", line_dash="dash")
+    fig.update_layout(
+        title=dict(text=title, x=0, xanchor="left"),
+        xaxis=dict(title_text="step", range=_step_range(panels)),
+        yaxis=yaxis,
+        height=MARGIN["t"] + MARGIN["b"] + height,
+        margin=MARGIN,
+        legend=dict(x=LEGEND_X, xanchor="left", y=1, yanchor="top"),
+    )
+    return fig
+
+
 def run_quality_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
     """SWD quality curves of runs A/B (one scale: SWD x 1e3 against the training images) with a
     dashed line at ``step``; the legend to the right of the plot."""
@@ -126,16 +143,14 @@ def run_quality_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
             line=dict(color=RUN_COLORS[label]),
             cliponaxis=False,  # markers at the first and last step are drawn whole
         )
-    fig.add_vline(x=step, line_color="gray", line_dash="dash")
-    fig.update_layout(
-        title=dict(text="Quality: SWD of samples vs training images (lower is closer)", x=0, xanchor="left"),
-        xaxis=dict(title_text="step", range=_step_range(panels)),
-        yaxis_title="SWD avg × 1e3",
-        height=MARGIN["t"] + MARGIN["b"] + 260,
-        margin=MARGIN,
-        legend=dict(x=LEGEND_X, xanchor="left", y=1, yanchor="top"),
+    return _finish_step_chart(
+        fig,
+        panels,
+        step,
+        "Quality: SWD of samples vs training images (lower is closer)",
+        dict(title_text="SWD avg × 1e3"),
+        260,
     )
-    return fig
 
 
 def _finite(steps: Sequence[int], values: Sequence[float | None]) -> tuple[list[int], list[float]]:
@@ -163,16 +178,14 @@ def run_psnr_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
                     marker=dict(size=4),
                     cliponaxis=False,
                 )
-    fig.add_vline(x=step, line_color="gray", line_dash="dash")
-    fig.update_layout(
-        title=dict(text="PSNR of the output against the clean image (higher is better)", x=0, xanchor="left"),
-        xaxis=dict(title_text="step", range=_step_range(panels)),
-        yaxis_title="PSNR (dB)",
-        height=MARGIN["t"] + MARGIN["b"] + 300,
-        margin=MARGIN,
-        legend=dict(x=LEGEND_X, xanchor="left", y=1, yanchor="top"),
+    return _finish_step_chart(
+        fig,
+        panels,
+        step,
+        "PSNR of the output against the clean image (higher is better)",
+        dict(title_text="PSNR (dB)"),
+        300,
     )
-    return fig
 
 
 def run_pace_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
@@ -193,15 +206,11 @@ def run_pace_figure(panels: Mapping[str, Timeline], step: int) -> go.Figure:
                 marker=dict(size=4),
                 cliponaxis=False,
             )
-    fig.add_vline(x=step, line_color="gray", line_dash="dash")
-    fig.update_layout(
-        title=dict(
-            text="Time per training step (measured on the machine that trained the run)", x=0, xanchor="left"
-        ),
-        xaxis=dict(title_text="step", range=_step_range(panels)),
-        yaxis=dict(title_text="seconds per step", rangemode="tozero"),
-        height=MARGIN["t"] + MARGIN["b"] + 220,
-        margin=MARGIN,
-        legend=dict(x=LEGEND_X, xanchor="left", y=1, yanchor="top"),
+    return _finish_step_chart(
+        fig,
+        panels,
+        step,
+        "Time per training step (measured on the machine that trained the run)",
+        dict(title_text="seconds per step", rangemode="tozero"),
+        220,
     )
-    return fig

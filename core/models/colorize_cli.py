@@ -88,9 +88,9 @@ def _train(args: argparse.Namespace) -> int:
     from core.models.training.cli import run_and_report
     from core.models.training.colorizer import train_colorizer
     from core.models.training.configs import ColorizerConfig
-    from core.models.training.data import is_sample_domain
+    from core.models.training.data import data_argument
 
-    folder = args.folder if is_sample_domain(args.folder) else str(Path(args.folder).expanduser().resolve())
+    folder = data_argument(args.folder)
     config = ColorizerConfig(
         data=folder,
         size=args.size,

@@ -107,9 +107,10 @@ def register_i2i(subparsers: argparse._SubParsersAction) -> None:
 
 def _train_i2i(args: argparse.Namespace) -> int:
     from core.models.training.configs import I2IConfig
+    from core.models.training.data import data_argument
     from core.models.training.i2i import train_i2i
 
-    data = args.data if args.data == "builtin" else str(Path(args.data).expanduser().resolve())
+    data = data_argument(args.data, "builtin")
     config = I2IConfig(
         model=args.model,
         schedule=args.schedule,
@@ -137,14 +138,11 @@ def _train_i2i(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from core.models.training.configs import CycleGANConfig
     from core.models.training.cyclegan import train_cyclegan
-    from core.models.training.data import is_sample_domain
-
-    def domain(text: str) -> str:
-        return text if is_sample_domain(text) else str(Path(text).expanduser().resolve())
+    from core.models.training.data import data_argument
 
     config = CycleGANConfig(
-        a=domain(args.a),
-        b=domain(args.b),
+        a=data_argument(args.a),
+        b=data_argument(args.b),
         size=args.size,
         steps=args.steps,
         batch_size=args.batch_size,

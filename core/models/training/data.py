@@ -80,6 +80,14 @@ def is_sample_domain(source: str | Path) -> bool:
     return str(source).startswith(SAMPLES_PREFIX)
 
 
+def data_argument(text: str, *built_in: str) -> str:
+    """A command line's training-data argument as a run's config records it: built-in data
+    (``samples:<name>``, or one of the names ``built_in``) as given, a folder as its absolute path."""
+    if is_sample_domain(text) or text in built_in:
+        return text
+    return str(Path(text).expanduser().resolve())
+
+
 def load_image_domain(
     source: str | Path,
     load_size: int,
