@@ -127,7 +127,7 @@ def show_sweep(set_a, set_b, identity: dict[str, object], base, inception_loader
         if s is None:
             problems.append(f"Choose {label} first.")
         elif not isinstance(s, ImageSet):
-            problems.append(f"The sweep needs images for {label}, not a statistics file.")
+            problems.append(f"The sweep needs images for {label}, not a statistics file or feature folder.")
     settings = SweepSettings(
         metric=metric,
         ns=ns,
